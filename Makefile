@@ -1,0 +1,49 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+VENV := .venv
+PY := $(VENV)/bin/python
+FLASK := $(VENV)/bin/flask --app inbox
+VENDOR := static/vendor/socket.io.min.js
+PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
+
+.PHONY: run test test-sqlite test-postgres install vendor lint worker clean
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev,gevent]'
+	touch $@
+
+install: $(VENV)/.installed
+
+$(VENDOR): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p static/vendor
+	cp node_modules/socket.io-client/dist/socket.io.min.js $(VENDOR)
+
+vendor: $(VENDOR)
+
+# The embedded default: SQLite, local media, generated keys, demo data, the Twilio simulator.
+run: install vendor
+	$(FLASK) db upgrade
+	$(FLASK) demo
+	$(PY) wsgi.py
+
+worker: install
+	$(FLASK) worker
+
+# The whole suite on SQLite, then again on PostgreSQL when a server answers (CI makes sure one does).
+test: install vendor test-sqlite test-postgres
+
+test-sqlite: install vendor
+	$(PY) -m pytest
+
+test-postgres: install vendor
+	@if $(PY) -c "import psycopg,sys; psycopg.connect('$(PG_URL)'.replace('+psycopg',''), connect_timeout=3).close()" 2>/dev/null; then \
+		INBOX_TEST_DATABASE=$(PG_URL) $(PY) -m pytest -m "not browser"; \
+	else echo "PostgreSQL not reachable at $(PG_URL): PostgreSQL run skipped"; fi
+
+lint: install
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+
+clean:
+	rm -rf $(VENV) node_modules static/vendor

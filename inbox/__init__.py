@@ -1,0 +1,101 @@
+"""Intake Inbox: a secure texting inbox for healthcare intake teams."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from . import crypto
+from .config import load_config
+from .extensions import csrf, db, login_manager, migrate, socketio
+
+CSP = (
+    "default-src 'self'; img-src 'self' blob: data:; style-src 'self'; script-src 'self'; "
+    "connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the app: config from the environment (or the tests), extensions, blueprints, CLI."""
+    app = Flask(
+        __name__,
+        instance_path=os.environ.get("INBOX_INSTANCE_DIR") or None,
+        instance_relative_config=True,
+        template_folder="../templates",
+        static_folder="../static",
+    )
+    app.config.update(load_config(app.instance_path))
+    if test_config:
+        app.config.update(test_config)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    if app.config["INBOX_TRUSTED_PROXIES"]:
+        # Trust X-Forwarded-* only from as many proxies as the deployer says sit in front of us.
+        n = app.config["INBOX_TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)
+
+    crypto.init_app(app)
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    socketio.init_app(
+        app,
+        message_queue=app.config["SOCKETIO_MESSAGE_QUEUE"],
+        async_mode=app.config["SOCKETIO_ASYNC_MODE"],
+        cors_allowed_origins=[app.config["INBOX_PUBLIC_URL"]],
+        manage_session=False,
+    )
+    _enable_sqlite_wal(app)
+
+    from . import api, auth, cli, realtime, views, webhooks
+
+    auth.init_app(app)
+    realtime.init_app(app)
+    app.register_blueprint(views.bp)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(webhooks.bp)
+    csrf.exempt(webhooks.bp)  # Twilio signs its requests instead
+    if app.config["INBOX_SIMULATOR"]:
+        from . import simulator
+
+        simulator.init_app(app)
+    cli.init_app(app)
+
+    @app.after_request
+    def security_headers(response):
+        """Strict headers on every response; pages hold ePHI, so nothing is cached."""
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if response.mimetype in ("text/html", "application/json"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        if app.config["SESSION_COOKIE_SECURE"]:
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        return response
+
+    return app
+
+
+def _enable_sqlite_wal(app: Flask) -> None:
+    """SQLite: WAL so readers never wait on the writer, and a busy timeout instead of errors."""
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        return
+    from sqlalchemy import event
+
+    with app.app_context():
+        engine = db.engine
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_connection, _record):
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA busy_timeout=10000")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()

@@ -1,0 +1,325 @@
+"""The JSON API the pages use (docs/API.md). Thin: the workflows live in their own modules."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, jsonify, request
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from . import audit, consent
+from .access import attachment_or_404, contact_or_404, journey_or_404
+from .extensions import db
+from .inbox_queries import inbox_page, thread
+from .journeys import mark_read
+from .models import ATTACHMENT_LABELS, PATHWAYS, ConsentEvent, Journey, Template, User, utcnow
+from .outbox import Blocked, compose, preview, request_opt_in
+from .phones import pretty
+from .presenters import attachment_json, iso, journey_json, message_json
+from .realtime import journey_room, practice_room, push
+from .templating import TemplateError, count_segments
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+
+@bp.before_request
+@login_required
+def require_login():
+    """Every API call needs a live staff session."""
+
+
+def _error(status: int, message: str, **extra):
+    """A JSON error with a reason a person can read."""
+    return jsonify(error=message, **extra), status
+
+
+def consent_badge(contact) -> dict:
+    """Red, amber or green, with the reason when not green."""
+    state = contact.consent_state
+    if state == "opted_out":
+        colour = "red"
+    elif state == "opted_in" or not contact.practice.require_opt_in:
+        colour = "green"
+    else:
+        colour = "amber"
+    reason = consent.explain(contact)
+    if state == "unknown" and not contact.practice.require_opt_in:
+        reason = "consent implied by the form (opt-in not required)"
+    return {
+        "state": state,
+        "colour": colour,
+        "reason": reason,
+        "opt_in_requested_at": iso(contact.opt_in_requested_at),
+    }
+
+
+@bp.get("/journeys")
+def list_journeys():
+    """The practice's journeys, most recent activity first."""
+    pathway = request.args.get("pathway") or None
+    if pathway and pathway not in PATHWAYS:
+        return _error(400, "unknown pathway")
+    limit = min(request.args.get("limit", 50, type=int) or 50, 200)
+    journeys = inbox_page(
+        current_user,
+        pathway=pathway,
+        state=request.args.get("state", "open"),
+        mine=request.args.get("mine") == "1",
+        limit=limit,
+    )
+    return jsonify(journeys=journeys)
+
+
+@bp.get("/journeys/<int:journey_id>")
+def get_journey(journey_id: int):
+    """One journey with its contact and consent badge."""
+    journey = journey_or_404(journey_id)
+    contact = journey.contact
+    audit.record("journey.view", journey)
+    db.session.commit()
+    return jsonify(
+        journey=journey_json(journey),
+        contact={
+            "id": contact.id,
+            "name": contact.full_name,
+            "phone": pretty(contact.phone),
+            "guardian": contact.guardian_name,
+            "consent": consent_badge(contact),
+        },
+    )
+
+
+@bp.get("/journeys/<int:journey_id>/messages")
+def list_messages(journey_id: int):
+    """A thread oldest first; `after` fetches only what a reconnecting page missed."""
+    journey = journey_or_404(journey_id)
+    messages = thread(journey, after=request.args.get("after", 0, type=int))
+    audit.record("thread.view", journey, count=len(messages))
+    mark_read(current_user, journey)
+    db.session.commit()
+    return jsonify(messages=[message_json(m) for m in messages])
+
+
+def _composed_text(journey: Journey) -> tuple[str, int | None]:
+    """The text staff want to send: free text, or a manual template of their practice."""
+    data = request.get_json(silent=True) or {}
+    template_id = data.get("template_id")
+    if template_id is not None:
+        template = db.session.get(Template, int(template_id)) if str(template_id).isdigit() else None
+        if template is None or template.practice_id != journey.practice_id or template.mode != "manual":
+            abort(404)
+        return template.body, template.id
+    body = data.get("body")
+    if not isinstance(body, str) or not body.strip():
+        abort(_error(400, "write a message or pick a template"))
+    if len(body) > 1600:
+        abort(_error(400, "a text can be at most 1600 characters"))
+    return body, None
+
+
+@bp.post("/journeys/<int:journey_id>/preview")
+def preview_message(journey_id: int):
+    """Placeholders filled, segments counted, and what sending would do now."""
+    journey = journey_or_404(journey_id)
+    text, _template_id = _composed_text(journey)
+    try:
+        result = preview(journey, text, current_user)
+    except TemplateError as exc:
+        return _error(422, str(exc))
+    segments = count_segments(result.body)
+    return jsonify(
+        body=result.body,
+        decision={"action": result.decision.action, "reason": result.decision.reason},
+        segments={
+            "encoding": segments.encoding,
+            "characters": segments.characters,
+            "count": segments.segments,
+        },
+    )
+
+
+@bp.post("/journeys/<int:journey_id>/messages")
+def send_message(journey_id: int):
+    """A staff reply: stored as queued or held_for_consent, or refused with the reason."""
+    journey = journey_or_404(journey_id)
+    text, template_id = _composed_text(journey)
+    try:
+        body = preview(journey, text, current_user).body
+        msg = compose(journey, body, kind="staff", author=current_user, template_id=template_id)
+    except TemplateError as exc:
+        return _error(422, str(exc))
+    except Blocked as exc:
+        db.session.rollback()
+        return _error(409, exc.reason, reason=exc.reason)
+    audit.record("message.send", msg, journey_id=journey.id, status=msg.status)
+    db.session.commit()
+    return jsonify(message=message_json(msg)), 201
+
+
+@bp.post("/journeys/<int:journey_id>/read")
+def read_journey(journey_id: int):
+    """Mark the journey read up to its last message for this staff member."""
+    journey = journey_or_404(journey_id)
+    mark_read(current_user, journey)
+    db.session.commit()
+    return jsonify(ok=True)
+
+
+@bp.post("/journeys/<int:journey_id>/opt-in-request")
+def resend_opt_in(journey_id: int):
+    """Staff (re)send the opt-in request by hand."""
+    journey = journey_or_404(journey_id)
+    try:
+        msg = request_opt_in(journey, actor=current_user)
+    except Blocked as exc:
+        db.session.rollback()
+        return _error(409, exc.reason, reason=exc.reason)
+    audit.record("consent.opt_in_request", journey.contact, journey_id=journey.id)
+    db.session.commit()
+    return jsonify(message=message_json(msg)), 201
+
+
+@bp.patch("/journeys/<int:journey_id>")
+def update_journey(journey_id: int):
+    """Assign, move between pathways and stages, close or reopen."""
+    journey = journey_or_404(journey_id)
+    data = request.get_json(silent=True) or {}
+    changes = {}
+    if "assignee_id" in data:
+        assignee_id = data["assignee_id"]
+        if assignee_id is not None:
+            assignee = db.session.get(User, assignee_id) if isinstance(assignee_id, int) else None
+            if assignee is None or assignee.practice_id != journey.practice_id:
+                return _error(400, "unknown staff member")
+        journey.assignee_id = assignee_id
+        changes["assignee_id"] = assignee_id
+    if "pathway" in data:
+        if data["pathway"] not in PATHWAYS:
+            return _error(400, "unknown pathway")
+        journey.pathway = changes["pathway"] = data["pathway"]
+    if "stage" in data:
+        stage = str(data["stage"]).strip()[:60]
+        if not stage:
+            return _error(400, "stage cannot be empty")
+        journey.stage = changes["stage"] = stage
+    if "is_open" in data:
+        journey.is_open = changes["is_open"] = bool(data["is_open"])
+    if not changes:
+        return _error(400, "nothing to change")
+    journey.last_activity_at = utcnow()
+    audit.record("journey.update", journey, **changes)
+    push("journey.updated", journey_json(journey), practice_room(journey.practice_id))
+    db.session.commit()
+    return jsonify(journey=journey_json(journey))
+
+
+@bp.get("/journeys/<int:journey_id>/attachments")
+def list_attachments(journey_id: int):
+    """The journey's photos and files, newest first (the Attachments tab)."""
+    from .models import Attachment
+
+    journey = journey_or_404(journey_id)
+    attachments = db.session.scalars(
+        select(Attachment).where(Attachment.journey_id == journey.id).order_by(Attachment.id.desc())
+    )
+    return jsonify(attachments=[attachment_json(a) for a in attachments])
+
+
+@bp.patch("/attachments/<int:attachment_id>")
+def update_attachment(attachment_id: int):
+    """Label a photo (insurance card front/back, photo ID, other) or mark it reviewed."""
+    att = attachment_or_404(attachment_id)
+    data = request.get_json(silent=True) or {}
+    if "label" in data:
+        if data["label"] is not None and data["label"] not in ATTACHMENT_LABELS:
+            return _error(400, "unknown label")
+        att.label = data["label"]
+    if data.get("reviewed"):
+        att.reviewed_by_id, att.reviewed_at = current_user.id, utcnow()
+    audit.record("attachment.update", att, label=att.label, reviewed=bool(data.get("reviewed")))
+    db.session.flush()
+    push("message.updated", message_json(att.message), journey_room(att.journey_id))
+    db.session.commit()
+    return jsonify(attachment=attachment_json(att))
+
+
+@bp.post("/attachments/<int:attachment_id>/retry")
+def retry_attachment(attachment_id: int):
+    """Try an unavailable attachment's download again."""
+    att = attachment_or_404(attachment_id)
+    if att.status != "unavailable" or not att.source_url:
+        return _error(409, "this attachment cannot be fetched again")
+    att.status, att.attempts, att.next_attempt_at, att.error = "pending", 0, utcnow(), None
+    audit.record("attachment.retry", att)
+    db.session.commit()
+    return jsonify(attachment=attachment_json(att))
+
+
+@bp.get("/contacts/<int:contact_id>/consent")
+def consent_history(contact_id: int):
+    """The contact's consent ledger, newest first."""
+    contact = contact_or_404(contact_id)
+    events = db.session.scalars(
+        select(ConsentEvent).where(ConsentEvent.contact_id == contact.id).order_by(ConsentEvent.id.desc())
+    )
+    audit.record("consent.view", contact)
+    db.session.commit()
+    return jsonify(
+        consent=consent_badge(contact),
+        events=[
+            {
+                "id": e.id,
+                "state": e.state,
+                "source": e.source,
+                "evidence": e.evidence,
+                "actor": e.actor.display_name if e.actor else None,
+                "message_sid": e.message_sid,
+                "created_at": iso(e.created_at),
+            }
+            for e in events
+        ],
+    )
+
+
+@bp.post("/contacts/<int:contact_id>/consent")
+def change_consent(contact_id: int):
+    """Staff record an opt-out any time; an opt-in only with the attested phone-consent sentence."""
+    contact = contact_or_404(contact_id)
+    data = request.get_json(silent=True) or {}
+    state = data.get("state")
+    if state == "opted_out":
+        consent.record(contact, "opted_out", "staff_manual", evidence=data.get("note"), actor=current_user)
+    elif state == "opted_in":
+        if not consent.staff_opt_in_allowed(data.get("attestation")):
+            return _error(
+                422, "an opt-in needs the attestation sentence", attestation=consent.PHONE_ATTESTATION
+            )
+        consent.record(
+            contact, "opted_in", "phone_attestation", evidence=consent.PHONE_ATTESTATION, actor=current_user
+        )
+    else:
+        return _error(400, "state must be opted_out or opted_in")
+    audit.record("consent.change", contact, state=state)
+    db.session.commit()
+    return jsonify(consent=consent_badge(contact))
+
+
+@bp.get("/templates")
+def list_templates():
+    """Manual templates staff can pick in the composer."""
+    templates = db.session.scalars(
+        select(Template)
+        .where(Template.practice_id == current_user.practice_id, Template.mode == "manual")
+        .order_by(Template.name)
+    )
+    return jsonify(templates=[{"id": t.id, "name": t.name, "body": t.body} for t in templates])
+
+
+@bp.get("/staff")
+def list_staff():
+    """Active staff of the practice (for assignment)."""
+    users = db.session.scalars(
+        select(User)
+        .where(User.practice_id == current_user.practice_id, User.active.is_(True))
+        .order_by(User.id)
+    )
+    return jsonify(staff=[{"id": u.id, "name": u.display_name} for u in users])

@@ -1,0 +1,159 @@
+"""Command line: practices, staff, the demo, the worker and key rotation."""
+
+from __future__ import annotations
+
+import os
+import secrets
+
+import click
+from flask import Flask, current_app
+from sqlalchemy import func, select
+
+from . import attachments
+from .auth import hash_password
+from .crypto import keyring
+from .extensions import db
+from .models import ROLES, Attachment, Message, Practice, PracticeNumber, User, utcnow
+from .phones import InvalidNumber, to_e164
+from .practices import create_practice
+
+DEMO_NUMBER = "+15005550006"
+DEMO_PASSWORD = "intake-demo-2026"  # noqa: S105 - the embedded demo only; printed by `demo`
+
+
+def _e164(value: str) -> str:
+    """Click-friendly E.164 check."""
+    try:
+        return to_e164(value)
+    except InvalidNumber as exc:
+        raise click.BadParameter(str(exc)) from exc
+
+
+def public_form_url(practice: Practice) -> str:
+    """The practice's public appointment-request form."""
+    return f"{current_app.config['INBOX_PUBLIC_URL']}/request/{practice.public_token}"
+
+
+@click.command("create-practice")
+@click.option("--name", required=True)
+@click.option("--number", required=True, help="the practice's Twilio number, E.164")
+@click.option("--timezone", default="America/New_York", show_default=True)
+def create_practice_command(name: str, number: str, timezone: str) -> None:
+    """Add a practice and its Twilio number; prints its public appointment-request form URL."""
+    number = _e164(number)
+    if db.session.scalar(select(PracticeNumber).where(PracticeNumber.e164 == number)):
+        raise click.ClickException("that number already belongs to a practice")
+    practice = create_practice(name, number, timezone)
+    db.session.commit()
+    click.echo(f"Practice {practice.id} created.")
+    click.echo(f"Appointment-request form: {public_form_url(practice)}")
+
+
+@click.command("create-user")
+@click.option("--practice-number", required=True)
+@click.option("--email", required=True)
+@click.option("--role", type=click.Choice(ROLES), default="staff", show_default=True)
+@click.option("--first-name", default="")
+@click.option("--last-name", default="")
+def create_user_command(practice_number: str, email: str, role: str, first_name: str, last_name: str) -> None:
+    """Add a staff member; the password comes from INBOX_NEW_PASSWORD or a prompt."""
+    number = db.session.scalar(select(PracticeNumber).where(PracticeNumber.e164 == _e164(practice_number)))
+    if number is None:
+        raise click.ClickException("no practice has that number")
+    password = os.environ.get("INBOX_NEW_PASSWORD") or click.prompt(
+        "Password", hide_input=True, confirmation_prompt=True
+    )
+    if len(password) < 12:
+        raise click.ClickException("use a password of at least 12 characters")
+    email = email.strip().lower()
+    if db.session.scalar(select(User).where(User.email == email)):
+        raise click.ClickException("a user with that email exists")
+    user = User(
+        practice_id=number.practice_id,
+        email=email,
+        role=role,
+        first_name=first_name,
+        last_name=last_name,
+        password_hash=hash_password(password),
+    )
+    db.session.add(user)
+    db.session.commit()
+    click.echo(f"User {user.id} ({role}) created.")
+
+
+@click.command("demo")
+def demo_command() -> None:
+    """Load a demo practice with staff, contacts in every pathway and short threads (idempotent)."""
+    from .demo import load_demo
+
+    created = load_demo(DEMO_NUMBER, DEMO_PASSWORD)
+    click.echo("Demo data loaded." if created else "Demo data already present.")
+    click.echo(f"Log in at {current_app.config['INBOX_PUBLIC_URL']}/login")
+    click.echo(f"  coordinator: dana@example.com / {DEMO_PASSWORD}")
+    click.echo(f"  admin:       admin@example.com / {DEMO_PASSWORD}")
+    if current_app.config["INBOX_SIMULATOR"]:
+        click.echo(f"Play a client's phone at {current_app.config['INBOX_PUBLIC_URL']}/simulator/")
+
+
+@click.command("worker")
+def worker_command() -> None:
+    """Run background jobs (media, outbox) until stopped."""
+    from .worker import run_forever
+
+    run_forever(current_app._get_current_object())
+
+
+@click.command("rotate-keys")
+@click.option("--batch", default=500, show_default=True)
+def rotate_keys_command(batch: int) -> None:
+    """Re-encrypt every message body and media blob under the first key of INBOX_DATA_KEYS."""
+    ring = keyring()
+    total = db.session.scalar(select(func.count(Message.id)).where(Message.body_ct.is_not(None)))
+    done = rotated = last_id = 0
+    while True:
+        rows = db.session.scalars(
+            select(Message)
+            .where(Message.body_ct.is_not(None), Message.id > last_id)
+            .order_by(Message.id)
+            .limit(batch)
+        ).all()
+        if not rows:
+            break
+        for msg in rows:
+            if ring.key_id(msg.body_ct) != ring.primary:
+                msg.body = msg.body  # decrypt under the old key, seal under the primary
+                rotated += 1
+        last_id = rows[-1].id
+        done += len(rows)
+        db.session.commit()
+        click.echo(f"messages: {done}/{total} checked, {rotated} re-encrypted")
+    files = 0
+    for att in db.session.scalars(select(Attachment).where(Attachment.status == "ready")):
+        for path in attachments.blob_paths(att):
+            variant = path.suffix.lstrip(".")
+            if ring.key_id(path.read_bytes()) != ring.primary:
+                attachments.write_blob(att, variant, attachments.read_blob(att, variant))
+                files += 1
+    click.echo(f"media: {files} files re-encrypted. Done: everything is under key {ring.primary!r}.")
+
+
+@click.command("gen-data-key")
+@click.option("--kid", default=lambda: "k" + utcnow().strftime("%Y%m%d"))
+def gen_data_key_command(kid: str) -> None:
+    """Print a new key for INBOX_DATA_KEYS (put it first, keep the old ones after it)."""
+    import base64
+
+    click.echo(f"{kid}:{base64.b64encode(secrets.token_bytes(32)).decode()}")
+
+
+def init_app(app: Flask) -> None:
+    """Register the commands under `flask --app inbox`."""
+    for command in (
+        create_practice_command,
+        create_user_command,
+        demo_command,
+        worker_command,
+        rotate_keys_command,
+        gen_data_key_command,
+    ):
+        app.cli.add_command(command)

@@ -1,0 +1,85 @@
+"""Settings read from the environment, with the embedded defaults for a fresh machine."""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+from pathlib import Path
+
+DEFAULT_MEDIA_HOSTS = "https://api.twilio.com,https://media.twiliocdn.com,https://mms.twiliocdn.com"
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    """Read a yes/no environment variable."""
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _instance_secret(instance_path: Path, name: str, make: callable) -> str:
+    """Read a generated secret from instance/, creating it (mode 0600) on first use."""
+    path = instance_path / name
+    if not path.exists():
+        instance_path.mkdir(parents=True, exist_ok=True)
+        # O_EXCL: two processes starting at once must not both write a different key.
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return path.read_text().strip()
+        with os.fdopen(fd, "w") as handle:
+            handle.write(make())
+    return path.read_text().strip()
+
+
+def _new_data_key() -> str:
+    """A fresh AES-256 key in INBOX_DATA_KEYS form."""
+    return "dev1:" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def load_config(instance_path: str) -> dict:
+    """Build the Flask config from the environment; embedded defaults live under instance/."""
+    instance = Path(instance_path)
+    production = os.environ.get("INBOX_ENV", "development") == "production"
+    account_sid = os.environ.get("TWILIO_ACCOUNT_SID", "")
+    config = {
+        "INBOX_ENV": "production" if production else "development",
+        "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL")
+        or f"sqlite:///{instance / 'inbox.sqlite3'}",
+        "SECRET_KEY": os.environ.get("SECRET_KEY"),
+        "INBOX_DATA_KEYS": os.environ.get("INBOX_DATA_KEYS"),
+        "INBOX_MEDIA_DIR": os.environ.get("INBOX_MEDIA_DIR") or str(instance / "media"),
+        "INBOX_PUBLIC_URL": os.environ.get("INBOX_PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/"),
+        "TWILIO_ACCOUNT_SID": account_sid,
+        "TWILIO_AUTH_TOKEN": os.environ.get("TWILIO_AUTH_TOKEN", ""),
+        "TWILIO_API_BASE_URL": os.environ.get("TWILIO_API_BASE_URL") or None,
+        "INBOX_MEDIA_HOSTS": os.environ.get("INBOX_MEDIA_HOSTS", DEFAULT_MEDIA_HOSTS),
+        "SOCKETIO_MESSAGE_QUEUE": os.environ.get("SOCKETIO_MESSAGE_QUEUE") or None,
+        # wsgi.py sets this to the hub it patched; tests and CLI commands run plain threads.
+        "SOCKETIO_ASYNC_MODE": os.environ.get("SOCKETIO_ASYNC_MODE", "threading"),
+        "INBOX_SIMULATOR": not account_sid and not production,
+        "INBOX_IDLE_MINUTES": int(os.environ.get("INBOX_IDLE_MINUTES", "15")),
+        "INBOX_TRUSTED_PROXIES": int(os.environ.get("INBOX_TRUSTED_PROXIES", "0")),
+        "INBOX_RUN_WORKER": _env_bool("INBOX_RUN_WORKER", not production),
+        "INBOX_SEND_INTERVAL": float(os.environ.get("INBOX_SEND_INTERVAL", "1.0")),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": production or _env_bool("INBOX_SECURE_COOKIES", False),
+        "WTF_CSRF_TIME_LIMIT": None,  # the session itself expires; a token per session is enough
+        "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,  # webhooks are small; the simulator uploads photos
+        # SQL errors must not carry bound values (ciphertexts, numbers, names) into logs.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"hide_parameters": True, "pool_pre_ping": True},
+    }
+    if not config["SECRET_KEY"]:
+        config["SECRET_KEY"] = _instance_secret(instance, "secret_key", lambda: secrets.token_hex(32))
+    if not config["INBOX_DATA_KEYS"]:
+        config["INBOX_DATA_KEYS"] = _instance_secret(instance, "data_keys", _new_data_key)
+    if config["INBOX_SIMULATOR"]:
+        # The simulator signs its webhooks with a development token, as Twilio would with the real one.
+        config["TWILIO_AUTH_TOKEN"] = config["TWILIO_AUTH_TOKEN"] or _instance_secret(
+            instance, "simulator_token", lambda: secrets.token_hex(16)
+        )
+        # The simulated phone's photos are hosted by the app itself.
+        config["INBOX_MEDIA_HOSTS"] += "," + config["INBOX_PUBLIC_URL"]
+    return config

@@ -1,0 +1,106 @@
+"""Contacts and journeys: finding, creating and routing, and the welcome automation on every new journey."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from . import audit
+from .extensions import db
+from .models import Contact, Journey, Message, Template, User
+from .presenters import journey_json
+from .realtime import practice_room, push
+
+
+def find_contact(practice_id: int, phone: str) -> Contact | None:
+    """The practice's contact with this E.164 number."""
+    return db.session.scalar(
+        select(Contact).where(Contact.practice_id == practice_id, Contact.phone == phone)
+    )
+
+
+def open_journey(
+    contact: Contact,
+    *,
+    pathway: str = "intake",
+    source: str = "manual",
+    inquiry: bool = False,
+    actor: User | None = None,
+    stage: str | None = None,
+    welcome: bool = True,
+) -> Journey:
+    """Start a new journey and fire the welcome automation (once per new journey, however it was made)."""
+    journey = Journey(
+        practice_id=contact.practice_id,
+        contact=contact,
+        pathway=pathway,
+        source=source,
+        is_inquiry=inquiry,
+        stage=stage or ("New inquiry" if inquiry else "New"),
+    )
+    db.session.add(journey)
+    db.session.flush()
+    audit.record("journey.create", journey, user_id=actor.id if actor else None, source=source)
+    push("journey.updated", journey_json(journey), practice_room(journey.practice_id))
+    if welcome:
+        send_welcome(journey)
+    return journey
+
+
+def send_welcome(journey: Journey) -> Message | None:
+    """The practice's welcome template to a new journey, through the consent decision."""
+    from .outbox import Blocked, compose
+    from .templating import TemplateError, placeholder_values, render
+
+    practice = journey.contact.practice
+    template = db.session.scalar(
+        select(Template).where(
+            Template.practice_id == practice.id,
+            Template.trigger == "welcome",
+            Template.enabled.is_(True),
+        )
+    )
+    if not practice.welcome_enabled or template is None:
+        return None
+    try:
+        body = render(template.body, placeholder_values(practice, journey.contact, None))
+        return compose(journey, body, kind="automated", template_id=template.id)
+    except (Blocked, TemplateError):
+        return None  # an opted-out contact gets no welcome; a broken template sends nothing
+
+
+def route_inbound(contact: Contact) -> Journey | None:
+    """The open journey an inbound text belongs to.
+
+    One open journey: that one. Several (a guardian with two children in care): the journey of the
+    last outbound text to this number, since that is the conversation they are answering; without any
+    outbound text, the most recently active. None open: None (the caller starts a new inquiry).
+    """
+    open_journeys = select(Journey.id).where(Journey.contact_id == contact.id, Journey.is_open.is_(True))
+    last_outbound = db.session.scalar(
+        select(func.max(Message.id)).where(
+            Message.contact_id == contact.id,
+            Message.direction == "outbound",
+            Message.journey_id.in_(open_journeys),
+        )
+    )
+    if last_outbound is not None:
+        return db.session.get(Message, last_outbound).journey
+    return db.session.scalar(
+        select(Journey)
+        .where(Journey.contact_id == contact.id, Journey.is_open.is_(True))
+        .order_by(Journey.last_activity_at.desc(), Journey.id.desc())
+        .limit(1)
+    )
+
+
+def mark_read(user: User, journey: Journey) -> None:
+    """Record that this staff member has seen the journey up to its last message."""
+    from .models import ReadMarker
+
+    marker = db.session.scalar(
+        select(ReadMarker).where(ReadMarker.user_id == user.id, ReadMarker.journey_id == journey.id)
+    )
+    if marker is None:
+        marker = ReadMarker(user_id=user.id, journey_id=journey.id, last_read_message_id=0)
+        db.session.add(marker)
+    marker.last_read_message_id = max(marker.last_read_message_id, journey.last_message_id or 0)

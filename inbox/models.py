@@ -1,0 +1,400 @@
+"""The data model: practices, staff, contacts, journeys, messages and their append-only ledgers."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+
+from flask_login import UserMixin
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .crypto import EncryptedField
+from .extensions import db
+
+PATHWAYS = {"intake": "Intake", "waitlist": "Waitlist", "current": "Current Clients"}
+ROLES = ("admin", "staff")
+CONSENT_STATES = ("unknown", "pending", "opted_in", "opted_out")
+# Outbound life cycle; `unconfirmed` is a send whose outcome is unknown (left for staff to check).
+OUTBOUND_STATUSES = (
+    "held_for_consent",
+    "queued",
+    "sending",
+    "sent",
+    "delivered",
+    "undelivered",
+    "failed",
+    "cancelled",
+    "unconfirmed",
+)
+ATTACHMENT_LABELS = {
+    "insurance_front": "Insurance card (front)",
+    "insurance_back": "Insurance card (back)",
+    "photo_id": "Photo ID",
+    "other": "Other",
+}
+
+
+def utcnow() -> datetime:
+    """Timezone-aware UTC now; every timestamp in the database is UTC."""
+    return datetime.now(UTC)
+
+
+def new_uid() -> str:
+    """An opaque 128-bit id: names media blobs and binds ciphertexts to their row."""
+    return secrets.token_hex(16)
+
+
+class UTCDateTime(db.TypeDecorator):
+    """DateTime that always comes back timezone-aware UTC (SQLite drops the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        """Store as UTC."""
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
+
+    def process_result_value(self, value, dialect):
+        """Read back as aware UTC."""
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
+
+
+class Practice(db.Model):
+    """A tenant: one therapy practice, its settings, numbers and staff."""
+
+    __tablename__ = "practices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    timezone: Mapped[str] = mapped_column(String(64), default="America/New_York")
+    phone: Mapped[str | None] = mapped_column(String(32))
+    email: Mapped[str | None] = mapped_column(String(254))
+    website: Mapped[str | None] = mapped_column(String(254))
+    public_token: Mapped[str] = mapped_column(String(32), unique=True, default=new_uid)
+    require_opt_in: Mapped[bool] = mapped_column(Boolean, default=True)
+    opt_in_text: Mapped[str | None] = mapped_column(Text)
+    help_text: Mapped[str | None] = mapped_column(Text)
+    send_stop_confirmation: Mapped[bool] = mapped_column(Boolean, default=True)
+    quiet_start: Mapped[int] = mapped_column(Integer, default=21 * 60)  # minutes after midnight
+    quiet_end: Mapped[int] = mapped_column(Integer, default=8 * 60)
+    welcome_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    ephi_in_popups: Mapped[bool] = mapped_column(Boolean, default=True)
+    delete_media_at_twilio: Mapped[bool] = mapped_column(Boolean, default=True)
+    web_consent_sentence: Mapped[str | None] = mapped_column(Text)
+    retention_days: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    numbers: Mapped[list[PracticeNumber]] = relationship(back_populates="practice")
+
+
+class PracticeNumber(db.Model):
+    """A Twilio number of a practice; `next_send_at` paces outbound sends from it."""
+
+    __tablename__ = "practice_numbers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practices.id"), index=True)
+    e164: Mapped[str] = mapped_column(String(20), unique=True)
+    twilio_sid: Mapped[str | None] = mapped_column(String(40))
+    next_send_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    practice: Mapped[Practice] = relationship(back_populates="numbers")
+
+
+class User(UserMixin, db.Model):
+    """A staff member of one practice, `admin` or `staff`."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practices.id"), index=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    first_name: Mapped[str] = mapped_column(String(100), default="")
+    last_name: Mapped[str] = mapped_column(String(100), default="")
+    role: Mapped[str] = mapped_column(String(10), default="staff")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    practice: Mapped[Practice] = relationship()
+
+    @property
+    def is_active(self) -> bool:
+        """Deactivated staff cannot log in (Flask-Login asks this)."""
+        return self.active
+
+    @property
+    def is_admin(self) -> bool:
+        """Admins manage settings, staff and redaction."""
+        return self.role == "admin"
+
+    @property
+    def display_name(self) -> str:
+        """Name shown on messages the user sent."""
+        return f"{self.first_name} {self.last_name}".strip() or self.email
+
+
+class StaffSession(db.Model):
+    """A server-side login session, so that logout, idle logoff and deactivation really end it."""
+
+    __tablename__ = "staff_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ip: Mapped[str | None] = mapped_column(String(64))
+
+    user: Mapped[User] = relationship()
+
+
+class Contact(db.Model):
+    """A person texting the practice; the number is unique within the practice."""
+
+    __tablename__ = "contacts"
+    __table_args__ = (UniqueConstraint("practice_id", "phone", name="uq_contacts_practice_phone"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practices.id"))
+    phone: Mapped[str] = mapped_column(String(20))  # E.164
+    first_name: Mapped[str] = mapped_column(String(100), default="")
+    last_name: Mapped[str] = mapped_column(String(100), default="")
+    email: Mapped[str | None] = mapped_column(String(254))
+    guardian_name: Mapped[str | None] = mapped_column(String(200))
+    guardian_phone: Mapped[str | None] = mapped_column(String(20))
+    # Cached from the consent ledger by consent.record(); the ledger is the truth.
+    consent_state: Mapped[str] = mapped_column(String(12), default="unknown")
+    opt_in_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    practice: Mapped[Practice] = relationship()
+
+    @property
+    def full_name(self) -> str:
+        """First and last name, or the number when we know no name."""
+        return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def label(self) -> str:
+        """What staff see for this contact."""
+        return self.full_name or self.phone
+
+
+class Journey(db.Model):
+    """A contact's case in a pathway; the thread of messages hangs off it."""
+
+    __tablename__ = "journeys"
+    __table_args__ = (Index("ix_journeys_practice_activity", "practice_id", "last_activity_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practices.id"))
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
+    pathway: Mapped[str] = mapped_column(String(12), default="intake")
+    stage: Mapped[str] = mapped_column(String(60), default="New inquiry")
+    is_open: Mapped[bool] = mapped_column(Boolean, default=True)
+    is_inquiry: Mapped[bool] = mapped_column(Boolean, default=False)
+    source: Mapped[str] = mapped_column(String(12), default="manual")  # sms, web, phone, manual
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    appointment_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    paperwork_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_message_id: Mapped[int | None] = mapped_column(Integer)
+    last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    contact: Mapped[Contact] = relationship()
+    assignee: Mapped[User | None] = relationship()
+
+    @property
+    def pathway_label(self) -> str:
+        """Pathway as staff call it."""
+        return PATHWAYS.get(self.pathway, self.pathway)
+
+
+class Message(db.Model):
+    """One SMS/MMS in a thread; outbound rows are also the durable send queue (the outbox)."""
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        Index("ix_messages_journey_id", "journey_id", "id"),
+        Index("ix_messages_outbox", "status", "not_before"),
+        Index("ix_messages_contact_status", "contact_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uid: Mapped[str] = mapped_column(String(32), unique=True, default=new_uid)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practices.id"))
+    journey_id: Mapped[int] = mapped_column(ForeignKey("journeys.id"))
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"))
+    direction: Mapped[str] = mapped_column(String(8))  # inbound, outbound
+    kind: Mapped[str] = mapped_column(String(16), default="staff")
+    body_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
+    twilio_sid: Mapped[str | None] = mapped_column(String(40), unique=True)
+    status: Mapped[str] = mapped_column(String(20))
+    error_code: Mapped[int | None] = mapped_column(Integer)
+    error_reason: Mapped[str | None] = mapped_column(String(300))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    template_id: Mapped[int | None] = mapped_column(ForeignKey("templates.id"))
+    number_id: Mapped[int | None] = mapped_column(ForeignKey("practice_numbers.id"))
+    flags: Mapped[dict] = mapped_column(JSON, default=dict)  # e.g. {"opt_out_language": true}
+    consent_decision: Mapped[str | None] = mapped_column(String(300))
+    not_before: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    handed_over_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    redacted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    redacted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    body = EncryptedField("body_ct", "message.body")
+
+    def __init__(self, **kwargs):
+        # The uid must exist before the body is sealed, since it is the ciphertext's associated data.
+        kwargs.setdefault("uid", new_uid())
+        body = kwargs.pop("body", None)
+        super().__init__(**kwargs)
+        if body is not None:
+            self.body = body
+
+    journey: Mapped[Journey] = relationship()
+    contact: Mapped[Contact] = relationship()
+    author: Mapped[User | None] = relationship(foreign_keys=[author_id])
+    attachments: Mapped[list[Attachment]] = relationship(
+        back_populates="message", order_by="Attachment.position"
+    )
+
+
+class Attachment(db.Model):
+    """A photo or PDF of an MMS; its media-fetch job state lives on the row."""
+
+    __tablename__ = "attachments"
+    __table_args__ = (Index("ix_attachments_jobs", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uid: Mapped[str] = mapped_column(String(32), unique=True, default=new_uid)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practices.id"))
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), index=True)
+    journey_id: Mapped[int] = mapped_column(ForeignKey("journeys.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    source_url: Mapped[str | None] = mapped_column(String(500))  # cleared once deleted at Twilio
+    declared_type: Mapped[str | None] = mapped_column(String(100))
+    # pending -> ready | unavailable (retries exhausted or rejected); redacted
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    content_type: Mapped[str | None] = mapped_column(String(50))
+    size: Mapped[int | None] = mapped_column(Integer)
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    has_thumbnail: Mapped[bool] = mapped_column(Boolean, default=False)
+    error: Mapped[str | None] = mapped_column(String(200))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=utcnow)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    label: Mapped[str | None] = mapped_column(String(20))
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    message: Mapped[Message] = relationship(back_populates="attachments")
+    reviewed_by: Mapped[User | None] = relationship()
+
+
+class ConsentEvent(db.Model):
+    """Append-only consent ledger: every change with its source, evidence and actor."""
+
+    __tablename__ = "consent_events"
+    __table_args__ = (Index("ix_consent_events_contact", "contact_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practices.id"))
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"))
+    channel: Mapped[str] = mapped_column(String(8), default="sms")
+    state: Mapped[str] = mapped_column(String(12))
+    # web_form, phone_attestation, sms_keyword, carrier_error, staff_manual, opt_in_request
+    source: Mapped[str] = mapped_column(String(20))
+    evidence: Mapped[str | None] = mapped_column(Text)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    message_sid: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    actor: Mapped[User | None] = relationship()
+
+
+class Template(db.Model):
+    """Message text with placeholders, sent by staff (`manual`) or by an automation (`auto`)."""
+
+    __tablename__ = "templates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practices.id"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    body: Mapped[str] = mapped_column(Text)
+    mode: Mapped[str] = mapped_column(String(8), default="manual")
+    # For auto templates: welcome, appointment, paperwork, followup.
+    trigger: Mapped[str | None] = mapped_column(String(20))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    practice: Mapped[Practice] = relationship()
+
+
+class ReadMarker(db.Model):
+    """The last message of a journey that a staff member has seen (unread badges)."""
+
+    __tablename__ = "read_markers"
+    __table_args__ = (UniqueConstraint("user_id", "journey_id", name="uq_read_markers_user_journey"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    journey_id: Mapped[int] = mapped_column(ForeignKey("journeys.id"))
+    last_read_message_id: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AuditEvent(db.Model):
+    """Append-only: who did what to which record, when and from where. Never holds ePHI."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        Index("ix_audit_events_practice_time", "practice_id", "created_at"),
+        Index("ix_audit_events_action_time", "action", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practice_id: Mapped[int | None] = mapped_column(ForeignKey("practices.id"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(String(40))
+    target_type: Mapped[str | None] = mapped_column(String(20))
+    target_id: Mapped[int | None] = mapped_column(Integer)
+    ip: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    user: Mapped[User | None] = relationship()
+
+
+class WorkerHeartbeat(db.Model):
+    """When each background worker last ran a loop (for /healthz)."""
+
+    __tablename__ = "worker_heartbeats"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,118 @@
+"""The JSON shapes of records, shared by the API and the Socket.IO pushes (docs/API.md)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from .errors import error_reason
+from .models import ATTACHMENT_LABELS, Attachment, Contact, Journey, Message, Practice
+
+SNIPPET_CHARS = 80
+
+
+def iso(value: datetime | None) -> str | None:
+    """ISO 8601 in UTC, or None."""
+    return value.isoformat() if value else None
+
+
+def attachment_json(att: Attachment) -> dict[str, Any]:
+    """An attachment with the URLs that serve it (decrypted, to authorised staff only)."""
+    ready = att.status == "ready"
+    return {
+        "id": att.id,
+        "message_id": att.message_id,
+        "status": att.status,
+        "content_type": att.content_type,
+        "size": att.size,
+        "width": att.width,
+        "height": att.height,
+        "error": att.error,
+        "label": att.label,
+        "label_text": ATTACHMENT_LABELS.get(att.label or "", None),
+        "reviewed_by": att.reviewed_by.display_name if att.reviewed_by else None,
+        "reviewed_at": iso(att.reviewed_at),
+        # Plain paths, not url_for: the worker builds these too, outside any request.
+        "url": f"/attachments/{att.id}" if ready else None,
+        "thumbnail_url": f"/attachments/{att.id}?variant=thumb" if ready and att.has_thumbnail else None,
+        "download_url": f"/attachments/{att.id}?download=1" if ready else None,
+    }
+
+
+def message_json(msg: Message) -> dict[str, Any]:
+    """A message as the thread shows it; the body is decrypted here, for entitled callers only."""
+    if msg.direction == "outbound":
+        sender = msg.author.display_name if msg.author else "Automation"
+    else:
+        sender = msg.contact.label
+    return {
+        "id": msg.id,
+        "journey_id": msg.journey_id,
+        "direction": msg.direction,
+        "kind": msg.kind,
+        "body": None if msg.redacted_at else msg.body,
+        "status": msg.status,
+        "error_code": msg.error_code,
+        "error_reason": msg.error_reason or error_reason(msg.error_code),
+        "sender": sender,
+        "flags": msg.flags or {},
+        "not_before": iso(msg.not_before),
+        "redacted_at": iso(msg.redacted_at),
+        "created_at": iso(msg.created_at),
+        "attachments": [attachment_json(a) for a in msg.attachments],
+    }
+
+
+def snippet(msg: Message | None) -> str:
+    """A short one-line preview of a message body."""
+    if msg is None or msg.redacted_at:
+        return ""
+    text = " ".join((msg.body or "").split())
+    if not text and msg.attachments:
+        return "[photo]"
+    return text if len(text) <= SNIPPET_CHARS else text[: SNIPPET_CHARS - 1] + "…"
+
+
+def initials(contact: Contact) -> str:
+    """Initials only, for popups when the practice keeps ePHI out of them."""
+    parts = [p[0].upper() for p in (contact.first_name, contact.last_name) if p]
+    return "".join(parts) or "?"
+
+
+def journey_json(journey: Journey, last: Message | None = None, unread: int = 0) -> dict[str, Any]:
+    """A journey as the inbox list shows it."""
+    return {
+        "id": journey.id,
+        "contact_id": journey.contact_id,
+        "contact": journey.contact.label,
+        "pathway": journey.pathway,
+        "pathway_label": journey.pathway_label,
+        "stage": journey.stage,
+        "is_open": journey.is_open,
+        "is_inquiry": journey.is_inquiry,
+        "assignee_id": journey.assignee_id,
+        "assignee": journey.assignee.display_name if journey.assignee else None,
+        "consent_state": journey.contact.consent_state,
+        "last_activity_at": iso(journey.last_activity_at),
+        "last_message_id": journey.last_message_id,
+        "snippet": snippet(last),
+        "unread": unread,
+        "url": f"/journeys/{journey.id}",
+    }
+
+
+def notification_json(practice: Practice, msg: Message) -> dict[str, Any]:
+    """The top-right popup for an inbound text; initials and pathway only if the practice says so."""
+    journey = msg.journey
+    if practice.ephi_in_popups:
+        title, text = journey.contact.label, snippet(msg)
+    else:
+        title, text = initials(journey.contact), f"New text · {journey.pathway_label}"
+    return {
+        "journey_id": journey.id,
+        "message_id": msg.id,
+        "title": title,
+        "snippet": text,
+        "pathway": journey.pathway,
+        "url": f"/journeys/{journey.id}",
+    }

@@ -1,0 +1,114 @@
+"""Socket.IO: authenticate on connect, join rooms after checks, and push events after commit.
+
+Rooms: ``practice:<id>`` (inbox list, popups, consent), ``journey:<id>`` (a thread's messages; joined
+only through ``join_journey`` after the server checked the journey is the user's practice's),
+``session:<token>`` (so logout can reach every tab of that login).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, request, session
+from flask_login import current_user
+from flask_socketio import ConnectionRefusedError, join_room, leave_room
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from .extensions import db, socketio
+
+
+def practice_room(practice_id: int) -> str:
+    """Room of every staff socket of a practice."""
+    return f"practice:{practice_id}"
+
+
+def journey_room(journey_id: int) -> str:
+    """Room of the sockets looking at one journey."""
+    return f"journey:{journey_id}"
+
+
+def push(event_name: str, payload: dict[str, Any], room: str) -> None:
+    """Queue an event to go out once the current transaction commits (dropped on rollback)."""
+    db.session.info.setdefault("pending_pushes", []).append((event_name, payload, room))
+
+
+def _flush_pushes(sess: Session) -> None:
+    """Emit what the committed transaction announced."""
+    for event_name, payload, room in sess.info.pop("pending_pushes", []):
+        socketio.emit(event_name, payload, to=room)
+
+
+def _drop_pushes(sess: Session) -> None:
+    """A rolled-back transaction announces nothing."""
+    sess.info.pop("pending_pushes", None)
+
+
+def disconnect_session(token: str) -> None:
+    """Tell every tab of an ended login, and drop its sockets held by this process."""
+    room = f"session:{token}"
+    socketio.emit("session.ended", {}, to=room)
+    server = socketio.server
+    if server is None:
+        return
+    for sid, _eio_sid in list(server.manager.get_participants("/", room)):
+        server.disconnect(sid, namespace="/")
+
+
+def _live_session() -> bool:
+    """Re-check on every event that the login behind this socket is still live."""
+    return current_user.is_authenticated and bool(session.get("sid"))
+
+
+def _origin_allowed() -> bool:
+    """Browsers send Origin; it must be our own public URL (or this host when run locally)."""
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return True  # non-browser clients carry the session cookie, which is what we check
+    allowed = {current_app.config["INBOX_PUBLIC_URL"], request.host_url.rstrip("/")}
+    return origin.rstrip("/") in allowed
+
+
+def on_connect(auth: Any = None) -> None:
+    """Refuse sockets without a logged-in session or from another origin; join the user's rooms."""
+    if not _origin_allowed():
+        raise ConnectionRefusedError("origin not allowed")
+    if not _live_session():
+        raise ConnectionRefusedError("login required")
+    join_room(practice_room(current_user.practice_id))
+    join_room(f"session:{session['sid']}")
+
+
+def on_join_journey(data: Any) -> dict[str, Any]:
+    """Join a thread's room after checking the journey belongs to the user's practice."""
+    from .models import Journey
+
+    if not _live_session():
+        return {"ok": False, "error": "login required"}
+    try:
+        journey_id = int((data or {}).get("journey_id"))
+    except (TypeError, ValueError):
+        return {"ok": False, "error": "journey_id required"}
+    journey = db.session.get(Journey, journey_id)
+    if journey is None or journey.practice_id != current_user.practice_id:
+        return {"ok": False, "error": "not found"}
+    join_room(journey_room(journey_id))
+    return {"ok": True}
+
+
+def on_leave_journey(data: Any) -> None:
+    """Stop hearing a thread."""
+    try:
+        leave_room(journey_room(int((data or {}).get("journey_id"))))
+    except (TypeError, ValueError):
+        return
+
+
+def init_app(app) -> None:
+    """Register the handlers and the after-commit emitter."""
+    socketio.on_event("connect", on_connect)
+    socketio.on_event("join_journey", on_join_journey)
+    socketio.on_event("leave_journey", on_leave_journey)
+    if not event.contains(Session, "after_commit", _flush_pushes):
+        event.listen(Session, "after_commit", _flush_pushes)
+        event.listen(Session, "after_rollback", _drop_pushes)

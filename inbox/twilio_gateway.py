@@ -1,0 +1,216 @@
+"""The one door to Twilio's REST API: send, fetch and delete messages and media."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+from twilio.base.exceptions import (
+    TwilioException,
+    TwilioRestException,
+    TwilioServiceException,
+)
+from twilio.http.http_client import TwilioHttpClient
+from twilio.http.response import Response
+from twilio.rest import Client
+from urllib3.exceptions import NewConnectionError
+
+from .errors import REASONS
+
+log = logging.getLogger(__name__)
+
+# Media URLs from the inbound webhook look like .../Accounts/AC../Messages/MM../Media/ME..
+_MEDIA_PATH = re.compile(
+    r"/2010-04-01/Accounts/(AC[0-9a-fA-F]{32})/Messages/(\w+)/Media/(ME[0-9a-fA-F]{32})"
+    r"(?:\.json)?$"
+)
+
+# What a Twilio call can raise besides bugs; ValueError is an unparseable answer.
+_FAILURES = (TwilioException, requests.RequestException, ValueError)
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """What Twilio answered to an accepted message."""
+
+    sid: str
+    status: str
+
+
+class SendError(Exception):
+    """A Twilio call failed; the flags tell the caller whether to retry."""
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        code: int | None = None,
+        http_status: int | None = None,
+        retryable: bool = False,
+        ambiguous: bool = False,
+    ) -> None:
+        """Keep the reason short and free of message bodies and phone numbers."""
+        super().__init__(reason)
+        self.reason = reason
+        self.code = code
+        self.http_status = http_status
+        # Mutually exclusive: retryable means safe to resend, ambiguous means it may have gone.
+        self.retryable = retryable
+        self.ambiguous = ambiguous
+
+    def __repr__(self) -> str:
+        """Show the fields that matter when debugging."""
+        return (
+            f"SendError({self.reason!r}, code={self.code}, http_status={self.http_status},"
+            f" retryable={self.retryable}, ambiguous={self.ambiguous})"
+        )
+
+
+class _RebasedHttpClient(TwilioHttpClient):
+    """A Twilio HTTP client that sends *.twilio.com requests to another base URL."""
+
+    def __init__(self, base_url: str, timeout: float) -> None:
+        """Remember the base URL (scheme, host, optional path prefix)."""
+        super().__init__(timeout=timeout)
+        self._base = urlsplit(base_url.rstrip("/"))
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
+        """Rewrite the URL, then make the request as usual."""
+        return super().request(method, self._rebase(url), *args, **kwargs)
+
+    def _rebase(self, url: str) -> str:
+        """Swap a Twilio host (api., messaging., regional edges) for the base URL."""
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        if parts.scheme != "https" or not (host == "twilio.com" or host.endswith(".twilio.com")):
+            return url
+        path = self._base.path + parts.path
+        return urlunsplit((self._base.scheme, self._base.netloc, path, parts.query, ""))
+
+
+class TwilioGateway:
+    """Send and manage messages through one Twilio account."""
+
+    def __init__(
+        self,
+        account_sid: str,
+        auth_token: str,
+        api_base_url: str | None = None,
+        timeout: float = 10.0,
+    ) -> None:
+        """Build the Twilio client; api_base_url points it at a fake or a proxy."""
+        self.account_sid = account_sid
+        # Twilio's media URLs need the account's credentials (HTTP basic auth for media).
+        self.media_auth = (account_sid, auth_token)
+        if api_base_url:
+            http_client: TwilioHttpClient = _RebasedHttpClient(api_base_url, timeout)
+        else:
+            http_client = TwilioHttpClient(timeout=timeout)
+        self._client = Client(account_sid, auth_token, http_client=http_client)
+
+    def send_message(
+        self,
+        *,
+        from_: str,
+        to: str,
+        body: str,
+        status_callback: str | None = None,
+        media_urls: list[str] | None = None,
+    ) -> SendResult:
+        """Hand one message to Twilio; raise SendError saying whether a resend is safe."""
+        kwargs: dict[str, Any] = {"from_": from_, "to": to}
+        if body:
+            kwargs["body"] = body
+        if status_callback:
+            kwargs["status_callback"] = status_callback
+        if media_urls:
+            kwargs["media_url"] = media_urls
+        try:
+            message = self._client.messages.create(**kwargs)
+        except _FAILURES as exc:
+            error = _to_send_error(exc)
+            log.warning(
+                "twilio send failed code=%s http=%s retryable=%s ambiguous=%s",
+                error.code,
+                error.http_status,
+                error.retryable,
+                error.ambiguous,
+            )
+            raise error from exc
+        log.info("twilio send accepted sid=%s status=%s", message.sid, message.status)
+        return SendResult(sid=message.sid, status=message.status)
+
+    def fetch_message_status(self, sid: str) -> str:
+        """Ask Twilio for a message's current status (e.g. when a callback went missing)."""
+        try:
+            return self._client.messages(sid).fetch().status
+        except _FAILURES as exc:
+            raise _to_send_error(exc) from exc
+
+    def delete_message(self, sid: str) -> None:
+        """Delete a message (body and metadata) at Twilio; an unknown SID is already gone."""
+        self._delete(self._client.messages(sid), sid)
+
+    def delete_media(self, media_url: str) -> None:
+        """Delete one inbound media file at Twilio; a missing one is already gone."""
+        # Only the SIDs are taken from the URL: the DELETE always goes to Twilio's API, so a
+        # forged URL can never carry our credentials to another host.
+        match = _MEDIA_PATH.search(urlsplit(media_url).path)
+        if not match:
+            raise SendError("not a Twilio media URL")
+        account_sid, message_sid, media_sid = match.groups()
+        account = self._client.api.v2010.accounts(account_sid)
+        self._delete(account.messages(message_sid).media(media_sid), media_sid)
+
+    def _delete(self, resource: Any, sid: str) -> None:
+        """Delete a resource context, treating 404 as success."""
+        try:
+            resource.delete()
+        except _FAILURES as exc:
+            error = _to_send_error(exc)
+            if error.http_status == 404:
+                log.info("twilio delete: already gone sid=%s", sid)
+                return
+            log.warning("twilio delete failed sid=%s code=%s", sid, error.code)
+            raise error from exc
+        log.info("twilio deleted sid=%s", sid)
+
+
+def _to_send_error(exc: Exception) -> SendError:
+    """Classify any failure of a Twilio call as retryable, ambiguous, or final."""
+    if isinstance(exc, (TwilioRestException, TwilioServiceException)):
+        return _http_error(exc.status, exc.code)
+    if isinstance(exc, (requests.ConnectTimeout, requests.exceptions.SSLError)):
+        # Nothing was sent; an SSL failure (bad certificate) will not fix itself.
+        ssl = isinstance(exc, requests.exceptions.SSLError)
+        return SendError("TLS failure" if ssl else "connect timeout", retryable=not ssl)
+    if isinstance(exc, requests.ConnectionError) and _failed_before_sending(exc):
+        return SendError("could not connect to Twilio", retryable=True)
+    if isinstance(exc, (requests.RequestException, ValueError)):
+        # A read timeout, a dropped connection or an unreadable answer: Twilio may have the
+        # message already, so a blind resend could text the person twice.
+        return SendError(f"no clear answer from Twilio ({type(exc).__name__})", ambiguous=True)
+    return SendError(f"Twilio client error ({type(exc).__name__})")
+
+
+def _http_error(status: int, code: int | None) -> SendError:
+    """Build a SendError from Twilio's HTTP status and error code."""
+    # twilio-python puts the HTTP status in `code` when the body has no Twilio code.
+    code = code if code and code != status else None
+    reason = REASONS.get(code or 0, f"Twilio answered HTTP {status}")
+    # A gateway timeout means a proxy gave up waiting: Twilio may have accepted the message.
+    ambiguous = status in (502, 504)
+    retryable = not ambiguous and (status == 429 or status >= 500)
+    return SendError(reason, code=code, http_status=status, retryable=retryable, ambiguous=ambiguous)
+
+
+def _failed_before_sending(exc: requests.ConnectionError) -> bool:
+    """Tell a refused/unresolvable connection from one dropped after the request went out."""
+    # requests wraps urllib3's MaxRetryError(reason=NewConnectionError) for refused and DNS
+    # failures (NameResolutionError is a subclass); a drop mid-exchange is a ProtocolError.
+    cause = exc.args[0] if exc.args else None
+    return isinstance(getattr(cause, "reason", None), NewConnectionError)

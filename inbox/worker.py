@@ -1,0 +1,77 @@
+"""The background worker: outbox, media jobs and lease recovery, in a loop.
+
+Runs as `flask --app inbox worker` (any number of them), or inside the embedded server as a
+Socket.IO background task. It sleeps with `socketio.sleep`, so it cooperates with whichever async
+library wsgi.py picked.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Callable
+
+from flask import Flask
+
+from . import attachments, outbox
+from .extensions import db, socketio
+from .models import WorkerHeartbeat, utcnow
+
+log = logging.getLogger(__name__)
+IDLE_SLEEP = 0.5
+
+
+def make_gateway(app: Flask):
+    """The Twilio gateway for this app: the real REST API, or the simulator's twin."""
+    if app.config["INBOX_SIMULATOR"]:
+        from .simulator import SimulatorGateway
+
+        return SimulatorGateway(app)
+    from .twilio_gateway import TwilioGateway
+
+    return TwilioGateway(
+        app.config["TWILIO_ACCOUNT_SID"],
+        app.config["TWILIO_AUTH_TOKEN"],
+        api_base_url=app.config["TWILIO_API_BASE_URL"],
+    )
+
+
+def worker_name() -> str:
+    """A name unique to this process, used as the lease owner."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def run_once(gateway, name: str) -> int:
+    """One pass over every queue; returns how much work it did."""
+    outbox.reap_expired_leases()
+    done = outbox.drain(gateway, name)
+    done += attachments.process_due(gateway)
+    heartbeat = db.session.get(WorkerHeartbeat, name) or WorkerHeartbeat(name=name)
+    heartbeat.seen_at = utcnow()
+    db.session.add(heartbeat)
+    db.session.commit()
+    return done
+
+
+def run_forever(app: Flask, should_stop: Callable[[], bool] = lambda: False) -> None:
+    """Loop until told to stop; errors are logged (without ePHI) and the loop goes on."""
+    name = worker_name()
+    with app.app_context():
+        gateway = make_gateway(app)
+        log.info("worker %s started", name)
+        while not should_stop():
+            try:
+                done = run_once(gateway, name)
+            except Exception:
+                log.exception("worker pass failed")
+                db.session.rollback()
+                done = 0
+            finally:
+                db.session.remove()
+            socketio.sleep(0 if done else IDLE_SLEEP)
+
+
+def start_in_process(app: Flask) -> None:
+    """The embedded default: the worker runs beside the server as a background task."""
+    socketio.start_background_task(run_forever, app)

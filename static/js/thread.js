@@ -1,0 +1,186 @@
+// A journey's thread: one bubble per message id, updated in place, oldest first.
+
+import { formatSize, formatTime, statusText } from "./format.js";
+
+const KIND_WORDS = { automated: "Automated", opt_in_request: "Opt-in request", keyword_reply: "Keyword reply" };
+// Outbound states that can still change, and so need a look after a network blip.
+const UNSETTLED = new Set(["held_for_consent", "queued", "sending", "sent", "unconfirmed"]);
+
+// A new element with a class and (text-only) content.
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined && text !== null) node.textContent = text;
+  return node;
+}
+
+// Is this attachment a photo the browser can show?
+export function isImage(att) {
+  return typeof att.content_type === "string" && att.content_type.startsWith("image/");
+}
+
+// Build (or reuse, so it is not fetched again) the thumbnail button of a ready photo.
+function thumbNode(att, msg, old, handlers) {
+  const reused = old?.querySelector(`.thumb[data-attachment-id="${att.id}"]`);
+  const button = el("button", "thumb");
+  button.type = "button";
+  button.dataset.attachmentId = String(att.id);
+  const what = att.label_text || "photo";
+  button.setAttribute("aria-label", `Open ${what} from ${msg.sender || "contact"}`);
+  const img = reused?.querySelector("img")?.getAttribute("src") === att.thumbnail_url
+    ? reused.querySelector("img")
+    : Object.assign(document.createElement("img"), { src: att.thumbnail_url, alt: "", loading: "lazy" });
+  button.append(img);
+  const caption = el("span", "thumb-caption", att.label_text || "");
+  if (att.reviewed_at) caption.append(el("span", "thumb-reviewed", " · Reviewed ✓"));
+  if (caption.textContent) button.append(caption);
+  button.addEventListener("click", () => handlers.onOpen(att.id));
+  return button;
+}
+
+// One attachment inside a bubble: a thumbnail, a file chip, "Loading photo…" or "unavailable [Retry]".
+function attachmentNode(att, msg, old, handlers) {
+  if (att.status === "ready" && att.thumbnail_url && isImage(att)) return thumbNode(att, msg, old, handlers);
+  if (att.status === "ready") {
+    const chip = el("span", "attachment-chip attachment-file");
+    const type = att.content_type === "application/pdf" ? "PDF" : "File";
+    chip.append(el("span", null, `${type} · ${formatSize(att.size)} `));
+    const link = el("a", "attachment-download", "Download");
+    link.href = att.download_url;
+    chip.append(link);
+    return chip;
+  }
+  if (att.status === "unavailable") {
+    const chip = el("span", "attachment-chip attachment-unavailable");
+    chip.append(el("span", null, `attachment unavailable — ${att.error || "could not be fetched"} `));
+    const retry = el("button", "btn btn-small attachment-retry", "Retry");
+    retry.type = "button";
+    retry.addEventListener("click", () => handlers.onRetry(att.id, retry));
+    chip.append(retry);
+    return chip;
+  }
+  const pending = el("span", "attachment-chip attachment-pending", "Loading photo…");
+  pending.setAttribute("role", "status");
+  return pending;
+}
+
+// Build the bubble of one message (reusing loaded thumbnails of `old`).
+function buildMessage(msg, old, handlers) {
+  const out = msg.direction === "outbound";
+  const li = el("li", `message ${out ? "message-out" : "message-in"} status-${msg.status} kind-${msg.kind}`);
+  li.dataset.messageId = String(msg.id);
+  li.dataset.status = msg.status || "";
+  const bubble = el("div", "bubble");
+
+  const meta = el("p", "message-meta");
+  meta.append(el("span", "message-sender", msg.sender || (out ? "Staff" : "Contact")));
+  if (KIND_WORDS[msg.kind]) meta.append(el("span", "message-kind", KIND_WORDS[msg.kind]));
+  const time = el("time", "message-time", formatTime(msg.created_at));
+  time.setAttribute("datetime", msg.created_at || "");
+  meta.append(time);
+  bubble.append(meta);
+
+  if (msg.flags && msg.flags.opt_out_language) {
+    const flag = el("p", "message-flag", "May be asking to opt out — confirm");
+    flag.setAttribute("role", "note");
+    bubble.append(flag);
+  }
+
+  const body = el("p", "message-body");
+  if (msg.redacted_at) {
+    body.classList.add("message-redacted");
+    body.textContent = "Message redacted";
+  } else {
+    body.textContent = msg.body || "";
+    body.hidden = !msg.body;
+  }
+  bubble.append(body);
+
+  if (msg.attachments && msg.attachments.length && !msg.redacted_at) {
+    const box = el("div", "message-attachments");
+    for (const att of msg.attachments) box.append(attachmentNode(att, msg, old, handlers));
+    bubble.append(box);
+  }
+
+  if (out) {
+    const status = el("p", "message-status", statusText(msg));
+    status.dataset.status = msg.status || "";
+    bubble.append(status);
+  }
+  li.append(bubble);
+  return li;
+}
+
+// Create the thread controller for an <ol>; handlers: onOpen(attachmentId), onRetry(id, button).
+export function createThread(listEl, handlers) {
+  const messages = new Map();
+  let loaded = false;
+
+  // Is the list scrolled (nearly) to its end?
+  function atBottom() {
+    return listEl.scrollHeight - listEl.scrollTop - listEl.clientHeight < 80;
+  }
+
+  // Add a message, or update it in place if it is shown already (never twice).
+  function upsert(msg) {
+    if (!msg || typeof msg.id !== "number") return;
+    const stick = atBottom();
+    const old = listEl.querySelector(`.message[data-message-id="${msg.id}"]`);
+    messages.set(msg.id, msg);
+    const node = buildMessage(msg, old, handlers);
+    if (old) {
+      old.replaceWith(node);
+      return;
+    }
+    // Ids grow with time: insert before the first bubble with a larger id.
+    const next = [...listEl.querySelectorAll(".message[data-message-id]")].find(
+      (n) => Number(n.dataset.messageId) > msg.id,
+    );
+    listEl.insertBefore(node, next || null);
+    listEl.querySelector(".thread-note")?.remove();
+    if (stick || msg.direction === "outbound") node.scrollIntoView({ block: "end" });
+  }
+
+  // Add a batch (a page load or a catch-up), then settle the scroll position at the end.
+  function upsertMany(list, { scroll = false } = {}) {
+    for (const msg of list) upsert(msg);
+    if (!loaded) {
+      loaded = true;
+      listEl.setAttribute("aria-busy", "false");
+      if (!messages.size) listEl.replaceChildren(el("li", "thread-note", "No messages yet."));
+    }
+    if (scroll) listEl.scrollTop = listEl.scrollHeight;
+  }
+
+  // Replace one attachment inside its message (after a retry, label or review).
+  function patchAttachment(att) {
+    const msg = messages.get(att.message_id);
+    if (!msg) return;
+    const attachments = msg.attachments.map((a) => (a.id === att.id ? att : a));
+    upsert({ ...msg, attachments });
+  }
+
+  // The `after` id for a catch-up: the highest id shown, or just before the oldest unsettled
+  // message, so status ticks and attachments missed during a blip are refreshed too.
+  function catchUpAfter() {
+    if (!loaded) return 0;
+    let after = Math.max(0, ...messages.keys());
+    for (const msg of messages.values()) {
+      const pendingMedia = (msg.attachments || []).some((a) => a.status === "pending");
+      if (UNSETTLED.has(msg.status) || pendingMedia) after = Math.min(after, msg.id - 1);
+    }
+    return after;
+  }
+
+  return {
+    upsert,
+    upsertMany,
+    patchAttachment,
+    catchUpAfter,
+    get loaded() {
+      return loaded;
+    },
+    maxId: () => Math.max(0, ...messages.keys()),
+    messages: () => [...messages.values()],
+  };
+}

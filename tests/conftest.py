@@ -1,0 +1,189 @@
+"""Shared fixtures: an app on a real database (SQLite, or PostgreSQL with INBOX_TEST_DATABASE),
+a local fake of Twilio's API, logged-in clients, and signed webhooks."""
+
+from __future__ import annotations
+
+import base64
+import contextvars
+import os
+import re
+import uuid
+
+import psycopg
+import pytest
+from sqlalchemy import text
+
+from flask.testing import FlaskClient
+
+from inbox import create_app
+from inbox.extensions import db
+from tests import factories
+from tests.fake_twilio import FakeTwilio, sign
+
+PUBLIC_URL = "https://inbox.example.test"
+TEST_KEY = "t1:" + base64.b64encode(b"k" * 32).decode()
+PG_URL = os.environ.get("INBOX_TEST_DATABASE")
+
+
+@pytest.fixture(scope="session")
+def pg_database():
+    """A throwaway PostgreSQL database for the session (when INBOX_TEST_DATABASE is set)."""
+    if not PG_URL:
+        yield None
+        return
+    name = f"inbox_test_{uuid.uuid4().hex[:8]}"
+    admin = PG_URL.replace("+psycopg", "")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield PG_URL.rsplit("/", 1)[0] + "/" + name
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def fake_twilio():
+    """A local fake of Twilio's REST API, reached through the real twilio client."""
+    with FakeTwilio(hang_seconds=1.5) as fake:
+        yield fake
+
+
+@pytest.fixture
+def app_env(tmp_path, monkeypatch, fake_twilio, pg_database):
+    """The environment a deployer would set, pointing at test resources."""
+    env = {
+        "DATABASE_URL": pg_database or f"sqlite:///{tmp_path / 'inbox.sqlite3'}",
+        "SECRET_KEY": "test-secret",
+        "INBOX_DATA_KEYS": TEST_KEY,
+        "INBOX_MEDIA_DIR": str(tmp_path / "media"),
+        "INBOX_INSTANCE_DIR": str(tmp_path / "instance"),
+        "INBOX_PUBLIC_URL": PUBLIC_URL,
+        "TWILIO_ACCOUNT_SID": fake_twilio.account_sid,
+        "TWILIO_AUTH_TOKEN": fake_twilio.auth_token,
+        "TWILIO_API_BASE_URL": fake_twilio.url,
+        "INBOX_MEDIA_HOSTS": fake_twilio.url,
+        "INBOX_SEND_INTERVAL": "0",
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return env
+
+
+class IsolatedClient(FlaskClient):
+    """Each request runs in a fresh context, as in a real server: its own app context, `g` and
+    database session, not the test's (which would otherwise be shared and hide bugs)."""
+
+    def open(self, *args, **kwargs):
+        """Make the request outside the test's app context."""
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
+@pytest.fixture
+def app(app_env):
+    """The app with an empty schema (create_all is for tests only; deployments run migrations)."""
+    app = create_app({"TESTING": True})
+    app.test_client_class = IsolatedClient
+    with app.app_context():
+        if PG_URL:
+            db.create_all()
+            tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+            db.session.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            db.session.commit()
+        else:
+            db.create_all()
+        yield app
+        db.session.remove()
+
+
+@pytest.fixture
+def practice(app):
+    """A practice (opt-in required, the default) with its number."""
+    return factories.practice(number="+15005550006")
+
+
+@pytest.fixture
+def staff(practice):
+    """A staff member of `practice`."""
+    return factories.user(practice, email="dana@example.com")
+
+
+class StaffClient:
+    """A test client that logs in through the real form and sends CSRF tokens like the pages do."""
+
+    def __init__(self, client):
+        self.client = client
+        self.csrf = None
+
+    def login(self, email: str, password: str = factories.PASSWORD):
+        """Log in via GET/POST /login with the form's CSRF token."""
+        page = self.client.get("/login")
+        token = re.search(rb'name="csrf_token" type="hidden" value="([^"]+)"', page.data)
+        if token is None:
+            token = re.search(rb'name="csrf-token" content="([^"]+)"', page.data)
+        response = self.client.post(
+            "/login", data={"email": email, "password": password, "csrf_token": token.group(1).decode()}
+        )
+        self.refresh_csrf()
+        return response
+
+    def refresh_csrf(self):
+        """Read the page's CSRF meta tag, as the JavaScript does."""
+        page = self.client.get("/login")
+        match = re.search(rb'name="csrf-token" content="([^"]+)"', page.data)
+        self.csrf = match.group(1).decode() if match else None
+
+    def get(self, *args, **kwargs):
+        """GET."""
+        return self.client.get(*args, **kwargs)
+
+    def _send(self, method, url, json=None, **kwargs):
+        headers = kwargs.pop("headers", {})
+        if self.csrf:
+            headers.setdefault("X-CSRFToken", self.csrf)
+        return getattr(self.client, method)(url, json=json, headers=headers, **kwargs)
+
+    def post(self, url, json=None, **kwargs):
+        """POST with the CSRF header."""
+        return self._send("post", url, json, **kwargs)
+
+    def patch(self, url, json=None, **kwargs):
+        """PATCH with the CSRF header."""
+        return self._send("patch", url, json, **kwargs)
+
+
+@pytest.fixture
+def client(app):
+    """An anonymous browser."""
+    return app.test_client()
+
+
+@pytest.fixture
+def staff_client(app, staff):
+    """A browser logged in as `staff`."""
+    c = StaffClient(app.test_client())
+    c.login(staff.email)
+    return c
+
+
+def signed_post(client, path: str, params: dict, token: str, url: str | None = None, **kwargs):
+    """POST a form signed the way Twilio signs it, for our public URL."""
+    signature = sign(url or PUBLIC_URL + path, params, token)
+    return client.post(path, data=params, headers={"X-Twilio-Signature": signature}, **kwargs)
+
+
+@pytest.fixture
+def inbound(client, app_env):
+    """Send an inbound SMS webhook: inbound(body, from_=..., **extra fields)."""
+
+    def send(body="Hello", from_="+14155550100", to="+15005550006", sid=None, **extra):
+        params = {
+            "MessageSid": sid or "SM" + uuid.uuid4().hex,
+            "AccountSid": app_env["TWILIO_ACCOUNT_SID"],
+            "From": from_,
+            "To": to,
+            "Body": body,
+            "NumMedia": "0",
+            **extra,
+        }
+        return signed_post(client, "/twilio/messages", params, app_env["TWILIO_AUTH_TOKEN"])
+
+    return send

@@ -1,0 +1,37 @@
+"""The server entry point: `python wsgi.py`. The only file that knows which async library runs.
+
+INBOX_ASYNC=eventlet (default) or gevent picks the hub; it is patched before anything else is imported,
+so that sockets, threads and the database drivers all cooperate with it.
+"""
+
+import os
+
+ASYNC = os.environ.get("INBOX_ASYNC", "eventlet")
+if ASYNC == "eventlet":
+    import eventlet
+
+    eventlet.monkey_patch()
+    # psycopg 3 waits in C by default, which would block every greenlet while a query runs.
+    os.environ.setdefault("PSYCOPG_WAIT_FUNC", "wait_select")
+elif ASYNC == "gevent":
+    from gevent import monkey
+
+    monkey.patch_all()
+else:
+    raise SystemExit("INBOX_ASYNC must be eventlet or gevent")
+
+os.environ["SOCKETIO_ASYNC_MODE"] = ASYNC
+
+from inbox import create_app  # noqa: E402 - must come after monkey-patching
+from inbox.extensions import socketio  # noqa: E402
+
+app = create_app()
+
+if __name__ == "__main__":
+    if app.config["INBOX_RUN_WORKER"]:
+        from inbox.worker import start_in_process
+
+        start_in_process(app)
+    host, port = os.environ.get("HOST", "127.0.0.1"), int(os.environ.get("PORT", "5000"))
+    print(f"Intake Inbox on http://{host}:{port}", flush=True)
+    socketio.run(app, host=host, port=port, log_output=False)
