@@ -28,8 +28,10 @@ def require_login():
 
 
 def _error(status: int, message: str, **extra):
-    """A JSON error with a reason a person can read."""
-    return jsonify(error=message, **extra), status
+    """A JSON error with a reason a person can read (a Response, so `abort()` can raise it too)."""
+    response = jsonify(error=message, **extra)
+    response.status_code = status
+    return response
 
 
 def consent_badge(contact) -> dict:

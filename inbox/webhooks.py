@@ -18,6 +18,15 @@ bp = Blueprint("webhooks", __name__, url_prefix="/twilio")
 log = logging.getLogger(__name__)
 
 
+MAX_WEBHOOK_BYTES = 256 * 1024  # a 1600-character text with ten media URLs is a few KB
+
+
+@bp.before_request
+def limit_size():
+    """Twilio's forms are small; refuse anything bigger before parsing it."""
+    request.max_content_length = MAX_WEBHOOK_BYTES
+
+
 def public_url() -> str:
     """The URL Twilio called: our configured public base + path + query, whatever proxies did to Host."""
     query = request.query_string.decode("latin-1")

@@ -1,0 +1,180 @@
+// The contact header's consent: badge, reason, opt-in request, manual opt-out/opt-in, history.
+
+import { get, post } from "./api.js";
+import { formatTime, sentence } from "./format.js";
+
+const $ = (id) => document.getElementById(id);
+const STATE_WORDS = { unknown: "No consent yet", pending: "Opt-in pending", opted_in: "Opted in", opted_out: "Opted out" };
+const SOURCE_WORDS = {
+  web_form: "web form",
+  phone_attestation: "phone, attested by staff",
+  sms_keyword: "text keyword",
+  carrier_error: "carrier (unsubscribed recipient)",
+  staff_manual: "staff",
+  opt_in_request: "opt-in request",
+};
+
+// Create the consent controller; onChange(badge) runs whenever the badge changes.
+export function createConsent({ journeyId, contactId, requireOptIn, onChange }) {
+  let badge = { state: $("consent-badge").dataset.state, colour: null, reason: "", opt_in_requested_at: null };
+
+  // The colour the server would give a state (used for live events, which carry no colour).
+  function colourFor(state) {
+    if (state === "opted_out") return "red";
+    if (state === "opted_in" || !requireOptIn) return "green";
+    return "amber";
+  }
+
+  // Draw the badge, the reason (when not green), the last request time and the buttons' state.
+  function render(next) {
+    badge = { ...badge, ...next };
+    const colour = badge.colour || colourFor(badge.state);
+    const el = $("consent-badge");
+    el.className = `badge badge-${colour}`;
+    el.dataset.state = badge.state;
+    el.textContent =
+      colour === "green" && badge.state !== "opted_in" ? "Consent implied" : STATE_WORDS[badge.state] || badge.state;
+    el.title = sentence(badge.reason);
+    $("consent-reason").textContent = colour === "green" ? "" : sentence(badge.reason);
+    $("opt-in-sent").textContent = badge.opt_in_requested_at
+      ? `Opt-in request last sent ${formatTime(badge.opt_in_requested_at)}`
+      : "Opt-in request not sent yet";
+    $("consent-resend").disabled = badge.state === "opted_out";
+    $("consent-opt-out").disabled = badge.state === "opted_out";
+    $("consent-opt-in").disabled = badge.state === "opted_in";
+    if ($("consent-history").open) loadHistory();
+    onChange?.(badge);
+  }
+
+  // Apply a consent.changed event (state and reason; the time of a request is "now").
+  function applyEvent(payload) {
+    const next = { state: payload.state, reason: payload.reason, colour: null };
+    if (payload.state === "pending") next.opt_in_requested_at = new Date().toISOString();
+    render(next);
+  }
+
+  // Say what just happened (or went wrong) under the buttons.
+  function say(text, isError = false) {
+    const el = $("consent-status");
+    el.textContent = text;
+    el.classList.toggle("field-error", isError);
+  }
+
+  // Fill the "Consent history" list from the ledger.
+  async function loadHistory() {
+    const list = $("consent-events");
+    try {
+      const { events } = await get(`/api/contacts/${contactId}/consent`);
+      const items = events.map((e) => {
+        const li = document.createElement("li");
+        const head = document.createElement("span");
+        head.className = "consent-event-head";
+        const who = e.actor ? ` by ${e.actor}` : "";
+        head.textContent = `${formatTime(e.created_at)} · ${STATE_WORDS[e.state] || e.state} · ${SOURCE_WORDS[e.source] || e.source}${who}`;
+        li.append(head);
+        if (e.evidence) {
+          const evidence = document.createElement("q");
+          evidence.className = "consent-evidence";
+          evidence.textContent = e.evidence;
+          li.append(evidence);
+        }
+        return li;
+      });
+      if (!items.length) items.push(Object.assign(document.createElement("li"), { textContent: "No consent events yet." }));
+      list.replaceChildren(...items);
+    } catch (err) {
+      list.replaceChildren(Object.assign(document.createElement("li"), { textContent: `Could not load: ${err.message}` }));
+    }
+  }
+
+  // Staff resend the opt-in request.
+  async function resend(button) {
+    button.disabled = true;
+    say("Sending the opt-in request…");
+    try {
+      await post(`/api/journeys/${journeyId}/opt-in-request`);
+      say("Opt-in request queued.");
+    } catch (err) {
+      say(sentence(err.data.reason || err.message), true);
+    } finally {
+      button.disabled = badge.state === "opted_out";
+    }
+  }
+
+  // Open a modal form; Cancel buttons (data-close) close it.
+  function wireDialog(dialog, onSubmit) {
+    dialog.querySelectorAll("[data-close]").forEach((b) => b.addEventListener("click", () => dialog.close()));
+    dialog.querySelector("form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      onSubmit();
+    });
+  }
+
+  // Show an error line inside a dialog (or hide it with null).
+  function dialogError(id, text) {
+    $(id).textContent = text || "";
+    $(id).hidden = !text;
+  }
+
+  // Record an opt-out (any time) with an optional note.
+  async function recordOptOut() {
+    try {
+      const note = $("optout-note").value.trim() || undefined;
+      const { consent } = await post(`/api/contacts/${contactId}/consent`, { state: "opted_out", note });
+      render(consent);
+      $("optout-dialog").close();
+      say("Opt-out recorded.");
+    } catch (err) {
+      dialogError("optout-error", err.message);
+    }
+  }
+
+  // Record a phone opt-in with the attestation sentence; a 422 brings the server's sentence.
+  async function recordOptIn() {
+    const attestation = $("optin-sentence").textContent.trim();
+    try {
+      const { consent } = await post(`/api/contacts/${contactId}/consent`, { state: "opted_in", attestation });
+      render(consent);
+      $("optin-dialog").close();
+      say("Phone opt-in recorded.");
+    } catch (err) {
+      if (err.status === 422 && err.data.attestation) {
+        $("optin-sentence").textContent = err.data.attestation;
+        $("optin-confirm").checked = false;
+        $("optin-submit").disabled = true;
+        dialogError("optin-error", "The wording has changed: read this sentence to the caller and confirm again.");
+      } else {
+        dialogError("optin-error", err.message);
+      }
+    }
+  }
+
+  $("consent-resend").addEventListener("click", (e) => resend(e.currentTarget));
+  $("consent-opt-out").addEventListener("click", () => {
+    dialogError("optout-error", null);
+    $("optout-note").value = "";
+    $("optout-dialog").showModal();
+  });
+  $("consent-opt-in").addEventListener("click", () => {
+    dialogError("optin-error", null);
+    $("optin-confirm").checked = false;
+    $("optin-submit").disabled = true;
+    $("optin-dialog").showModal();
+  });
+  $("optin-confirm").addEventListener("change", (e) => {
+    $("optin-submit").disabled = !e.currentTarget.checked;
+  });
+  wireDialog($("optout-dialog"), recordOptOut);
+  wireDialog($("optin-dialog"), recordOptIn);
+  $("consent-history").addEventListener("toggle", (e) => {
+    if (e.currentTarget.open) loadHistory();
+  });
+
+  return {
+    render,
+    applyEvent,
+    get badge() {
+      return badge;
+    },
+  };
+}

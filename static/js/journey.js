@@ -1,0 +1,152 @@
+// The journey page: loads the thread, joins its live room, catches up after blips, wires the parts.
+
+import { get, post } from "./api.js";
+import { emitWithAck, onConnect, onEvent } from "./live.js";
+import { createThread } from "./thread.js";
+import { createComposer } from "./composer.js";
+import { createConsent } from "./consent.js";
+import { createDetails } from "./details.js";
+import { createGrid, onAttachmentsChanged, remember, retry } from "./attachments.js";
+import { initViewer, openViewer } from "./viewer.js";
+import { debounce } from "./format.js";
+
+const main = document.getElementById("journey");
+const journeyId = Number(main.dataset.journeyId);
+const contactId = Number(main.dataset.contactId);
+const threadError = document.getElementById("thread-error");
+
+const thread = createThread(document.getElementById("thread"), { onOpen: openViewer, onRetry: retry });
+const consent = createConsent({
+  journeyId,
+  contactId,
+  requireOptIn: main.dataset.requireOptIn === "1",
+  onChange: () => composer?.refresh(),
+});
+const composer = createComposer({ journeyId, thread, getBadge: () => consent.badge });
+const details = createDetails(journeyId);
+const grid = createGrid({
+  journeyId,
+  gridEl: document.getElementById("attachments-grid"),
+  emptyEl: document.getElementById("attachments-empty"),
+  countEl: document.getElementById("attachments-count"),
+  onOpen: openViewer,
+});
+initViewer();
+
+// Show a message and remember its attachments (for the grid and the viewer).
+function showMessage(msg) {
+  thread.upsert(msg);
+  remember(msg.attachments);
+}
+
+// Fetch the thread: everything the first time, afterwards only what may have changed (`after`).
+async function loadThread() {
+  const after = thread.catchUpAfter();
+  const url = `/api/journeys/${journeyId}/messages${after ? `?after=${after}` : ""}`;
+  const first = !thread.loaded;
+  try {
+    const { messages } = await get(url);
+    for (const msg of messages) remember(msg.attachments);
+    thread.upsertMany(messages, { scroll: first });
+    threadError.hidden = true;
+    return true;
+  } catch (err) {
+    threadError.textContent = `Could not load messages: ${err.message}`;
+    threadError.hidden = false;
+    return false;
+  }
+}
+
+// Contact, consent badge and journey fields as the server has them now.
+async function loadHeader() {
+  try {
+    const data = await get(`/api/journeys/${journeyId}`);
+    consent.render(data.contact.consent);
+    details.render(data.journey);
+  } catch {
+    // The badge keeps its server-rendered state; a reconnect tries again.
+  }
+}
+
+// Join the thread's room first, then fetch: a message is either pushed or in the answer (or both,
+// and then shown once, by id). Runs on the first connect and on every reconnect.
+async function sync(isReconnect) {
+  const ack = await emitWithAck("join_journey", { journey_id: journeyId });
+  const loaded = await loadThread();
+  if (isReconnect) {
+    loadHeader();
+    if (grid.loaded) grid.load();
+  }
+  if (!ack.ok) {
+    threadError.textContent = `Live updates are off for this thread (${ack.error || "no answer"}). Reload the page.`;
+    threadError.hidden = false;
+  } else if (loaded) {
+    window.__inboxReady = true;
+  }
+}
+
+// Keep the read marker current for texts that arrive while this thread is on screen.
+const markRead = debounce(() => {
+  if (document.visibilityState === "visible") post(`/api/journeys/${journeyId}/read`).catch(() => {});
+}, 1000);
+let unreadWhileHidden = false;
+
+onEvent("message.new", (msg) => {
+  if (!msg || msg.journey_id !== journeyId) return;
+  showMessage(msg);
+  if (msg.direction === "inbound") {
+    if (document.visibilityState === "visible") markRead();
+    else unreadWhileHidden = true;
+  }
+});
+onEvent("message.updated", (msg) => {
+  if (msg && msg.journey_id === journeyId) showMessage(msg);
+});
+onEvent("consent.changed", (payload) => {
+  if (payload && Number(payload.contact_id) === contactId) consent.applyEvent(payload);
+});
+onEvent("journey.updated", (journey) => {
+  if (journey && journey.id === journeyId) details.render(journey);
+});
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState === "visible" && unreadWhileHidden) {
+    unreadWhileHidden = false;
+    markRead();
+  }
+});
+
+// A retry, a label or a review changes an attachment: redraw its bubble too.
+onAttachmentsChanged((changed) => changed.forEach((att) => thread.patchAttachment(att)));
+
+// --- tabs (arrow keys move between them, as in the ARIA tabs pattern) -------------------------
+
+const tabs = [...document.querySelectorAll('[role="tab"]')];
+
+// Show one tab's panel; the Attachments grid loads the first time it is shown.
+function selectTab(tab, focus = false) {
+  for (const t of tabs) {
+    const selected = t === tab;
+    t.setAttribute("aria-selected", String(selected));
+    t.tabIndex = selected ? 0 : -1;
+    document.getElementById(t.getAttribute("aria-controls")).hidden = !selected;
+  }
+  if (focus) tab.focus();
+  if (tab.id === "tab-attachments" && !grid.loaded) grid.load();
+}
+
+tabs.forEach((tab, i) => {
+  tab.addEventListener("click", () => selectTab(tab));
+  tab.addEventListener("keydown", (event) => {
+    const step = { ArrowRight: 1, ArrowLeft: -1 }[event.key];
+    if (step) selectTab(tabs[(i + step + tabs.length) % tabs.length], true);
+  });
+});
+
+// --- start ------------------------------------------------------------------------------------
+
+loadHeader();
+onConnect(sync);
+// No live connection after a few seconds (blocked websockets, proxy trouble): show the thread anyway.
+setTimeout(() => {
+  if (!thread.loaded) loadThread();
+}, 3000);

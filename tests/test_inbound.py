@@ -1,0 +1,307 @@
+"""The incoming-message webhook: signatures, idempotency, routing, keywords and bad input."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+
+import pytest
+from sqlalchemy import func, select
+from twilio.request_validator import RequestValidator
+
+from inbox.extensions import db
+from inbox.models import AuditEvent, ConsentEvent, Contact, Journey, Message
+from tests import factories
+from tests.conftest import PUBLIC_URL, signed_post
+from tests.fake_twilio import sign
+
+
+def count(model, *where) -> int:
+    """Rows of a model, read fresh from the database."""
+    db.session.expire_all()
+    return db.session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def test_twilio_published_validator_vector():
+    # The example from Twilio's webhook-security documentation.
+    params = {
+        "CallSid": "CA1234567890ABCDE",
+        "Caller": "+12349013030",
+        "Digits": "1234",
+        "From": "+12349013030",
+        "To": "+18005551212",
+    }
+    url = "https://mycompany.com/myapp.php?foo=1&bar=2"
+    assert RequestValidator("12345").validate(url, params, "0/KCTR6DLpKmkAf8muzZqo1nDgQ=")
+    assert sign(url, params, "12345") == "0/KCTR6DLpKmkAf8muzZqo1nDgQ="
+
+
+def test_new_number_creates_contact_inquiry_and_message(inbound, practice):
+    response = inbound("Hi, do you have openings for a new client?", from_="+14155550123")
+    assert response.status_code == 200
+    assert response.mimetype == "text/xml"
+    contact = db.session.scalar(select(Contact).where(Contact.phone == "+14155550123"))
+    journey = db.session.scalar(select(Journey).where(Journey.contact_id == contact.id))
+    assert (journey.pathway, journey.is_inquiry, journey.source) == ("intake", True, "sms")
+    msg = db.session.scalar(select(Message).where(Message.direction == "inbound"))
+    assert msg.journey_id == journey.id
+    assert msg.body == "Hi, do you have openings for a new client?"
+    assert journey.last_message_id is not None
+
+
+def test_staff_see_the_new_inquiry_in_their_thread(inbound, practice, staff_client):
+    inbound("Is this the intake line?", from_="+14155550123")
+    journeys = staff_client.get("/api/journeys").get_json()["journeys"]
+    assert len(journeys) == 1 and journeys[0]["unread"] == 1
+    thread = staff_client.get(f"/api/journeys/{journeys[0]['id']}/messages").get_json()["messages"]
+    assert thread[0]["body"] == "Is this the intake line?"
+    assert thread[0]["direction"] == "inbound"
+    assert count(AuditEvent, AuditEvent.action == "thread.view") == 1
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda headers, params: headers.pop("X-Twilio-Signature"),
+        lambda headers, params: headers.update({"X-Twilio-Signature": "AAAA" + headers["X-Twilio-Signature"][4:]}),
+        lambda headers, params: params.update({"Body": "tampered after signing"}),
+        lambda headers, params: params.update({"Extra": "parameter added after signing"}),
+    ],
+    ids=["missing", "tampered-signature", "tampered-body", "extra-parameter"],
+)
+def test_bad_signature_is_403_and_stores_nothing(client, practice, app_env, mutate):
+    params = {"MessageSid": "SM" + uuid.uuid4().hex, "From": "+14155550123", "To": "+15005550006",
+              "Body": "hello", "NumMedia": "0"}
+    headers = {"X-Twilio-Signature": sign(PUBLIC_URL + "/twilio/messages", params, app_env["TWILIO_AUTH_TOKEN"])}
+    mutate(headers, params)
+    response = client.post("/twilio/messages", data=params, headers=headers)
+    assert response.status_code == 403
+    assert count(Message) == 0 and count(Contact) == 0
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "webhook.bad_signature"))
+    assert event is not None and "hello" not in str(event.detail)
+
+
+def test_signature_is_checked_against_the_public_url_behind_a_proxy(client, practice, app_env):
+    params = {"MessageSid": "SM" + uuid.uuid4().hex, "From": "+14155550123", "To": "+15005550006",
+              "Body": "hello", "NumMedia": "0"}
+    token = app_env["TWILIO_AUTH_TOKEN"]
+    # The proxy forwards to http://10.0.0.5:8000, but Twilio signed the public https URL it called.
+    internal = {"base_url": "http://10.0.0.5:8000"}
+    response = signed_post(client, "/twilio/messages", params, token, **internal)
+    assert response.status_code == 200
+    # Signed for the internal URL instead: refused, since that is not the URL Twilio calls.
+    params["MessageSid"] = "SM" + uuid.uuid4().hex
+    response = signed_post(client, "/twilio/messages", params, token, url="http://10.0.0.5:8000/twilio/messages",
+                           **internal)
+    assert response.status_code == 403
+
+
+def test_signed_query_string_is_part_of_the_url(client, practice, app_env):
+    params = {"MessageSid": "SM" + uuid.uuid4().hex, "From": "+14155550123", "To": "+15005550006",
+              "Body": "hello", "NumMedia": "0"}
+    url = PUBLIC_URL + "/twilio/messages?practice=calm"
+    good = client.post("/twilio/messages?practice=calm", data=params,
+                       headers={"X-Twilio-Signature": sign(url, params, app_env["TWILIO_AUTH_TOKEN"])})
+    assert good.status_code == 200
+    params["MessageSid"] = "SM" + uuid.uuid4().hex
+    bad = client.post("/twilio/messages?practice=other", data=params,
+                      headers={"X-Twilio-Signature": sign(url, params, app_env["TWILIO_AUTH_TOKEN"])})
+    assert bad.status_code == 403
+
+
+def test_replayed_webhook_stores_one_message(inbound, practice):
+    sid = "SM" + uuid.uuid4().hex
+    for _ in range(3):
+        assert inbound("hello", sid=sid).status_code == 200
+    assert count(Message, Message.twilio_sid == sid) == 1
+    assert count(Journey) == 1
+
+
+def test_fifty_concurrent_replays_store_one_message_and_one_welcome(app, practice, app_env):
+    sid = "SM" + uuid.uuid4().hex
+    params = {"MessageSid": sid, "From": "+14155550177", "To": "+15005550006", "Body": "hello", "NumMedia": "0"}
+    signature = sign(PUBLIC_URL + "/twilio/messages", params, app_env["TWILIO_AUTH_TOKEN"])
+    statuses = []
+    barrier = threading.Barrier(50)
+
+    def fire():
+        client = app.test_client()
+        barrier.wait()
+        statuses.append(client.post("/twilio/messages", data=params,
+                                    headers={"X-Twilio-Signature": signature}).status_code)
+
+    threads = [threading.Thread(target=fire) for _ in range(50)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert statuses == [200] * 50
+    assert count(Message, Message.direction == "inbound") == 1
+    assert count(Contact) == 1 and count(Journey) == 1
+    # The welcome automation (held for consent) and the single opt-in request.
+    assert count(Message, Message.kind == "automated") == 1
+    assert count(Message, Message.kind == "opt_in_request") == 1
+
+
+def test_known_number_goes_to_its_open_journey(inbound, practice):
+    contact = factories.contact(practice, phone="+14155550123")
+    journey = factories.journey(contact, pathway="waitlist")
+    inbound("any news on a slot?", from_="+14155550123")
+    assert count(Journey) == 1
+    assert db.session.scalar(select(Message.journey_id).where(Message.direction == "inbound")) == journey.id
+
+
+def test_several_open_journeys_route_to_the_last_outbound_text(inbound, practice):
+    from inbox.outbox import compose
+
+    guardian = factories.contact(practice, phone="+14155550123", consent_state="opted_in")
+    first = factories.journey(guardian, stage="Child A")
+    second = factories.journey(guardian, stage="Child B")
+    compose(db.session.get(Journey, first.id), "About your son's session")
+    compose(db.session.get(Journey, second.id), "About your daughter's forms")
+    db.session.commit()
+    inbound("She'll fill them in tonight", from_="+14155550123")
+    routed = db.session.scalar(select(Message.journey_id).where(Message.direction == "inbound"))
+    assert routed == second.id
+
+
+def test_closed_journeys_make_a_new_inquiry(inbound, practice):
+    contact = factories.contact(practice, phone="+14155550123")
+    factories.journey(contact, is_open=False)
+    inbound("I'd like to come back", from_="+14155550123")
+    assert count(Journey) == 2
+    assert count(Journey, Journey.is_open.is_(True), Journey.is_inquiry.is_(True)) == 1
+
+
+def test_unknown_to_number_stores_nothing(inbound, practice):
+    response = inbound("hello", to="+15005559999")
+    assert response.status_code == 404
+    assert b"not set up" in response.data
+    assert count(Message) == 0 and count(Contact) == 0
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"MessageSid": ""},
+        {"MessageSid": "not-a-sid"},
+        {"From": ""},
+        {"From": "not a number"},
+        {"To": "12"},
+        {"NumMedia": "lots"},
+        {"NumMedia": "11"},
+        {"NumMedia": "1"},  # but no MediaUrl0
+        {"NumMedia": "1", "MediaUrl0": "javascript:alert(1)"},
+        {"Body": "x" * 7000},
+        {"Body": "   "},
+    ],
+    ids=lambda f: ",".join(f"{k}={v[:12]}" for k, v in f.items()),
+)
+def test_malformed_webhooks_are_4xx_and_store_nothing(inbound, practice, fields):
+    response = inbound(**fields)
+    assert 400 <= response.status_code < 500
+    assert count(Message) == 0 and count(Contact) == 0 and count(Journey) == 0
+
+
+def test_body_with_bad_encoding_is_not_a_500(client, practice, app_env):
+    raw = b"MessageSid=SM" + uuid.uuid4().hex.encode() + b"&From=%2B14155550123&To=%2B15005550006&Body=%ff%fe%fd&NumMedia=0"
+    response = client.post("/twilio/messages", data=raw, content_type="application/x-www-form-urlencoded",
+                           headers={"X-Twilio-Signature": "bogus"})
+    assert response.status_code == 403
+
+
+def test_huge_request_is_413(client, practice):
+    response = client.post("/twilio/messages", data={"Body": "x" * (1024 * 1024)},
+                           headers={"X-Twilio-Signature": "anything"})
+    assert response.status_code == 413
+    assert count(Message) == 0
+
+
+def test_inbound_body_never_reaches_the_logs(inbound, practice, caplog):
+    caplog.set_level("DEBUG")
+    inbound("my SSN is 078-05-1120", from_="+14155550123")
+    assert "078-05-1120" not in caplog.text
+    assert "4155550123" not in caplog.text
+
+
+# --- keywords ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("word", ["STOP", "stop", " Stop ", "STOPALL", "unsubscribe", "CANCEL", "end", "QUIT",
+                                  "revoke", "OPTOUT", "Stop."])
+def test_opt_out_keywords(inbound, practice, word):
+    response = inbound(word, from_="+14155550123")
+    contact = db.session.scalar(select(Contact))
+    assert contact.consent_state == "opted_out"
+    event = db.session.scalar(select(ConsentEvent).where(ConsentEvent.state == "opted_out"))
+    assert event.source == "sms_keyword" and event.message_sid
+    assert b"unsubscribed" in response.data
+
+
+@pytest.mark.parametrize("word", ["START", "yes", "Unstop", " YES "])
+def test_opt_in_keywords(inbound, practice, word):
+    factories.contact(practice, phone="+14155550123", consent_state="pending")
+    inbound(word, from_="+14155550123")
+    db.session.expire_all()
+    assert db.session.scalar(select(Contact)).consent_state == "opted_in"
+
+
+@pytest.mark.parametrize("word", ["HELP", "help", "Info"])
+def test_help_keywords_reply_with_the_practice_help_text(inbound, practice, word):
+    response = inbound(word, from_="+14155550123")
+    assert b"Calm Harbor Therapy" in response.data
+    assert b"Reply STOP to opt out" in response.data
+    assert b"Msg &amp; data rates may apply" in response.data
+
+
+@pytest.mark.parametrize("text", ["Please stop texting me", "no más mensajes", "don't text me again",
+                                  "Remove me from this list"])
+def test_opt_out_in_other_words_is_flagged_not_applied(inbound, practice, text):
+    inbound(text, from_="+14155550123")
+    msg = db.session.scalar(select(Message).where(Message.direction == "inbound"))
+    assert msg.flags == {"opt_out_language": True}
+    assert db.session.scalar(select(Contact)).consent_state != "opted_out"
+
+
+@pytest.mark.parametrize("text", ["Can I stop by the office?", "When does my session end?", "yes please, Tuesday"])
+def test_ordinary_sentences_are_not_keywords(inbound, practice, text):
+    response = inbound(text, from_="+14155550123")
+    assert db.session.scalar(select(Contact)).consent_state in ("unknown", "pending")
+    assert b"<Message>" not in response.data
+
+
+def test_opt_out_type_from_twilio_is_honoured_without_a_second_confirmation(inbound, practice):
+    response = inbound("Arrêt", from_="+14155550123", OptOutType="STOP")
+    assert db.session.scalar(select(Contact)).consent_state == "opted_out"
+    assert b"<Message>" not in response.data
+
+
+def test_stop_confirmation_can_be_left_to_twilio(inbound, practice):
+    practice.send_stop_confirmation = False
+    db.session.commit()
+    response = inbound("STOP", from_="+14155550123")
+    assert db.session.scalar(select(Contact)).consent_state == "opted_out"
+    assert b"<Message>" not in response.data
+
+
+def test_stop_cancels_everything_held_or_queued(inbound, practice):
+    from inbox.outbox import compose
+
+    contact = factories.contact(practice, phone="+14155550123")
+    journey = factories.journey(contact)
+    held = compose(db.session.get(Journey, journey.id), "Your intake forms are ready")
+    db.session.commit()
+    assert held.status == "held_for_consent"
+    inbound("STOP", from_="+14155550123")
+    db.session.expire_all()
+    statuses = db.session.scalars(select(Message.status).where(Message.direction == "outbound",
+                                                               Message.kind != "keyword_reply")).all()
+    assert statuses and set(statuses) == {"cancelled"}
+
+
+def test_duplicate_stop_does_not_reply_twice(inbound, practice):
+    sid = "SM" + uuid.uuid4().hex
+    first = inbound("STOP", sid=sid)
+    second = inbound("STOP", sid=sid)
+    assert b"<Message>" in first.data and b"<Message>" not in second.data
+    assert count(ConsentEvent) == 1
