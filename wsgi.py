@@ -32,6 +32,9 @@ if __name__ == "__main__":
         from inbox.worker import start_in_process
 
         start_in_process(app)
+    from inbox.realtime import sweep_ended_sessions
+
+    socketio.start_background_task(sweep_ended_sessions, app)
     host, port = os.environ.get("HOST", "127.0.0.1"), int(os.environ.get("PORT", "5000"))
     print(f"Intake Inbox on http://{host}:{port}", flush=True)
     socketio.run(app, host=host, port=port, log_output=False)

@@ -100,6 +100,19 @@ def end_session(staff_session: StaffSession, reason: str) -> None:
     disconnect_session(staff_session.token)
 
 
+def end_idle_sessions(now=None) -> int:
+    """Automatic logoff for logins nobody used for the idle period, even with a tab left open."""
+    now = now or utcnow()
+    cutoff = now - timedelta(minutes=current_app.config["INBOX_IDLE_MINUTES"])
+    idle = db.session.scalars(
+        select(StaffSession).where(StaffSession.ended_at.is_(None), StaffSession.last_seen_at < cutoff)
+    ).all()
+    for staff_session in idle:
+        end_session(staff_session, "idle")
+    db.session.commit()
+    return len(idle)
+
+
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
     """Load the user only through a live, non-idle server-side session."""

@@ -184,10 +184,12 @@ def record(
 
 
 def _cancel_pending(contact: Contact) -> None:
-    """STOP cancels everything held or queued for the contact, at once."""
+    """STOP cancels everything not yet handed to Twilio, at once (claimed-but-unsent included)."""
     from .outbox import set_status
 
-    for msg in _outbound(contact, ("held_for_consent", "queued")):
+    for msg in _outbound(contact, ("held_for_consent", "queued", "sending")):
+        if msg.status == "sending" and (msg.twilio_sid or msg.handed_over_at):
+            continue  # already with Twilio: too late to cancel
         set_status(msg, "cancelled", reason="Cancelled: the contact opted out.")
 
 
@@ -208,6 +210,27 @@ def _outbound(contact: Contact, statuses: tuple[str, ...]) -> list[Message]:
             .order_by(Message.id)
         )
     )
+
+
+def set_require_opt_in(practice, required: bool, actor: User | None = None) -> None:
+    """Change the practice's opt-in rule; turning it off releases held texts (in their order)."""
+    from .outbox import set_status
+
+    practice.require_opt_in = required
+    if required:
+        return  # the worker holds at send time and asks for consent then
+    held = db.session.scalars(
+        select(Message)
+        .join(Contact, Contact.id == Message.contact_id)
+        .where(
+            Message.practice_id == practice.id,
+            Message.status == "held_for_consent",
+            Contact.consent_state != "opted_out",
+        )
+        .order_by(Message.id)
+    )
+    for msg in held:
+        set_status(msg, "queued")
 
 
 def staff_opt_in_allowed(attestation: str | None) -> bool:

@@ -22,7 +22,7 @@ from .outbox import touch_journey
 from .phones import InvalidNumber, to_e164
 from .presenters import message_json, notification_json
 from .realtime import journey_room, practice_room, push
-from .templating import placeholder_values, render
+from .templating import TemplateError, placeholder_values, render
 
 log = logging.getLogger(__name__)
 SID = re.compile(r"^(SM|MM|SMsim)[0-9a-fA-F]{32}$")
@@ -194,7 +194,12 @@ def _apply_keyword(contact: Contact, journey, msg: Message, fields: InboundForm)
         text = practice.help_text or DEFAULT_HELP
     if text is None:
         return None
-    reply = render(text, placeholder_values(practice, contact, None))
+    try:
+        reply = render(text, placeholder_values(practice, contact, None))
+    except TemplateError:
+        # A practice's broken help text must not cost us the inbound text: fall back to ours.
+        log.warning("practice id=%s keyword reply has an unknown placeholder", practice.id)
+        reply = render(DEFAULT_HELP if word == "help" else text, placeholder_values(practice, contact, None))
     _record_reply(journey, reply)
     return reply
 

@@ -27,6 +27,8 @@ MAX_REDIRECTS = 3
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 # Printable ASCII, no space or backslash: URL parsers disagree on the rest, which SSRF tricks exploit.
 _PLAIN_URL = re.compile(r"[!-\[\]-~]+")
+# Redirects are followed by hand (each one re-checked); identity encoding: the cap counts real bytes.
+_GET_OPTIONS: dict = {"stream": True, "allow_redirects": False, "headers": {"Accept-Encoding": "identity"}}
 _HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"heim", b"heis", b"mif1", b"msf1"}
 _JPEG = {"format": "JPEG", "quality": 88}
 # Sniffed type -> (the only Pillow plugin allowed to open it, stored type, save options).
@@ -147,14 +149,7 @@ def fetch(
             # Twilio redirects to its CDN with a pre-signed URL: the account token stays with Twilio.
             credentials = auth if auth and origin == first_origin else _no_auth
             try:
-                with http.get(
-                    url,
-                    auth=credentials,
-                    timeout=(timeout, timeout),
-                    stream=True,
-                    allow_redirects=False,
-                    headers={"Accept-Encoding": "identity"},  # the size cap counts real bytes
-                ) as response:
+                with http.get(url, auth=credentials, timeout=timeout, **_GET_OPTIONS) as response:
                     if response.is_redirect:
                         url = urljoin(url, response.headers["Location"])
                         continue

@@ -63,10 +63,10 @@ class UTCDateTime(db.TypeDecorator):
     cache_ok = True
 
     def process_bind_param(self, value, dialect):
-        """Store as UTC."""
-        if value is not None and value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        return value
+        """Store as UTC (SQLite keeps no offset, so an aware local time must be converted first)."""
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
     def process_result_value(self, value, dialect):
         """Read back as aware UTC."""

@@ -115,14 +115,22 @@ def compose(
     db.session.flush()
     push("message.new", message_json(msg), journey_room(journey.id))
     touch_journey(journey, msg)
-    if decision.action == "hold" and contact.consent_state == "unknown":
-        request_opt_in(journey, automatic=True)
+    if decision.action == "hold":
+        _ask_for_consent(journey)
     return msg
+
+
+def _ask_for_consent(journey: Journey) -> None:
+    """A text was held: if nobody asked this contact yet, the opt-in request goes out (exactly once)."""
+    if journey.contact.consent_state == "unknown":
+        request_opt_in(journey, automatic=True)
 
 
 def request_opt_in(journey: Journey, *, actor: User | None = None, automatic: bool = False) -> Message | None:
     """Send the practice's opt-in request: automatically exactly once, by staff whenever they choose."""
     contact = journey.contact
+    if contact.consent_state == "opted_in":
+        raise Blocked(f"{contact.first_name or 'The contact'} has already opted in")
     if automatic:
         # Compare-and-set, so two held messages racing in two processes still make one request.
         won = db.session.execute(
@@ -265,15 +273,23 @@ def _send_claimed(gateway, msg: Message, now: datetime) -> int:
         set_status(msg, "cancelled", reason=decision.reason)
     elif decision.action == "hold":
         set_status(msg, "held_for_consent")
+        _ask_for_consent(msg.journey)
     elif decision.action == "delay":
         msg.not_before = decision.not_before
         set_status(msg, "queued")
     if decision.action != "send":
         db.session.commit()
         return 0
-    msg.consent_decision = decision.reason
-    msg.handed_over_at = utcnow()
+    # The point of no return, as a compare-and-set: a STOP that cancelled the claim wins.
+    handed_over = db.session.execute(
+        update(Message)
+        .where(Message.id == msg.id, Message.status == "sending", Message.handed_over_at.is_(None))
+        .values(handed_over_at=utcnow(), consent_decision=decision.reason)
+    ).rowcount
     db.session.commit()  # past this point a crash means "unconfirmed", never a blind resend
+    if not handed_over:
+        return 0
+    db.session.refresh(msg)
     number = db.session.get(PracticeNumber, msg.number_id)
     # The row's uid in the callback URL ties a late callback to this row even if we never saw the SID.
     callback = current_app.config["INBOX_PUBLIC_URL"] + f"/twilio/status?m={msg.uid}"

@@ -7,12 +7,13 @@ only through ``join_journey`` after the server checked the journey is the user's
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import current_app, request, session
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, join_room, leave_room
-from sqlalchemy import event
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from .extensions import db, socketio
@@ -28,24 +29,38 @@ def journey_room(journey_id: int) -> str:
     return f"journey:{journey_id}"
 
 
+def after_commit(action: Callable[[], None]) -> None:
+    """Run `action` once the current transaction commits; a rollback drops it."""
+    db.session.info.setdefault("after_commit", []).append(action)
+
+
 def push(event_name: str, payload: dict[str, Any], room: str) -> None:
     """Queue an event to go out once the current transaction commits (dropped on rollback)."""
-    db.session.info.setdefault("pending_pushes", []).append((event_name, payload, room))
+    after_commit(lambda: socketio.emit(event_name, payload, to=room))
 
 
-def _flush_pushes(sess: Session) -> None:
+def _run_after_commit(sess: Session) -> None:
     """Emit what the committed transaction announced."""
-    for event_name, payload, room in sess.info.pop("pending_pushes", []):
-        socketio.emit(event_name, payload, to=room)
+    for action in sess.info.pop("after_commit", []):
+        action()
 
 
-def _drop_pushes(sess: Session) -> None:
+def _drop_pending(sess: Session) -> None:
     """A rolled-back transaction announces nothing."""
-    sess.info.pop("pending_pushes", None)
+    sess.info.pop("after_commit", None)
 
 
 def disconnect_session(token: str) -> None:
-    """Tell every tab of an ended login, and drop its sockets held by this process."""
+    """After commit: tell every tab of an ended login, and drop its sockets held by this process.
+
+    Sockets of the same login on other server processes are dropped by their own process's
+    sweep (`sweep_ended_sessions`), which a message queue cannot do for them.
+    """
+    after_commit(lambda: _disconnect_now(token))
+
+
+def _disconnect_now(token: str) -> None:
+    """Emit session.ended to the login's room and disconnect its local sockets."""
     room = f"session:{token}"
     socketio.emit("session.ended", {}, to=room)
     server = socketio.server
@@ -53,6 +68,33 @@ def disconnect_session(token: str) -> None:
         return
     for sid, _eio_sid in list(server.manager.get_participants("/", room)):
         server.disconnect(sid, namespace="/")
+
+
+# This process's sockets and the login each belongs to, for the sweep below.
+_local_sockets: dict[str, str] = {}
+SWEEP_SECONDS = 20
+
+
+def sweep_ended_sessions(app) -> None:
+    """Forever: disconnect this process's sockets whose login ended (logout, idle, deactivation)."""
+    from .models import StaffSession
+
+    while True:
+        socketio.sleep(SWEEP_SECONDS)
+        tokens = set(_local_sockets.values())
+        if not tokens:
+            continue
+        with app.app_context():
+            live = set(
+                db.session.scalars(
+                    select(StaffSession.token).where(
+                        StaffSession.token.in_(tokens), StaffSession.ended_at.is_(None)
+                    )
+                )
+            )
+            db.session.remove()
+        for token in tokens - live:
+            _disconnect_now(token)
 
 
 def _live_session() -> bool:
@@ -77,6 +119,12 @@ def on_connect(auth: Any = None) -> None:
         raise ConnectionRefusedError("login required")
     join_room(practice_room(current_user.practice_id))
     join_room(f"session:{session['sid']}")
+    _local_sockets[request.sid] = session["sid"]
+
+
+def on_disconnect(reason: Any = None) -> None:
+    """Forget a closed socket."""
+    _local_sockets.pop(request.sid, None)
 
 
 def on_join_journey(data: Any) -> dict[str, Any]:
@@ -107,8 +155,9 @@ def on_leave_journey(data: Any) -> None:
 def init_app(app) -> None:
     """Register the handlers and the after-commit emitter."""
     socketio.on_event("connect", on_connect)
+    socketio.on_event("disconnect", on_disconnect)
     socketio.on_event("join_journey", on_join_journey)
     socketio.on_event("leave_journey", on_leave_journey)
-    if not event.contains(Session, "after_commit", _flush_pushes):
-        event.listen(Session, "after_commit", _flush_pushes)
-        event.listen(Session, "after_rollback", _drop_pushes)
+    if not event.contains(Session, "after_commit", _run_after_commit):
+        event.listen(Session, "after_commit", _run_after_commit)
+        event.listen(Session, "after_rollback", _drop_pending)

@@ -10,16 +10,20 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 from collections.abc import Callable
 
 from flask import Flask
 
 from . import attachments, outbox
+from .auth import end_idle_sessions
 from .extensions import db, socketio
 from .models import WorkerHeartbeat, utcnow
 
 log = logging.getLogger(__name__)
 IDLE_SLEEP = 0.5
+SWEEP_EVERY = 15.0  # seconds between idle-logoff sweeps
+_next_sweep = 0.0
 
 
 def make_gateway(app: Flask):
@@ -44,6 +48,10 @@ def worker_name() -> str:
 
 def run_once(gateway, name: str) -> int:
     """One pass over every queue; returns how much work it did."""
+    global _next_sweep
+    if time.monotonic() >= _next_sweep:
+        _next_sweep = time.monotonic() + SWEEP_EVERY
+        end_idle_sessions()
     outbox.reap_expired_leases()
     done = outbox.drain(gateway, name)
     done += attachments.process_due(gateway)

@@ -117,8 +117,16 @@ def test_open_redirect_after_login_is_refused(app, staff):
     assert response.headers["Location"] == "/"
 
 
-@pytest.mark.parametrize("path", ["/journeys/{j}", "/api/journeys/{j}", "/api/journeys/{j}/messages",
-                                  "/api/journeys/{j}/attachments", "/api/contacts/{c}/consent"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/journeys/{j}",
+        "/api/journeys/{j}",
+        "/api/journeys/{j}/messages",
+        "/api/journeys/{j}/attachments",
+        "/api/contacts/{c}/consent",
+    ],
+)
 def test_another_practices_records_are_404(staff_client, path):
     other = factories.practice(name="Other Practice", number="+15005550999")
     c = factories.contact(other, phone="+14155550199")

@@ -79,7 +79,11 @@ def test_message_body_is_stored_encrypted(app, practice):
     c = factories.contact(practice)
     j = factories.journey(c)
     msg = Message(
-        practice_id=practice.id, journey_id=j.id, contact_id=c.id, direction="inbound", status="received",
+        practice_id=practice.id,
+        journey_id=j.id,
+        contact_id=c.id,
+        direction="inbound",
+        status="received",
         body="My member id is XZ-99812",
     )
     db.session.add(msg)
@@ -94,8 +98,14 @@ def test_body_copied_onto_another_message_fails_to_decrypt(app, practice):
     c = factories.contact(practice)
     j = factories.journey(c)
     first, second = (
-        Message(practice_id=practice.id, journey_id=j.id, contact_id=c.id, direction="inbound",
-                status="received", body=text_)
+        Message(
+            practice_id=practice.id,
+            journey_id=j.id,
+            contact_id=c.id,
+            direction="inbound",
+            status="received",
+            body=text_,
+        )
         for text_ in ("one", "two")
     )
     db.session.add_all([first, second])
@@ -125,8 +135,14 @@ def test_rotate_keys_re_encrypts_everything_under_the_new_key(app, practice, mon
     j = factories.journey(c)
     for i in range(7):
         db.session.add(
-            Message(practice_id=practice.id, journey_id=j.id, contact_id=c.id, direction="inbound",
-                    status="received", body=f"body {i}")
+            Message(
+                practice_id=practice.id,
+                journey_id=j.id,
+                contact_id=c.id,
+                direction="inbound",
+                status="received",
+                body=f"body {i}",
+            )
         )
     db.session.commit()
     new_key = "new:" + base64.b64encode(b"N" * 32).decode()

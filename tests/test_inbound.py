@@ -63,16 +63,25 @@ def test_staff_see_the_new_inquiry_in_their_thread(inbound, practice, staff_clie
     "mutate",
     [
         lambda headers, params: headers.pop("X-Twilio-Signature"),
-        lambda headers, params: headers.update({"X-Twilio-Signature": "AAAA" + headers["X-Twilio-Signature"][4:]}),
+        lambda headers, params: headers.update(
+            {"X-Twilio-Signature": "AAAA" + headers["X-Twilio-Signature"][4:]}
+        ),
         lambda headers, params: params.update({"Body": "tampered after signing"}),
         lambda headers, params: params.update({"Extra": "parameter added after signing"}),
     ],
     ids=["missing", "tampered-signature", "tampered-body", "extra-parameter"],
 )
 def test_bad_signature_is_403_and_stores_nothing(client, practice, app_env, mutate):
-    params = {"MessageSid": "SM" + uuid.uuid4().hex, "From": "+14155550123", "To": "+15005550006",
-              "Body": "hello", "NumMedia": "0"}
-    headers = {"X-Twilio-Signature": sign(PUBLIC_URL + "/twilio/messages", params, app_env["TWILIO_AUTH_TOKEN"])}
+    params = {
+        "MessageSid": "SM" + uuid.uuid4().hex,
+        "From": "+14155550123",
+        "To": "+15005550006",
+        "Body": "hello",
+        "NumMedia": "0",
+    }
+    headers = {
+        "X-Twilio-Signature": sign(PUBLIC_URL + "/twilio/messages", params, app_env["TWILIO_AUTH_TOKEN"])
+    }
     mutate(headers, params)
     response = client.post("/twilio/messages", data=params, headers=headers)
     assert response.status_code == 403
@@ -82,8 +91,13 @@ def test_bad_signature_is_403_and_stores_nothing(client, practice, app_env, muta
 
 
 def test_signature_is_checked_against_the_public_url_behind_a_proxy(client, practice, app_env):
-    params = {"MessageSid": "SM" + uuid.uuid4().hex, "From": "+14155550123", "To": "+15005550006",
-              "Body": "hello", "NumMedia": "0"}
+    params = {
+        "MessageSid": "SM" + uuid.uuid4().hex,
+        "From": "+14155550123",
+        "To": "+15005550006",
+        "Body": "hello",
+        "NumMedia": "0",
+    }
     token = app_env["TWILIO_AUTH_TOKEN"]
     # The proxy forwards to http://10.0.0.5:8000, but Twilio signed the public https URL it called.
     internal = {"base_url": "http://10.0.0.5:8000"}
@@ -91,21 +105,33 @@ def test_signature_is_checked_against_the_public_url_behind_a_proxy(client, prac
     assert response.status_code == 200
     # Signed for the internal URL instead: refused, since that is not the URL Twilio calls.
     params["MessageSid"] = "SM" + uuid.uuid4().hex
-    response = signed_post(client, "/twilio/messages", params, token, url="http://10.0.0.5:8000/twilio/messages",
-                           **internal)
+    response = signed_post(
+        client, "/twilio/messages", params, token, url="http://10.0.0.5:8000/twilio/messages", **internal
+    )
     assert response.status_code == 403
 
 
 def test_signed_query_string_is_part_of_the_url(client, practice, app_env):
-    params = {"MessageSid": "SM" + uuid.uuid4().hex, "From": "+14155550123", "To": "+15005550006",
-              "Body": "hello", "NumMedia": "0"}
+    params = {
+        "MessageSid": "SM" + uuid.uuid4().hex,
+        "From": "+14155550123",
+        "To": "+15005550006",
+        "Body": "hello",
+        "NumMedia": "0",
+    }
     url = PUBLIC_URL + "/twilio/messages?practice=calm"
-    good = client.post("/twilio/messages?practice=calm", data=params,
-                       headers={"X-Twilio-Signature": sign(url, params, app_env["TWILIO_AUTH_TOKEN"])})
+    good = client.post(
+        "/twilio/messages?practice=calm",
+        data=params,
+        headers={"X-Twilio-Signature": sign(url, params, app_env["TWILIO_AUTH_TOKEN"])},
+    )
     assert good.status_code == 200
     params["MessageSid"] = "SM" + uuid.uuid4().hex
-    bad = client.post("/twilio/messages?practice=other", data=params,
-                      headers={"X-Twilio-Signature": sign(url, params, app_env["TWILIO_AUTH_TOKEN"])})
+    bad = client.post(
+        "/twilio/messages?practice=other",
+        data=params,
+        headers={"X-Twilio-Signature": sign(url, params, app_env["TWILIO_AUTH_TOKEN"])},
+    )
     assert bad.status_code == 403
 
 
@@ -119,7 +145,13 @@ def test_replayed_webhook_stores_one_message(inbound, practice):
 
 def test_fifty_concurrent_replays_store_one_message_and_one_welcome(app, practice, app_env):
     sid = "SM" + uuid.uuid4().hex
-    params = {"MessageSid": sid, "From": "+14155550177", "To": "+15005550006", "Body": "hello", "NumMedia": "0"}
+    params = {
+        "MessageSid": sid,
+        "From": "+14155550177",
+        "To": "+15005550006",
+        "Body": "hello",
+        "NumMedia": "0",
+    }
     signature = sign(PUBLIC_URL + "/twilio/messages", params, app_env["TWILIO_AUTH_TOKEN"])
     statuses = []
     barrier = threading.Barrier(50)
@@ -127,8 +159,11 @@ def test_fifty_concurrent_replays_store_one_message_and_one_welcome(app, practic
     def fire():
         client = app.test_client()
         barrier.wait()
-        statuses.append(client.post("/twilio/messages", data=params,
-                                    headers={"X-Twilio-Signature": signature}).status_code)
+        statuses.append(
+            client.post(
+                "/twilio/messages", data=params, headers={"X-Twilio-Signature": signature}
+            ).status_code
+        )
 
     threads = [threading.Thread(target=fire) for _ in range(50)]
     for t in threads:
@@ -204,15 +239,24 @@ def test_malformed_webhooks_are_4xx_and_store_nothing(inbound, practice, fields)
 
 
 def test_body_with_bad_encoding_is_not_a_500(client, practice, app_env):
-    raw = b"MessageSid=SM" + uuid.uuid4().hex.encode() + b"&From=%2B14155550123&To=%2B15005550006&Body=%ff%fe%fd&NumMedia=0"
-    response = client.post("/twilio/messages", data=raw, content_type="application/x-www-form-urlencoded",
-                           headers={"X-Twilio-Signature": "bogus"})
+    raw = (
+        b"MessageSid=SM"
+        + uuid.uuid4().hex.encode()
+        + b"&From=%2B14155550123&To=%2B15005550006&Body=%ff%fe%fd&NumMedia=0"
+    )
+    response = client.post(
+        "/twilio/messages",
+        data=raw,
+        content_type="application/x-www-form-urlencoded",
+        headers={"X-Twilio-Signature": "bogus"},
+    )
     assert response.status_code == 403
 
 
 def test_huge_request_is_413(client, practice):
-    response = client.post("/twilio/messages", data={"Body": "x" * (1024 * 1024)},
-                           headers={"X-Twilio-Signature": "anything"})
+    response = client.post(
+        "/twilio/messages", data={"Body": "x" * (1024 * 1024)}, headers={"X-Twilio-Signature": "anything"}
+    )
     assert response.status_code == 413
     assert count(Message) == 0
 
@@ -227,8 +271,22 @@ def test_inbound_body_never_reaches_the_logs(inbound, practice, caplog):
 # --- keywords ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("word", ["STOP", "stop", " Stop ", "STOPALL", "unsubscribe", "CANCEL", "end", "QUIT",
-                                  "revoke", "OPTOUT", "Stop."])
+@pytest.mark.parametrize(
+    "word",
+    [
+        "STOP",
+        "stop",
+        " Stop ",
+        "STOPALL",
+        "unsubscribe",
+        "CANCEL",
+        "end",
+        "QUIT",
+        "revoke",
+        "OPTOUT",
+        "Stop.",
+    ],
+)
 def test_opt_out_keywords(inbound, practice, word):
     response = inbound(word, from_="+14155550123")
     contact = db.session.scalar(select(Contact))
@@ -254,8 +312,9 @@ def test_help_keywords_reply_with_the_practice_help_text(inbound, practice, word
     assert b"Msg &amp; data rates may apply" in response.data
 
 
-@pytest.mark.parametrize("text", ["Please stop texting me", "no más mensajes", "don't text me again",
-                                  "Remove me from this list"])
+@pytest.mark.parametrize(
+    "text", ["Please stop texting me", "no más mensajes", "don't text me again", "Remove me from this list"]
+)
 def test_opt_out_in_other_words_is_flagged_not_applied(inbound, practice, text):
     inbound(text, from_="+14155550123")
     msg = db.session.scalar(select(Message).where(Message.direction == "inbound"))
@@ -263,7 +322,9 @@ def test_opt_out_in_other_words_is_flagged_not_applied(inbound, practice, text):
     assert db.session.scalar(select(Contact)).consent_state != "opted_out"
 
 
-@pytest.mark.parametrize("text", ["Can I stop by the office?", "When does my session end?", "yes please, Tuesday"])
+@pytest.mark.parametrize(
+    "text", ["Can I stop by the office?", "When does my session end?", "yes please, Tuesday"]
+)
 def test_ordinary_sentences_are_not_keywords(inbound, practice, text):
     response = inbound(text, from_="+14155550123")
     assert db.session.scalar(select(Contact)).consent_state in ("unknown", "pending")
@@ -294,8 +355,9 @@ def test_stop_cancels_everything_held_or_queued(inbound, practice):
     assert held.status == "held_for_consent"
     inbound("STOP", from_="+14155550123")
     db.session.expire_all()
-    statuses = db.session.scalars(select(Message.status).where(Message.direction == "outbound",
-                                                               Message.kind != "keyword_reply")).all()
+    statuses = db.session.scalars(
+        select(Message.status).where(Message.direction == "outbound", Message.kind != "keyword_reply")
+    ).all()
     assert statuses and set(statuses) == {"cancelled"}
 
 

@@ -150,9 +150,7 @@ def session() -> Iterator[requests.Session]:
         yield s
 
 
-def fetch_from(
-    url: str, allowed: set[str], session: requests.Session, **kwargs: object
-) -> bytes:
+def fetch_from(url: str, allowed: set[str], session: requests.Session, **kwargs: object) -> bytes:
     """Call fetch with the test credentials and session."""
     return fetch(url, allowed_origins=frozenset(allowed), auth=CREDENTIALS, session=session, **kwargs)
 
@@ -276,9 +274,7 @@ def test_redirect_to_a_non_allowed_origin_is_refused_and_not_requested(
     assert [hit.path for hit in host.hits] == ["/media"]
 
 
-def test_redirect_within_allowed_origins_is_followed(
-    host: FakeMediaHost, session: requests.Session
-) -> None:
+def test_redirect_within_allowed_origins_is_followed(host: FakeMediaHost, session: requests.Session) -> None:
     body = image_bytes("PNG")
     host.redirect("/media", "/hop")
     host.redirect("/hop", host.url("/signed?sig=abc"))
@@ -287,9 +283,7 @@ def test_redirect_within_allowed_origins_is_followed(
     assert [hit.path for hit in host.hits] == ["/media", "/hop", "/signed?sig=abc"]
 
 
-def test_more_than_three_redirects_fail_without_retry(
-    host: FakeMediaHost, session: requests.Session
-) -> None:
+def test_more_than_three_redirects_fail_without_retry(host: FakeMediaHost, session: requests.Session) -> None:
     host.redirect("/loop", "/loop")
     with pytest.raises(MediaFetchError) as excinfo:
         fetch_from(host.url("/loop"), {host.origin}, session)
@@ -454,9 +448,7 @@ def test_bytes_with_image_magic_that_do_not_decode_are_rejected() -> None:
         ("WEBP", "image/webp", "WEBP"),
     ],
 )
-def test_images_are_reencoded_to_their_stored_format(
-    fmt: str, stored_type: str, stored_format: str
-) -> None:
+def test_images_are_reencoded_to_their_stored_format(fmt: str, stored_type: str, stored_format: str) -> None:
     result = process(image_bytes(fmt, size=(80, 60)))
     assert result.content_type == stored_type
     assert Image.open(io.BytesIO(result.data)).format == stored_format
@@ -475,8 +467,10 @@ def test_undecodable_heic_is_rejected() -> None:
         process(b"\0\0\0\x18ftypheic\0\0\0\0mif1heic" + b"\0" * 200)
 
 
-@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP"])
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP", "HEIF"])
 def test_gps_exif_xmp_icc_and_comments_are_stripped(fmt: str) -> None:
+    if fmt == "HEIF":
+        heic_bytes()  # skips when this machine cannot encode HEIC
     icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
     extra: dict[str, object] = {"exif": gps_exif().tobytes(), "icc_profile": icc, "xmp": XMP.encode()}
     if fmt == "JPEG":
@@ -540,7 +534,7 @@ def test_transparent_image_thumbnail_is_flattened_onto_white() -> None:
     Image.new("RGBA", (50, 50), (0, 0, 0, 0)).save(out, "PNG")
     result = process(out.getvalue())
     assert Image.open(io.BytesIO(result.data)).mode == "RGBA"  # the stored PNG keeps its alpha
-    assert Image.open(io.BytesIO(result.thumbnail)).getpixel((25, 25)) >= (250, 250, 250)
+    assert min(Image.open(io.BytesIO(result.thumbnail)).getpixel((25, 25))) >= 250
 
 
 @pytest.mark.parametrize("size", [(50_000, 50_000), (8_000, 8_000)])

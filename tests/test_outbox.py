@@ -18,7 +18,9 @@ from tests.conftest import PUBLIC_URL, signed_post
 @pytest.fixture
 def gateway(fake_twilio):
     """The real gateway, pointed at the fake."""
-    return TwilioGateway(fake_twilio.account_sid, fake_twilio.auth_token, api_base_url=fake_twilio.url, timeout=1)
+    return TwilioGateway(
+        fake_twilio.account_sid, fake_twilio.auth_token, api_base_url=fake_twilio.url, timeout=1
+    )
 
 
 @pytest.fixture
@@ -44,8 +46,12 @@ def drain_all(gateway, rounds: int = 10) -> int:
     return sent
 
 
-def test_reply_to_new_inquiry_is_held_and_one_opt_in_request_goes_out(staff_client, journey, gateway, fake_twilio):
-    first = staff_client.post(f"/api/journeys/{journey.id}/messages", json={"body": "Hi Maria, when suits you?"})
+def test_reply_to_new_inquiry_is_held_and_one_opt_in_request_goes_out(
+    staff_client, journey, gateway, fake_twilio
+):
+    first = staff_client.post(
+        f"/api/journeys/{journey.id}/messages", json={"body": "Hi Maria, when suits you?"}
+    )
     second = staff_client.post(f"/api/journeys/{journey.id}/messages", json={"body": "We have Tuesday at 3."})
     assert first.status_code == second.status_code == 201
     assert first.get_json()["message"]["status"] == "held_for_consent"
@@ -71,7 +77,9 @@ def test_yes_releases_held_messages_in_order(staff_client, inbound, journey, gat
 def test_stop_blocks_the_next_reply_with_its_reason(staff_client, inbound, journey, gateway, fake_twilio):
     inbound("YES", from_="+14155550123")
     inbound("STOP", from_="+14155550123")
-    response = staff_client.post(f"/api/journeys/{journey.id}/messages", json={"body": "Are you still there?"})
+    response = staff_client.post(
+        f"/api/journeys/{journey.id}/messages", json={"body": "Are you still there?"}
+    )
     assert response.status_code == 409
     assert response.get_json()["reason"].startswith("blocked: opted out by text STOP on ")
     drain_all(gateway)
@@ -139,12 +147,14 @@ def test_permanent_failure_is_visible_with_its_reason(practice, journey, gateway
     assert row.error_reason == "The number is not a mobile number that can receive texts."
 
 
-def test_ambiguous_send_is_not_resent_and_a_late_callback_confirms_it(app, client, practice, journey, fake_twilio,
-                                                                       app_env):
+def test_ambiguous_send_is_not_resent_and_a_late_callback_confirms_it(
+    app, client, practice, journey, fake_twilio, app_env
+):
     practice.require_opt_in = False
     db.session.commit()
-    gateway = TwilioGateway(fake_twilio.account_sid, fake_twilio.auth_token, api_base_url=fake_twilio.url,
-                            timeout=0.3)
+    gateway = TwilioGateway(
+        fake_twilio.account_sid, fake_twilio.auth_token, api_base_url=fake_twilio.url, timeout=0.3
+    )
     fake_twilio.drop_next_after_receipt(close=True)
     msg = outbox.compose(fresh(Journey, journey.id), "Hello")
     db.session.commit()
@@ -156,8 +166,13 @@ def test_ambiguous_send_is_not_resent_and_a_late_callback_confirms_it(app, clien
     # Twilio did get it: its callback names our row, and the message catches up.
     sent = fake_twilio.sent[0]
     params = fake_twilio.status_callback_params(sent["sid"], "delivered")
-    path = sent["status_callback"][len(PUBLIC_URL):]
-    assert signed_post(client, path, params, app_env["TWILIO_AUTH_TOKEN"], url=sent["status_callback"]).status_code == 204
+    path = sent["status_callback"][len(PUBLIC_URL) :]
+    assert (
+        signed_post(
+            client, path, params, app_env["TWILIO_AUTH_TOKEN"], url=sent["status_callback"]
+        ).status_code
+        == 204
+    )
     row = fresh(Message, msg.id)
     assert (row.status, row.twilio_sid) == ("delivered", sent["sid"])
 
@@ -176,7 +191,9 @@ def test_worker_killed_between_claim_and_send_is_retried_once(practice, journey,
     assert [s["body"] for s in fake_twilio.sent] == ["Hello"]
 
 
-def test_worker_killed_after_the_request_left_is_unconfirmed_not_resent(practice, journey, gateway, fake_twilio):
+def test_worker_killed_after_the_request_left_is_unconfirmed_not_resent(
+    practice, journey, gateway, fake_twilio
+):
     practice.require_opt_in = False
     db.session.commit()
     msg = outbox.compose(fresh(Journey, journey.id), "Hello")
@@ -221,7 +238,9 @@ def test_status_callbacks_never_move_backwards(client, practice, journey, gatewa
     assert fresh(Message, msg.id).status == "delivered"
 
 
-def test_failed_status_callback_carries_a_plain_reason(client, practice, journey, gateway, fake_twilio, app_env):
+def test_failed_status_callback_carries_a_plain_reason(
+    client, practice, journey, gateway, fake_twilio, app_env
+):
     practice.require_opt_in = False
     db.session.commit()
     msg = outbox.compose(fresh(Journey, journey.id), "Hello")
@@ -235,8 +254,9 @@ def test_failed_status_callback_carries_a_plain_reason(client, practice, journey
     assert row.error_reason == "The phone is switched off or out of coverage."
 
 
-@pytest.mark.parametrize("params", [{}, {"MessageSid": "SMx"}, {"MessageSid": "SMx", "MessageStatus": "sent",
-                                                                "ErrorCode": "abc"}])
+@pytest.mark.parametrize(
+    "params", [{}, {"MessageSid": "SMx"}, {"MessageSid": "SMx", "MessageStatus": "sent", "ErrorCode": "abc"}]
+)
 def test_malformed_status_callbacks_are_400(client, practice, app_env, params):
     assert signed_post(client, "/twilio/status", params, app_env["TWILIO_AUTH_TOKEN"]).status_code == 400
 
@@ -314,18 +334,31 @@ def test_preview_fills_placeholders_and_counts_segments(staff_client, journey):
 
 
 def test_unknown_placeholder_is_an_error_not_a_blank(staff_client, journey):
-    response = staff_client.post(f"/api/journeys/{journey.id}/preview", json={"body": "Hi {{ contact.nickname }}"})
+    response = staff_client.post(
+        f"/api/journeys/{journey.id}/preview", json={"body": "Hi {{ contact.nickname }}"}
+    )
     assert response.status_code == 422
     assert "contact.nickname" in response.get_json()["error"]
-    sent = staff_client.post(f"/api/journeys/{journey.id}/messages", json={"body": "Hi {{ contact.nickname }}"})
+    sent = staff_client.post(
+        f"/api/journeys/{journey.id}/messages", json={"body": "Hi {{ contact.nickname }}"}
+    )
     assert sent.status_code == 422
 
 
 @pytest.mark.parametrize(
     ("text", "encoding", "segments"),
-    [("a" * 160, "GSM-7", 1), ("a" * 161, "GSM-7", 2), ("€" * 80, "GSM-7", 1), ("€" * 81, "GSM-7", 2),
-     ("é" * 160, "GSM-7", 1), ("ñ" * 71, "GSM-7", 1), ("ç" * 71, "UCS-2", 2), ("🙂" * 35, "UCS-2", 1),
-     ("🙂" * 36, "UCS-2", 2), ("", "GSM-7", 0)],
+    [
+        ("a" * 160, "GSM-7", 1),
+        ("a" * 161, "GSM-7", 2),
+        ("€" * 80, "GSM-7", 1),
+        ("€" * 81, "GSM-7", 2),
+        ("é" * 160, "GSM-7", 1),
+        ("ñ" * 71, "GSM-7", 1),
+        ("ç" * 71, "UCS-2", 2),
+        ("🙂" * 35, "UCS-2", 1),
+        ("🙂" * 36, "UCS-2", 2),
+        ("", "GSM-7", 0),
+    ],
 )
 def test_segment_counting(text, encoding, segments):
     from inbox.templating import count_segments
@@ -344,5 +377,8 @@ def test_manual_template_is_sent_rendered(staff_client, journey, practice):
 
 def test_empty_and_oversized_replies_are_400(staff_client, journey):
     assert staff_client.post(f"/api/journeys/{journey.id}/messages", json={"body": "  "}).status_code == 400
-    assert staff_client.post(f"/api/journeys/{journey.id}/messages", json={"body": "x" * 1601}).status_code == 400
+    assert (
+        staff_client.post(f"/api/journeys/{journey.id}/messages", json={"body": "x" * 1601}).status_code
+        == 400
+    )
     assert staff_client.post(f"/api/journeys/{journey.id}/messages", json={}).status_code == 400
