@@ -132,7 +132,7 @@ def load_demo(number: str, password: str) -> bool:
             )
         )
         journey = Journey(
-            practice=practice,
+            practice_id=practice.id,
             contact=contact,
             pathway=pathway,
             stage=stage,

@@ -11,9 +11,8 @@ import uuid
 
 import psycopg
 import pytest
-from sqlalchemy import text
-
 from flask.testing import FlaskClient
+from sqlalchemy import text
 
 from inbox import create_app
 from inbox.extensions import db
