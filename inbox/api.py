@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import Blueprint, abort, jsonify, request
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from . import audit, consent
+from . import audit, automations, consent
 from .access import attachment_or_404, contact_or_404, journey_or_404
 from .extensions import db
 from .inbox_queries import inbox_page, thread
@@ -95,10 +97,12 @@ def list_messages(journey_id: int):
     """A thread oldest first; `after` fetches only what a reconnecting page missed."""
     journey = journey_or_404(journey_id)
     messages = thread(journey, after=request.args.get("after", 0, type=int))
+    # Serialise before the commit: it expires every loaded row, and each would reload one by one.
+    payload = [message_json(m) for m in messages]
     audit.record("thread.view", journey, count=len(messages))
     mark_read(current_user, journey)
     db.session.commit()
-    return jsonify(messages=[message_json(m) for m in messages])
+    return jsonify(messages=payload)
 
 
 def _composed_text(journey: Journey) -> tuple[str, int | None]:
@@ -205,10 +209,22 @@ def update_journey(journey_id: int):
         journey.stage = changes["stage"] = stage
     if "is_open" in data:
         journey.is_open = changes["is_open"] = bool(data["is_open"])
+    for field in ("appointment_at", "paperwork_due_at"):
+        if field in data:
+            try:
+                when = datetime.fromisoformat(data[field]) if data[field] else None
+            except (TypeError, ValueError):
+                return _error(400, f"{field} must be an ISO 8601 date and time")
+            if when is not None and when.tzinfo is None:
+                return _error(400, f"{field} needs a time zone offset")
+            setattr(journey, field, when)
+            changes[field] = data[field]
     if not changes:
         return _error(400, "nothing to change")
     journey.last_activity_at = utcnow()
     audit.record("journey.update", journey, **changes)
+    if changes.get("appointment_at"):
+        automations.appointment_set(journey)
     push("journey.updated", journey_json(journey), practice_room(journey.practice_id))
     db.session.commit()
     return jsonify(journey=journey_json(journey))

@@ -15,8 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from . import consent
+from .automations import send_welcome
 from .extensions import db
-from .journeys import find_contact, open_journey, route_inbound, send_welcome
+from .journeys import find_contact, open_journey, route_inbound
 from .models import Attachment, Contact, Message, PracticeNumber
 from .outbox import touch_journey
 from .phones import InvalidNumber, to_e164

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from .extensions import db
-from .models import Journey, Message, ReadMarker, User
+from .models import Attachment, Journey, Message, ReadMarker, User
 from .presenters import journey_json
 
 PAGE = 50
@@ -75,7 +75,8 @@ def thread(journey: Journey, *, after: int = 0, limit: int = 500) -> list[Messag
             select(Message)
             .where(Message.journey_id == journey.id, Message.id > after)
             .options(
-                selectinload(Message.attachments),
+                # attachment_json names the reviewer: load them with the page, not one by one.
+                selectinload(Message.attachments).selectinload(Attachment.reviewed_by),
                 selectinload(Message.author),
                 selectinload(Message.contact),
             )

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from . import audit
 from .extensions import db
-from .models import Contact, Journey, Message, Template, User
+from .models import Contact, Journey, Message, User
 from .presenters import journey_json
 from .realtime import practice_room, push
 
@@ -42,30 +42,10 @@ def open_journey(
     audit.record("journey.create", journey, user_id=actor.id if actor else None, source=source)
     push("journey.updated", journey_json(journey), practice_room(journey.practice_id))
     if welcome:
+        from .automations import send_welcome
+
         send_welcome(journey)
     return journey
-
-
-def send_welcome(journey: Journey) -> Message | None:
-    """The practice's welcome template to a new journey, through the consent decision."""
-    from .outbox import Blocked, compose
-    from .templating import TemplateError, placeholder_values, render
-
-    practice = journey.contact.practice
-    template = db.session.scalar(
-        select(Template).where(
-            Template.practice_id == practice.id,
-            Template.trigger == "welcome",
-            Template.enabled.is_(True),
-        )
-    )
-    if not practice.welcome_enabled or template is None:
-        return None
-    try:
-        body = render(template.body, placeholder_values(practice, journey.contact, None))
-        return compose(journey, body, kind="automated", template_id=template.id)
-    except (Blocked, TemplateError):
-        return None  # an opted-out contact gets no welcome; a broken template sends nothing
 
 
 def route_inbound(contact: Contact) -> Journey | None:

@@ -110,6 +110,7 @@ def compose(
         author_id=author.id if author else None,
         template_id=template_id,
         number_id=_sender_number(journey).id,
+        created_at=now or utcnow(),  # the clock the decision used, so time-based automations agree
     )
     db.session.add(msg)
     db.session.flush()

@@ -15,14 +15,14 @@ from collections.abc import Callable
 
 from flask import Flask
 
-from . import attachments, outbox
+from . import attachments, automations, outbox
 from .auth import end_idle_sessions
 from .extensions import db, socketio
 from .models import WorkerHeartbeat, utcnow
 
 log = logging.getLogger(__name__)
 IDLE_SLEEP = 0.5
-SWEEP_EVERY = 15.0  # seconds between idle-logoff sweeps
+SWEEP_EVERY = 15.0  # seconds between idle-logoff and time-based automation sweeps
 _next_sweep = 0.0
 
 
@@ -52,6 +52,7 @@ def run_once(gateway, name: str) -> int:
     if time.monotonic() >= _next_sweep:
         _next_sweep = time.monotonic() + SWEEP_EVERY
         end_idle_sessions()
+        automations.tick()
     outbox.reap_expired_leases()
     done = outbox.drain(gateway, name)
     done += attachments.process_due(gateway)
