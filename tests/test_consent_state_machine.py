@@ -13,14 +13,15 @@ cannot hide it, the spec's promises:
 4. the automatic opt-in request goes out at most once per contact (more only when staff resend it);
 5. no text is held for a contact who was never asked to opt in.
 
-Known app bugs that break a promise are listed in KNOWN_BUGS: the main test tolerates exactly those
-(narrowly, by the path that leads to them), and one strict xfail test per bug replays the minimal sequence
-Hypothesis found. When a bug is fixed its xfail test passes, fails as strict, and its entry should go.
+The bugs this machine found once are replayed, from the minimal sequences Hypothesis printed, by
+`test_fixed_bugs_stay_fixed`, so that they are checked on every run rather than when the search finds them.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -31,7 +32,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 from sqlalchemy import delete, func, select
 
-from inbox import outbox
+from inbox import consent, outbox
 from inbox.extensions import db
 from inbox.inbound import receive_message
 from inbox.models import ConsentEvent, Contact, Journey, Message, Practice, PracticeNumber
@@ -52,23 +53,6 @@ STORED_STATUS = {
     "cancelled": "cancelled",
     "failed": "failed",
 }
-KNOWN_BUGS = frozenset(
-    {
-        # UTCDateTime stores an aware non-UTC datetime's wall clock as if it were UTC (on SQLite), so the
-        # quiet-hours end 08:00 New York is stored as 08:00 UTC (03:00 or 04:00 in New York).
-        "not_before_stored_as_local_wall_clock",
-        # A text queued while opt-in was off is held by the worker once it is switched on, but the
-        # automatic opt-in request only goes out from compose(): the contact is never asked.
-        "worker_holds_without_asking",
-        # Switching opt-in off leaves held texts held; newer texts go out, and the held ones follow
-        # them on the contact's next opt-in, out of order.
-        "held_texts_stranded_when_opt_in_turned_off",
-        # STOP cancels held and queued texts but not one claimed by a worker that died before sending;
-        # the reaper re-queues it and, if the contact has texted START since, it goes out.
-        "stop_misses_a_claimed_text",
-    }
-)
-
 contacts = st.sampled_from(range(len(PHONES)))
 
 
@@ -97,9 +81,6 @@ class ModelMessage:
     id: int = 0
     lease_until: datetime | None = None
     revoked: bool = False  # pending when the contact opted out: it must never go out afterwards
-    revoked_while_claimed: bool = False
-    held_by_worker: bool = False
-    stranded: bool = False  # held when the practice switched opt-in off
 
 
 @dataclass(frozen=True)
@@ -153,13 +134,12 @@ def twilio_form(body: str, from_: str) -> dict[str, str]:
 class ConsentMachine(RuleBasedStateMachine):
     """Two contacts of one practice, texted by staff and automations, texting keywords back."""
 
-    def __init__(self, practice_id: int, fake, gateway: TwilioGateway, tolerate: frozenset[str] = KNOWN_BUGS):
+    def __init__(self, practice_id: int, fake, gateway: TwilioGateway):
         """Start each example from a clean practice: no contacts, no messages, nothing sent."""
         super().__init__()
         self.fake = fake
         self.gateway = gateway
         self.practice_id = practice_id
-        self.tolerate = tolerate
         self.clock = Clock()
         self.require_opt_in = True
         self.messages: dict[int, ModelMessage] = {}
@@ -204,12 +184,18 @@ class ConsentMachine(RuleBasedStateMachine):
         if action == "block":
             return None
         made = [ModelMessage(who, kind, body, "held" if action == "hold" else "queued", until)]
-        contact = self.contacts[who]
-        if action == "hold" and contact.state == "unknown":
-            contact.state = "pending"
-            contact.automatic_requests += 1
-            made.append(ModelMessage(who, "opt_in_request", None, "queued"))
+        if action == "hold":
+            made += self._ask_for_consent(who)
         return made
+
+    def _ask_for_consent(self, who: int) -> list[ModelMessage]:
+        """A text was held: a contact never asked gets the automatic opt-in request (queued), once."""
+        contact = self.contacts[who]
+        if contact.state != "unknown":
+            return []
+        contact.state = "pending"
+        contact.automatic_requests += 1
+        return [ModelMessage(who, "opt_in_request", None, "queued")]
 
     def _texts(self, who: int, statuses: tuple[str, ...]) -> list[ModelMessage]:
         """A contact's texts in these statuses, oldest first."""
@@ -217,15 +203,11 @@ class ConsentMachine(RuleBasedStateMachine):
         return sorted(found, key=lambda m: m.id)
 
     def _opt_out(self, who: int) -> None:
-        """An opt-out cancels held and queued texts; none pending at that moment may ever go out."""
+        """An opt-out cancels every text not yet handed to Twilio (held, queued, or claimed but unsent)."""
         self.contacts[who].state = "opted_out"
         for msg in self._texts(who, ("held", "queued", "claimed")):
-            msg.revoked = True
-            if msg.status == "claimed":
-                # The app leaves it claimed; the reaper re-queues it and the worker decides again.
-                msg.revoked_while_claimed = True
-            else:
-                msg.status = "cancelled"
+            msg.revoked = True  # none of these may ever go out
+            msg.status = "cancelled"
 
     def _opt_in(self, who: int) -> None:
         """An opt-in releases the held texts to the queue."""
@@ -254,24 +236,34 @@ class ConsentMachine(RuleBasedStateMachine):
             if msg.status == "claimed" and msg.lease_until < now:
                 msg.status, msg.lease_until = "queued", None
 
-    def _drain(self, now: datetime) -> list[ModelMessage]:
-        """One worker pass: ask the decision again for each due text; returns what reaches Twilio."""
-        reached = []
+    def _drain(
+        self, now: datetime, stop_from: int | None
+    ) -> tuple[list[ModelMessage], list[ModelMessage], list[int]]:
+        """One worker pass: ask the decision again for each due text. Returns what reaches Twilio, the
+        texts the pass stores (opt-in requests for texts it holds), and the text (if any) that contact
+        `stop_from` raced with a STOP: one arriving after the worker decided to send it, before the
+        hand-over. The STOP wins: it cancels the claimed text, which never goes out."""
+        reached, made, raced = [], [], []
         for msg in self._due(now):
             action, until = self._decide(msg.contact, msg.kind, now)
             if action == "block":
                 msg.status = "cancelled"
             elif action == "hold":
-                msg.status, msg.held_by_worker = "held", True
+                msg.status = "held"
+                made += self._ask_for_consent(msg.contact)
             elif action == "delay":
                 msg.not_before = until
+            elif msg.contact == stop_from and not raced:
+                msg.status = "claimed"
+                self._opt_out(msg.contact)
+                raced.append(msg.id)
             elif self.contacts[msg.contact].unsubscribed_at_carrier:
                 msg.status = "failed"  # Twilio answers 21610: the carrier says they opted out
                 self._opt_out(msg.contact)
             else:
                 msg.status = "sent"
                 reached.append(msg)
-        return reached
+        return reached, made, raced
 
     # -- driving the app ----------------------------------------------------------------------------
 
@@ -366,11 +358,13 @@ class ConsentMachine(RuleBasedStateMachine):
             db.session.commit()
         except outbox.Blocked:
             db.session.rollback()
-            assert contact.state == "opted_out", (
+            assert contact.state in ("opted_out", "opted_in"), (
                 f"the resend was refused for a contact who is {contact.state}"
             )
             return
-        assert contact.state != "opted_out", "an opt-in request was stored for an opted-out contact"
+        assert contact.state not in ("opted_out", "opted_in"), (
+            f"an opt-in request was stored for an {contact.state} contact"
+        )
         contact.state = "pending"
         contact.manual_requests += 1
         self._adopt_new_rows(after, [ModelMessage(who, "opt_in_request", None, "queued")])
@@ -383,12 +377,14 @@ class ConsentMachine(RuleBasedStateMachine):
 
     @rule()
     def practice_toggles_require_opt_in(self) -> None:
-        """An admin switches "require opt-in" on or off."""
+        """An admin switches "require opt-in" on or off. Off releases every held text of a contact who is
+        not opted out (in order); on changes nothing yet: the worker holds at send time and asks then."""
         self.require_opt_in = not self.require_opt_in
         if not self.require_opt_in:
-            for msg in self.messages.values():
-                msg.stranded = msg.stranded or msg.status == "held"
-        db.session.get(Practice, self.practice_id).require_opt_in = self.require_opt_in
+            for msg in sorted(self.messages.values(), key=lambda m: m.id):
+                if msg.status == "held" and self.contacts[msg.contact].state != "opted_out":
+                    msg.status = "queued"
+        consent.set_require_opt_in(db.session.get(Practice, self.practice_id), self.require_opt_in)
         db.session.commit()
 
     @rule(hour=st.sampled_from([22, 10]))
@@ -399,14 +395,61 @@ class ConsentMachine(RuleBasedStateMachine):
     @rule()
     def worker_drains_the_outbox(self) -> None:
         """A minute on, one worker pass (reap expired leases, then drain): the fake gets what the model says."""
+        self._drain_and_check(stop_from=None)
+
+    @rule(who=contacts)
+    def contact_texts_stop_while_the_worker_sends(self, who: int) -> None:
+        """A worker pass, with STOP arriving between the worker's decision to send this contact a text and
+        its hand-over to Twilio: the STOP cancels the claim, and the hand-over must then not happen. When
+        the pass decides to send them nothing, the STOP arrives right after it."""
+        raced = self._drain_and_check(stop_from=who)
+        if not raced:
+            self.contact_texts_a_keyword(who, "STOP")
+
+    @contextmanager
+    def _stop_between_decision_and_hand_over(self, who: int) -> Iterator[list[int]]:
+        """While active, the first consent decision of `outbox._send_claimed` that lets a text to `who` go
+        is followed at once by their STOP webhook; yields the ids of the texts it raced (at most one)."""
+        contact_id, phone = self.contacts[who].id, self.contacts[who].phone
+        send_claimed, decide = outbox._send_claimed, consent.decide
+        deciding: list[Message] = []
+        raced: list[int] = []
+
+        def send_claimed_spy(gateway, msg: Message, now: datetime) -> int:
+            deciding.append(msg)
+            return send_claimed(gateway, msg, now)
+
+        def decide_spy(contact: Contact, kind: str, now: datetime | None = None) -> consent.Decision:
+            decision = decide(contact, kind, now)
+            msg = deciding.pop() if deciding else None  # only the worker's own decision, not nested ones
+            if msg is not None and not raced and contact.id == contact_id and decision.allowed:
+                raced.append(msg.id)
+                receive_message(twilio_form("STOP", phone))
+            return decision
+
+        outbox._send_claimed, consent.decide = send_claimed_spy, decide_spy
+        try:
+            yield raced
+        finally:
+            outbox._send_claimed, consent.decide = send_claimed, decide
+
+    def _drain_and_check(self, stop_from: int | None) -> bool:
+        """Run one worker pass (with `stop_from` racing it, see `_drain`) against the model; returns
+        whether the STOP raced a text."""
         self.clock.now += outbox.LEASE + timedelta(seconds=1)
         now = self.clock.now
         self._reap(now)
         states = [c.state for c in self.contacts]
         first_new = len(self.fake.sent)
-        expected = self._drain(now)
+        after = self._last_outbound_id()
+        expected, made, predicted_race = self._drain(now, stop_from)
         outbox.reap_expired_leases(now)
-        outbox.drain(self.gateway, "w", now=now)
+        if stop_from is None:
+            outbox.drain(self.gateway, "w", now=now)
+            raced: list[int] = []
+        else:
+            with self._stop_between_decision_and_hand_over(stop_from) as raced:
+                outbox.drain(self.gateway, "w", now=now)
         arrived = self.fake.sent[first_new:]
         by_body = {m.body: m for m in self.messages.values() if m.kind != "opt_in_request"}
         index = {c.phone: i for i, c in enumerate(self.contacts)}
@@ -420,6 +463,11 @@ class ConsentMachine(RuleBasedStateMachine):
         got = sorted((s["to"], s["body"]) for s in arrived)
         want = sorted((self.contacts[m.contact].phone, m.body) for m in expected)
         assert got == want, f"the fake received {got}, the model expected {want}"
+        assert raced == predicted_race, (
+            f"STOP arrived as the worker was sending message(s) {raced}, the model expected {predicted_race}"
+        )
+        self._adopt_new_rows(after, made)
+        return bool(raced)
 
     @rule(pick=st.integers(min_value=0, max_value=1))
     def worker_dies_holding_a_claim(self, pick: int) -> None:
@@ -438,19 +486,14 @@ class ConsentMachine(RuleBasedStateMachine):
 
     # -- the spec's promises -----------------------------------------------------------------------
 
-    def tolerates(self, bug: str) -> bool:
-        """Whether this run lets a known bug pass (the main test does; its xfail test does not)."""
-        return bug in self.tolerate
-
     @invariant()
     def check_nothing_reaches_an_opted_out_contact(self) -> None:
         """1. No text reaches a contact while opted out, nor one that their opt-out cancelled."""
         for d in self.deliveries:
             assert d.state_at_drain != "opted_out", f"a {d.kind} text reached opted-out contact {d.contact}"
-            if d.message is not None and d.message.revoked:
-                assert d.message.revoked_while_claimed and self.tolerates("stop_misses_a_claimed_text"), (
-                    f"message {d.message.id}, pending when contact {d.contact} opted out, went out later"
-                )
+            assert d.message is None or not d.message.revoked, (
+                f"message {d.message.id}, pending when contact {d.contact} opted out, went out later"
+            )
 
     @invariant()
     def check_only_the_opt_in_request_goes_before_opt_in(self) -> None:
@@ -466,14 +509,9 @@ class ConsentMachine(RuleBasedStateMachine):
         """3. No text twice; each contact's staff texts, and automated texts, go out in the order written."""
         bodies = [s["body"] for s in self.fake.sent if "Reply YES" not in s["body"]]
         assert len(bodies) == len(set(bodies)), f"a text reached Twilio twice: {bodies}"
-        stranded_ok = self.tolerates("held_texts_stranded_when_opt_in_turned_off")
         for who in range(len(self.contacts)):
             for kind in ("staff", "automated"):
-                ids = [
-                    d.message.id
-                    for d in self.deliveries
-                    if d.contact == who and d.kind == kind and not (d.message.stranded and stranded_ok)
-                ]
+                ids = [d.message.id for d in self.deliveries if d.contact == who and d.kind == kind]
                 assert ids == sorted(ids), f"contact {who}'s {kind} texts went out in the order {ids}"
 
     @invariant()
@@ -492,8 +530,6 @@ class ConsentMachine(RuleBasedStateMachine):
         for who, contact in enumerate(self.contacts):
             if contact.state == "unknown":
                 held = self._texts(who, ("held",))
-                if self.tolerates("worker_holds_without_asking"):
-                    held = [m for m in held if not m.held_by_worker]
                 assert not held, f"contact {who} has held texts {[m.id for m in held]} but was never asked"
 
     @invariant()
@@ -505,7 +541,7 @@ class ConsentMachine(RuleBasedStateMachine):
             assert row.status == STORED_STATUS[msg.status], (
                 f"message {msg.id} ({msg.kind}) is {row.status}, the model expected {msg.status}"
             )
-            if msg.status == "queued" and not self.tolerates("not_before_stored_as_local_wall_clock"):
+            if msg.status == "queued":
                 assert row.not_before == msg.not_before, (
                     f"message {msg.id} waits until {row.not_before}, the model expected {msg.not_before}"
                 )
@@ -557,19 +593,23 @@ def test_consent_promises_hold_over_any_sequence_of_texts_and_worker_events(
     )
 
 
-# Each known bug, replayed from the minimal sequence Hypothesis printed, with only that bug not tolerated.
-KNOWN_BUG_SEQUENCES = {
+# The minimal sequences Hypothesis once printed for app bugs since fixed: cheap to replay on every run,
+# where the random search may go many runs without reaching them again.
+FIXED_BUG_SEQUENCES = {
+    # Quiet hours' end (08:00 New York) was stored as 08:00 UTC on SQLite.
     "not_before_stored_as_local_wall_clock": [
         ("clock_moves_to", {"hour": 22}),
         ("practice_toggles_require_opt_in", {}),
         ("automation_sends_a_text", {"who": 0}),
     ],
+    # A text the worker held (opt-in switched on after it was queued) never asked the contact.
     "worker_holds_without_asking": [
         ("practice_toggles_require_opt_in", {}),
         ("staff_send_a_reply", {"who": 0}),
         ("practice_toggles_require_opt_in", {}),
         ("worker_drains_the_outbox", {}),
     ],
+    # Switching opt-in off left held texts held; newer texts overtook them.
     "held_texts_stranded_when_opt_in_turned_off": [
         ("staff_send_a_reply", {"who": 0}),
         ("practice_toggles_require_opt_in", {}),
@@ -579,6 +619,7 @@ KNOWN_BUG_SEQUENCES = {
         ("contact_texts_a_keyword", {"who": 0, "word": "START"}),
         ("worker_drains_the_outbox", {}),
     ],
+    # STOP missed a text claimed by a dead worker; reaped and re-queued, it went out after START.
     "stop_misses_a_claimed_text": [
         ("automation_sends_a_text", {"who": 0}),
         ("contact_texts_a_keyword", {"who": 0, "word": "START"}),
@@ -586,16 +627,28 @@ KNOWN_BUG_SEQUENCES = {
         ("contact_texts_stop_then_start", {"who": 0}),
         ("worker_drains_the_outbox", {}),
     ],
+    # A STOP between the worker's decision and its hand-over must win (the hand-over is a compare-and-set).
+    "stop_races_the_hand_over": [
+        ("contact_texts_a_keyword", {"who": 0, "word": "YES"}),
+        ("staff_send_a_reply", {"who": 0}),
+        ("contact_texts_stop_while_the_worker_sends", {"who": 0}),
+        ("contact_texts_a_keyword", {"who": 0, "word": "START"}),
+        ("worker_drains_the_outbox", {}),
+    ],
+    # Resending the opt-in request to an opted-in contact downgraded them to pending.
+    "resend_downgrades_an_opted_in_contact": [
+        ("contact_texts_a_keyword", {"who": 0, "word": "YES"}),
+        ("staff_resend_the_opt_in_request", {"who": 0}),
+        ("staff_send_a_reply", {"who": 0}),
+        ("worker_drains_the_outbox", {}),
+    ],
 }
 
 
-@pytest.mark.parametrize("bug", sorted(KNOWN_BUGS))
-@pytest.mark.xfail(
-    strict=True, raises=AssertionError, reason="known app bug; once fixed, drop it from KNOWN_BUGS"
-)
-def test_known_bug_still_breaks_a_promise(app, practice, fake_twilio, gateway, bug):
-    """The minimal failing sequence of each known bug still fails when that bug is not tolerated."""
-    machine = ConsentMachine(practice.id, fake_twilio, gateway, tolerate=KNOWN_BUGS - {bug})
-    for step, arguments in KNOWN_BUG_SEQUENCES[bug]:
+@pytest.mark.parametrize("bug", sorted(FIXED_BUG_SEQUENCES))
+def test_fixed_bugs_stay_fixed(app, practice, fake_twilio, gateway, bug):
+    """The sequence that once broke a promise keeps every promise, step after step."""
+    machine = ConsentMachine(practice.id, fake_twilio, gateway)
+    for step, arguments in FIXED_BUG_SEQUENCES[bug]:
         getattr(machine, step)(**arguments)
         machine.check_every_promise()
