@@ -1,0 +1,202 @@
+"""End to end in Debian's Chromium (Playwright, never a downloaded browser) against `python wsgi.py`.
+
+Screenshots of the inbox and a thread are saved under test-artifacts/ for people to look at.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import shutil
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from playwright.sync_api import expect, sync_playwright
+
+from inbox import consent
+from inbox.extensions import db
+from tests import factories
+
+pytest_plugins = ["tests.live_server"]
+pytestmark = pytest.mark.browser
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+NUMBER = "+15005550006"
+TIMEOUT = 15_000  # ms: the machine is small and shared
+
+
+@pytest.fixture
+def browser():
+    """Headless Chromium from Debian's package."""
+    if not os.path.exists(CHROMIUM):
+        pytest.fail("Debian's chromium is not installed (.ci/run installs it)")
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+                "--disable-sync",
+            ],
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, live_server, staff):
+    """A logged-in staff tab."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context.set_default_timeout(TIMEOUT)
+    tab = context.new_page()
+    tab.goto(live_server.url + "/login")
+    tab.fill("#email", staff.email)
+    tab.fill("#password", factories.PASSWORD)
+    tab.click("button[type=submit]")
+    wait_until(tab, "window.__inboxReady === true")
+    yield tab
+    context.close()
+
+
+def wait_until(tab, expression: str, timeout: float = TIMEOUT / 1000) -> None:
+    """Poll a JavaScript expression from outside the page: the strict CSP forbids in-page eval."""
+    deadline = time.monotonic() + timeout
+    while not tab.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {expression}")
+        time.sleep(0.05)
+
+
+def card_photo() -> bytes:
+    """A JPEG standing in for an insurance card."""
+    out = io.BytesIO()
+    Image.new("RGB", (900, 560), (30, 90, 160)).save(out, "JPEG")
+    return out.getvalue()
+
+
+def screenshot(tab, name: str) -> None:
+    """Keep a picture of the page as a test artifact."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    tab.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+
+def open_journey(tab, live_server, journey_id: int) -> None:
+    """Go to a journey page and wait until its thread is loaded and its room joined."""
+    tab.goto(f"{live_server.url}/journeys/{journey_id}")
+    wait_until(tab, "window.__inboxReady === true && document.body.dataset.socket === 'connected'")
+
+
+def test_inbound_text_pops_up_and_appears_in_the_inbox_without_reload(page, live_server, practice):
+    live_server.inbound("Hi! Do you have evening openings?", from_="+14155550142", to=NUMBER)
+    toast = page.locator("#toasts .toast").first
+    expect(toast.locator(".toast-snippet")).to_contain_text("evening openings")
+    expect(page.locator(".journey-row")).to_have_count(1)
+    expect(page.locator(".journey-row .unread").first).to_have_text("1")
+    expect(page).to_have_title("(1) Intake Inbox")
+    screenshot(page, "inbox")
+    toast.click()
+    page.wait_for_url("**/journeys/*")
+    expect(page.locator(".message .message-body").first).to_have_text("Hi! Do you have evening openings?")
+
+
+def test_photo_arrives_live_and_opens_in_the_viewer(page, live_server, practice):
+    journey = factories.journey(factories.contact(practice, phone="+14155550142"))
+    open_journey(page, live_server, journey.id)
+    sid = "MM" + uuid.uuid4().hex
+    url = live_server.fake_twilio.add_media(sid, card_photo(), "image/jpeg")
+    live_server.inbound(
+        "front of my card",
+        from_="+14155550142",
+        to=NUMBER,
+        sid=sid,
+        NumMedia="1",
+        MediaUrl0=url,
+        MediaContentType0="image/jpeg",
+    )
+    thumb = page.locator(".message .thumb img").first
+    expect(thumb).to_be_visible()
+    thumb.click()
+    viewer = page.locator("#viewer")
+    expect(viewer).to_be_visible()
+    expect(page.locator("#viewer-img")).to_have_attribute("src", f"/attachments/{_attachment_id()}")
+    page.click("#viewer-rotate")
+    assert "rotate(90deg)" in page.locator("#viewer-img").evaluate("img => img.style.transform")
+    page.select_option("#viewer-label", "insurance_front")
+    page.click("#viewer-reviewed")
+    expect(viewer).to_contain_text("Dana Reyes")
+    screenshot(page, "viewer")
+    page.keyboard.press("Escape")
+    expect(viewer).to_be_hidden()
+
+
+def _attachment_id() -> int:
+    """The one attachment's id."""
+    from sqlalchemy import select
+
+    from inbox.models import Attachment
+
+    db.session.expire_all()
+    return db.session.scalar(select(Attachment.id))
+
+
+def test_composer_shows_the_decision_sends_and_the_tick_changes(page, live_server, practice):
+    contact = factories.contact(practice, phone="+14155550142")
+    consent.record(contact, "opted_in", "sms_keyword", evidence="YES")
+    db.session.commit()
+    journey = factories.journey(contact)
+    open_journey(page, live_server, journey.id)
+    expect(page.locator("#consent-badge")).to_have_class(re.compile("badge-green"))
+    page.fill("#composer-body", "Hi {{ contact.first_name }}, Tuesday at 3 works.")
+    expect(page.locator("#composer-decision")).to_contain_text("send", ignore_case=True)
+    page.click("#composer-send")
+    bubble = page.locator(".message", has_text="Hi Maria, Tuesday at 3 works.")
+    expect(bubble.locator(".message-status")).to_contain_text("Sending", timeout=TIMEOUT)
+    [sent] = live_server.fake_twilio.sent
+    assert sent["body"] == "Hi Maria, Tuesday at 3 works." and sent["to"] == "+14155550142"
+    params = live_server.fake_twilio.status_callback_params(sent["sid"], "delivered")
+    assert live_server.post_signed(sent["status_callback"], params).status_code == 204
+    expect(bubble.locator(".message-status")).to_contain_text("Delivered")
+    screenshot(page, "thread")
+
+
+def test_held_reply_says_why_and_stop_blocks_the_composer(page, live_server, practice):
+    journey = factories.journey(factories.contact(practice, phone="+14155550142"))
+    open_journey(page, live_server, journey.id)
+    page.fill("#composer-body", "Hello Maria")
+    expect(page.locator("#composer-decision")).to_contain_text("opt-in request")
+    page.click("#composer-send")
+    expect(page.locator(".message", has_text="Hello Maria").locator(".message-status")).to_contain_text(
+        "Held"
+    )
+    live_server.inbound("STOP", from_="+14155550142", to=NUMBER)
+    expect(page.locator("#consent-badge")).to_have_class(re.compile("badge-red"))
+    page.fill("#composer-body", "Are you there?")
+    expect(page.locator("#composer-decision")).to_contain_text("opted out by text STOP")
+    expect(page.locator("#composer-send")).to_be_disabled()
+
+
+def test_missed_messages_appear_exactly_once_after_a_dropped_connection(page, live_server, practice):
+    journey = factories.journey(factories.contact(practice, phone="+14155550142"))
+    open_journey(page, live_server, journey.id)
+    live_server.inbound("before the drop", from_="+14155550142", to=NUMBER)
+    expect(page.locator(".message")).to_have_count(1)
+    page.evaluate("import('/static/js/live.js').then(m => m.socket.io.engine.close())")
+    wait_until(page, "document.body.dataset.socket === 'disconnected'")
+    page.evaluate("import('/static/js/live.js').then(m => m.socket.disconnect())")
+    for text in ("while away 1", "while away 2"):
+        live_server.inbound(text, from_="+14155550142", to=NUMBER)
+    page.evaluate("import('/static/js/live.js').then(m => m.socket.connect())")
+    wait_until(page, "document.body.dataset.socket === 'connected'")
+    expect(page.locator(".message")).to_have_count(3)
+    live_server.inbound("after the return", from_="+14155550142", to=NUMBER)
+    expect(page.locator(".message")).to_have_count(4)
+    ids = page.locator(".message").evaluate_all("els => els.map(e => e.dataset.messageId)")
+    assert len(ids) == len(set(ids)) == 4
