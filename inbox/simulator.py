@@ -39,8 +39,7 @@ def _post_signed(app: Flask, url: str, params: dict) -> Response:
     """POST a form to our own webhook exactly as Twilio would: signed for the public URL."""
     signature = RequestValidator(app.config["TWILIO_AUTH_TOKEN"]).compute_signature(url, params)
     path = url[len(app.config["INBOX_PUBLIC_URL"]) :]
-    with app.test_client() as client:
-        return client.post(path, data=params, headers={"X-Twilio-Signature": signature})
+    return app.test_client().post(path, data=params, headers={"X-Twilio-Signature": signature})
 
 
 class SimulatorGateway:
