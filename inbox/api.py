@@ -9,7 +9,8 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from . import audit, automations, consent
-from .access import attachment_or_404, contact_or_404, journey_or_404
+from .access import attachment_or_404, contact_or_404, journey_or_404, message_or_404
+from .auth import admin_required
 from .extensions import db
 from .inbox_queries import inbox_page, thread
 from .journeys import mark_read
@@ -319,6 +320,22 @@ def change_consent(contact_id: int):
     audit.record("consent.change", contact, state=state)
     db.session.commit()
     return jsonify(consent=consent_badge(contact))
+
+
+@bp.post("/messages/<int:message_id>/redact")
+@admin_required
+def redact_message(message_id: int):
+    """Admins only: destroy a message's body and media for good, here and at Twilio."""
+    from flask import current_app
+
+    from .redaction import redact
+    from .worker import make_gateway
+
+    msg = message_or_404(message_id)
+    if msg.redacted_at:
+        return _error(409, "already redacted")
+    problems = redact(msg, current_user, make_gateway(current_app._get_current_object()))
+    return jsonify(message=message_json(msg), twilio_problems=problems)
 
 
 @bp.get("/templates")

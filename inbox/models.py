@@ -279,6 +279,7 @@ class Message(db.Model):
     journey: Mapped[Journey] = relationship()
     contact: Mapped[Contact] = relationship()
     author: Mapped[User | None] = relationship(foreign_keys=[author_id])
+    redacted_by: Mapped[User | None] = relationship(foreign_keys=[redacted_by_id])
     attachments: Mapped[list[Attachment]] = relationship(
         back_populates="message", order_by="Attachment.position"
     )

@@ -58,6 +58,7 @@ def message_json(msg: Message) -> dict[str, Any]:
         "flags": msg.flags or {},
         "not_before": iso(msg.not_before),
         "redacted_at": iso(msg.redacted_at),
+        "redacted_by": msg.redacted_by.display_name if msg.redacted_by else None,
         "created_at": iso(msg.created_at),
         "attachments": [attachment_json(a) for a in msg.attachments],
     }

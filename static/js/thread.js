@@ -89,7 +89,7 @@ function buildMessage(msg, old, handlers) {
   const body = el("p", "message-body");
   if (msg.redacted_at) {
     body.classList.add("message-redacted");
-    body.textContent = "Message redacted";
+    body.textContent = msg.redacted_by ? `Redacted by ${msg.redacted_by}` : "Message redacted";
   } else {
     body.textContent = msg.body || "";
     body.hidden = !msg.body;

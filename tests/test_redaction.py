@@ -1,0 +1,70 @@
+"""Redaction leaves a tombstone and nothing else: not on disk, not in the database, not at Twilio."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from PIL import Image
+from sqlalchemy import select, text
+
+from inbox import attachments
+from inbox.extensions import db
+from inbox.models import Attachment, AuditEvent, Message
+from inbox.twilio_gateway import TwilioGateway
+from tests import factories
+from tests.conftest import StaffClient
+
+SID = "MM" + "b" * 32
+
+
+def stored_mms(app, practice, inbound, fake_twilio):
+    """An inbound MMS whose photo is processed and stored, still present at Twilio."""
+    practice.delete_media_at_twilio = False
+    db.session.commit()
+    photo = io.BytesIO()
+    Image.new("RGB", (400, 300), "teal").save(photo, "JPEG")
+    url = fake_twilio.add_media(SID, photo.getvalue(), "image/jpeg")
+    inbound("member id XZ-5531", sid=SID, NumMedia="1", MediaUrl0=url, MediaContentType0="image/jpeg")
+    gateway = TwilioGateway(fake_twilio.account_sid, fake_twilio.auth_token, api_base_url=fake_twilio.url)
+    attachments.process_due(gateway)
+    return db.session.scalar(select(Message).where(Message.twilio_sid == SID))
+
+
+def test_admin_redaction_destroys_body_media_and_twilio_copies(app, practice, inbound, fake_twilio):
+    msg = stored_mms(app, practice, inbound, fake_twilio)
+    fake_twilio.messages[SID] = {"sid": SID}  # Twilio keeps inbound messages too
+    admin = factories.user(
+        practice, email="admin@example.com", role="admin", first_name="Avery", last_name="Kim"
+    )
+    browser = StaffClient(app.test_client())
+    browser.login(admin.email)
+    response = browser.post(f"/api/messages/{msg.id}/redact")
+    assert response.status_code == 200, response.data
+    body = response.get_json()["message"]
+    assert body["body"] is None and body["redacted_by"] == "Avery Kim"
+    db.session.expire_all()
+    raw = db.session.execute(text("SELECT body_ct FROM messages WHERE id = :id"), {"id": msg.id}).scalar()
+    assert raw is None
+    assert list(Path(app.config["INBOX_MEDIA_DIR"]).rglob("*.original")) == []
+    assert list(Path(app.config["INBOX_MEDIA_DIR"]).rglob("*.thumb")) == []
+    assert db.session.scalar(select(Attachment.status)) == "redacted"
+    assert SID in fake_twilio.deleted_messages and len(fake_twilio.deleted_media) == 1
+    assert (
+        db.session.scalar(select(AuditEvent).where(AuditEvent.action == "message.redact")).user_id == admin.id
+    )
+    assert browser.post(f"/api/messages/{msg.id}/redact").status_code == 409  # cannot be undone or redone
+    thread = browser.get(f"/api/journeys/{msg.journey_id}/messages").get_json()["messages"]
+    assert thread[0]["redacted_at"] and thread[0]["body"] is None
+
+
+def test_staff_cannot_redact_and_other_practices_get_404(app, practice, inbound, fake_twilio, staff_client):
+    msg = stored_mms(app, practice, inbound, fake_twilio)
+    assert staff_client.post(f"/api/messages/{msg.id}/redact").status_code == 403
+    other = factories.practice(name="Other", number="+15005550999")
+    outsider = factories.user(other, email="boss@other.example", role="admin")
+    browser = StaffClient(app.test_client())
+    browser.login(outsider.email)
+    assert browser.post(f"/api/messages/{msg.id}/redact").status_code == 404
+    db.session.expire_all()
+    assert db.session.get(Message, msg.id).body == "member id XZ-5531"
