@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
+from flask import Flask, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import crypto
@@ -47,19 +47,22 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     socketio.init_app(
         app,
         message_queue=app.config["SOCKETIO_MESSAGE_QUEUE"],
+        channel=app.config["SOCKETIO_CHANNEL"],
         async_mode=app.config["SOCKETIO_ASYNC_MODE"],
         cors_allowed_origins=[app.config["INBOX_PUBLIC_URL"]],
         manage_session=False,
     )
     _enable_sqlite_wal(app)
 
-    from . import api, auth, cli, realtime, views, webhooks
+    from . import api, auth, cli, health, intake, realtime, views, webhooks
 
     auth.init_app(app)
     realtime.init_app(app)
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(webhooks.bp)
+    app.register_blueprint(intake.bp)
+    app.register_blueprint(health.bp)  # no login: the proxy's probe
     csrf.exempt(webhooks.bp)  # Twilio signs its requests instead
     if app.config["INBOX_SIMULATOR"]:
         from . import simulator
@@ -70,9 +73,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     @app.after_request
     def security_headers(response):
         """Strict headers on every response; pages hold ePHI, so nothing is cached."""
-        response.headers.setdefault("Content-Security-Policy", CSP)
+        embeddable = request.endpoint == "intake.request_form"  # practices embed it in their website
+        response.headers.setdefault(
+            "Content-Security-Policy", CSP.replace("frame-ancestors 'none'", "frame-ancestors https:") if embeddable else CSP
+        )
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
+        if not embeddable:
+            response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         if response.mimetype in ("text/html", "application/json"):
             response.headers.setdefault("Cache-Control", "no-store")

@@ -5,9 +5,16 @@ from __future__ import annotations
 import base64
 import os
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
 
 DEFAULT_MEDIA_HOSTS = "https://api.twilio.com,https://media.twiliocdn.com,https://mms.twiliocdn.com"
+# Production takes these from the environment only: generating them would hide a lost or missing secret.
+REQUIRED_IN_PRODUCTION = ("SECRET_KEY", "INBOX_DATA_KEYS", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN")
+
+
+class ConfigError(RuntimeError):
+    """The environment cannot run the chosen mode; the message names settings, never their values."""
 
 
 def _env_bool(name: str, default: bool) -> bool:
@@ -38,10 +45,29 @@ def _new_data_key() -> str:
     return "dev1:" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
+def production_problems(environ: Mapping[str, str]) -> list[str]:
+    """What keeps this environment from running in production: setting names and rules, never values."""
+    problems = [f"{name} is not set" for name in REQUIRED_IN_PRODUCTION if not environ.get(name, "").strip()]
+    if 0 < len(environ.get("SECRET_KEY", "").strip()) < 32:
+        problems.append("SECRET_KEY must be at least 32 characters")
+    if not environ.get("INBOX_PUBLIC_URL", "").startswith("https://"):
+        problems.append("INBOX_PUBLIC_URL must be an https:// URL")
+    media_hosts = environ.get("INBOX_MEDIA_HOSTS", DEFAULT_MEDIA_HOSTS).split(",")
+    if any(not host.strip().startswith("https://") for host in media_hosts):
+        problems.append("INBOX_MEDIA_HOSTS must list https:// origins only")
+    return problems
+
+
 def load_config(instance_path: str) -> dict:
     """Build the Flask config from the environment; embedded defaults live under instance/."""
     instance = Path(instance_path)
-    production = os.environ.get("INBOX_ENV", "development") == "production"
+    mode = os.environ.get("INBOX_ENV", "development")
+    if mode not in ("development", "production"):
+        raise ConfigError("INBOX_ENV must be development or production")  # a typo must not mean development
+    production = mode == "production"
+    if production and (problems := production_problems(os.environ)):
+        # Refuse before anything is generated into instance/.
+        raise ConfigError("INBOX_ENV=production refuses to start: " + "; ".join(problems))
     account_sid = os.environ.get("TWILIO_ACCOUNT_SID", "")
     config = {
         "INBOX_ENV": "production" if production else "development",
@@ -56,6 +82,8 @@ def load_config(instance_path: str) -> dict:
         "TWILIO_API_BASE_URL": os.environ.get("TWILIO_API_BASE_URL") or None,
         "INBOX_MEDIA_HOSTS": os.environ.get("INBOX_MEDIA_HOSTS", DEFAULT_MEDIA_HOSTS),
         "SOCKETIO_MESSAGE_QUEUE": os.environ.get("SOCKETIO_MESSAGE_QUEUE") or None,
+        # Deployments (and test runs) sharing one Redis keep their events apart with their own channel.
+        "SOCKETIO_CHANNEL": os.environ.get("SOCKETIO_CHANNEL") or "flask-socketio",
         # wsgi.py sets this to the hub it patched; tests and CLI commands run plain threads.
         "SOCKETIO_ASYNC_MODE": os.environ.get("SOCKETIO_ASYNC_MODE", "threading"),
         "INBOX_SIMULATOR": not account_sid and not production,
@@ -66,6 +94,9 @@ def load_config(instance_path: str) -> dict:
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production or _env_bool("INBOX_SECURE_COOKIES", False),
+        "PREFERRED_URL_SCHEME": "https" if production else "http",
+        # /healthz calls the workers stale when the newest heartbeat is older than this.
+        "INBOX_WORKER_STALE_SECONDS": float(os.environ.get("INBOX_WORKER_STALE_SECONDS", "60")),
         "WTF_CSRF_TIME_LIMIT": None,  # the session itself expires; a token per session is enough
         "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,  # webhooks are small; the simulator uploads photos
         # SQL errors must not carry bound values (ciphertexts, numbers, names) into logs.
