@@ -26,7 +26,7 @@ from .realtime import journey_room, practice_room, push
 from .templating import TemplateError, placeholder_values, render
 
 log = logging.getLogger(__name__)
-SID = re.compile(r"^(SM|MM|SMsim)[0-9a-fA-F]{32}$")
+SID = re.compile(r"^(SM|MM)[0-9a-fA-F]{32}$")
 MAX_BODY = 1600 * 4  # Twilio's concatenation limit is 1600 characters; allow for its oddities
 MAX_MEDIA = 10
 DEFAULT_HELP = (

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from . import audit
 from .extensions import db
-from .models import Contact, Journey, Message, User
+from .models import Contact, Journey, Message, ReadMarker, User
 from .presenters import journey_json
 from .realtime import practice_room, push
 
@@ -75,8 +75,6 @@ def route_inbound(contact: Contact) -> Journey | None:
 
 def mark_read(user: User, journey: Journey) -> None:
     """Record that this staff member has seen the journey up to its last message."""
-    from .models import ReadMarker
-
     marker = db.session.scalar(
         select(ReadMarker).where(ReadMarker.user_id == user.id, ReadMarker.journey_id == journey.id)
     )
