@@ -5,7 +5,7 @@ FLASK := $(VENV)/bin/flask --app inbox
 VENDOR := static/vendor/socket.io.min.js
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 
-.PHONY: run test test-sqlite test-postgres install vendor lint worker clean
+.PHONY: run test test-sqlite test-postgres install vendor lint worker bench clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -41,6 +41,16 @@ test-postgres: install vendor
 	@if $(PY) -c "import psycopg,sys; psycopg.connect('$(PG_URL)'.replace('+psycopg',''), connect_timeout=3).close()" 2>/dev/null; then \
 		INBOX_TEST_DATABASE=$(PG_URL) $(PY) -m pytest -m "not browser"; \
 	else echo "PostgreSQL not reachable at $(PG_URL): PostgreSQL run skipped"; fi
+
+# Benchmarks (docs/benchmarks.md): several minutes; needs wrk (apt-get install -y wrk). Not part of `make test`.
+bench: install
+	@command -v wrk >/dev/null || { echo "wrk is needed: apt-get install -y wrk"; exit 1; }
+	$(PY) -m pip install --quiet -e '.[bench]'
+	$(PY) -m bench.webhook_throughput --rounds 2 --seconds 10
+	$(PY) -m bench.push_latency --practices 50 --sockets-per-practice 10 --rate 100 --seconds 20 --rounds 2
+	$(PY) -m bench.mms_pipeline --reps 10
+	$(PY) -m bench.large_inbox --journeys 100000 --messages-per-journey 10 --requests 200
+	$(PY) -m bench.held_release --held 1000
 
 lint: install
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .

@@ -8,6 +8,7 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from .extensions import db
 from .models import ConsentEvent, Contact, Message, User, utcnow
@@ -203,10 +204,12 @@ def _release_held(contact: Contact) -> None:
 
 def _outbound(contact: Contact, statuses: tuple[str, ...]) -> list[Message]:
     """A contact's outbound messages in the given statuses, oldest first."""
+    # Loaded with what message_json() needs, so releasing 1,000 held texts is not 4,000 queries.
     return list(
         db.session.scalars(
             select(Message)
             .where(Message.contact_id == contact.id, Message.status.in_(statuses))
+            .options(selectinload(Message.attachments), selectinload(Message.author))
             .order_by(Message.id)
         )
     )

@@ -1,0 +1,175 @@
+"""Signed SMS webhooks stored and pushed per second, one server process, the app beside the bare stack.
+
+    .venv/bin/python -m bench.webhook_throughput --seconds 10 --connections 16 --listeners 10
+
+wrk (apt-get install wrk) saturates the server from a second process with pre-signed, unique webhooks
+(bench/wrk_post.lua); staff sockets of the practice listen in this process and count what was pushed.
+The app runs as `python wsgi.py` (eventlet, SQLite in WAL mode, INBOX_RUN_WORKER=0); every text comes
+from one of the seeded contacts, so each is a reply in an open journey (the steady state of an inbox).
+Writes bench/results/webhook_throughput.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import re
+import shutil
+import time
+from urllib.parse import urlencode
+
+from bench.common import (
+    AppEnv,
+    Server,
+    count_inbound,
+    cpu_seconds,
+    inbound_form,
+    machine,
+    rss_mib,
+    save,
+    seed,
+    signature,
+)
+from bench.sockets import bare_specs, connect_all, disconnect_all, logins
+
+SEQ = re.compile(r"bench (\d+)")
+UNIT = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def write_requests(env: AppEnv, path, count: int, contacts: int) -> None:
+    """`count` unique signed webhooks, one per line: signature TAB urlencoded form."""
+    with open(path, "w") as out:
+        for seq in range(count):
+            form = inbound_form(env, 0, seq % contacts, f"bench {seq}")
+            out.write(f"{signature(env, form)}\t{urlencode(form)}\n")
+
+
+def parse_wrk(text: str) -> dict:
+    """Requests/sec, totals, errors and latency percentiles from wrk --latency output."""
+    out: dict = {}
+    if m := re.search(r"Requests/sec:\s+([\d.]+)", text):
+        out["wrk_requests_per_s"] = float(m.group(1))
+    if m := re.search(r"(\d+) requests in ([\d.]+)(\w+),", text):
+        out["requests"] = int(m.group(1))
+        out["seconds"] = float(m.group(2)) * {"ms": 0.001, "s": 1, "m": 60}[m.group(3)]
+    if m := re.search(r"Non-2xx or 3xx responses: (\d+)", text):
+        out["non_2xx"] = int(m.group(1))
+    if m := re.search(r"Socket errors: (.*)", text):
+        out["socket_errors"] = m.group(1).strip()
+    for p in ("50", "90", "99"):
+        if m := re.search(rf"\s{p}%\s+([\d.]+)(us|ms|s)", text):
+            out[f"http_p{p}_ms"] = round(float(m.group(1)) * UNIT[m.group(2)], 2)
+    return out
+
+
+async def drive(kind: str, env: AppEnv, specs, args, requests_file, server_pid: int) -> dict:
+    """Connect the listeners, run wrk, then count what was stored and what the sockets heard."""
+    heard: dict[int, set[int]] = {}
+
+    def on_event(i: int, name: str, data) -> None:
+        if name == "notify" and (m := SEQ.search((data or {}).get("snippet") or "")):
+            heard.setdefault(i, set()).add(int(m.group(1)))
+
+    clients = await connect_all(env.url, specs, on_event)
+    before = count_inbound(env) if kind == "app" else 0
+    cpu_before = cpu_seconds(server_pid)
+    wrk = await asyncio.create_subprocess_exec(
+        "wrk",
+        "-t1",
+        f"-c{args.connections}",
+        f"-d{args.seconds}s",
+        "--timeout",
+        "10s",
+        "--latency",
+        "-s",
+        "bench/wrk_post.lua",
+        env.url,
+        "--",
+        str(requests_file),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    started = time.perf_counter()
+    output = (await wrk.communicate())[0].decode()
+    elapsed = time.perf_counter() - started
+    await asyncio.sleep(args.drain)
+    rss = rss_mib(server_pid)
+    cpu_used = cpu_seconds(server_pid) - cpu_before
+    await disconnect_all(clients)
+
+    result = {"kind": kind, **parse_wrk(output), "server_rss_mib": round(rss, 1)}
+    seconds = result.get("seconds") or elapsed
+    pushed = [len(s) for s in heard.values()] + [0] * (len(specs) - len(heard))
+    result["pushed_to_every_socket"] = min(pushed)
+    result["pushed_per_s"] = round(min(pushed) / seconds, 1)
+    result["server_cpu_ms_per_webhook"] = round(cpu_used * 1000 / max(1, result.get("requests", 1)), 3)
+    if kind == "app":
+        result["stored"] = count_inbound(env) - before
+        result["stored_per_s"] = round(result["stored"] / seconds, 1)
+    if result.get("requests", 0) > args.requests:
+        result["warning"] = "wrk ran out of unique webhooks: raise --requests"
+    if "wrk_requests_per_s" not in result:
+        result["wrk_output"] = output[-2000:]
+    return result
+
+
+def run_side(kind: str, args, tmp) -> dict:
+    """Start one server, log its listeners in, generate the webhooks and measure."""
+    env = AppEnv()
+    try:
+        if kind == "app":
+            emails = seed(env, 1, args.listeners, args.contacts)
+        server = Server(env, kind)
+        try:
+            specs = logins(env, emails, args.listeners) if kind == "app" else bare_specs(1, args.listeners)
+            requests_file = env.dir / "requests.tsv"
+            write_requests(env, requests_file, args.requests, args.contacts)
+            return asyncio.run(drive(kind, env, specs, args, requests_file, server.pid))
+        finally:
+            server.stop()
+    finally:
+        env.cleanup()
+
+
+def main() -> None:
+    """Bare stack, then the app, under the same load; prints and saves the ratio."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=int, default=10, help="wrk duration (upper bound)")
+    parser.add_argument("--connections", type=int, default=16, help="wrk keep-alive connections")
+    parser.add_argument("--listeners", type=int, default=10, help="staff sockets of the practice")
+    parser.add_argument("--contacts", type=int, default=200, help="seeded contacts the texts come from")
+    parser.add_argument("--requests", type=int, default=40_000, help="unique webhooks (upper bound)")
+    parser.add_argument("--drain", type=float, default=3.0)
+    parser.add_argument("--rounds", type=int, default=2, help="bare/app pairs, order alternating")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is needed: apt-get install -y wrk")
+
+    results = {"machine": machine(), "config": vars(args).copy(), "rounds": []}
+    for n in range(args.rounds):
+        # Alternate the order (bare first, then app first): a noisy neighbour then hurts both alike.
+        order = ("bare", "app") if n % 2 == 0 else ("app", "bare")
+        round_result = {}
+        for kind in order:
+            print(f"round {n + 1} {kind}:", flush=True)
+            round_result[kind] = run_side(kind, args, None)
+            print(" ", round_result[kind], flush=True)
+        bare, app = round_result["bare"], round_result["app"]
+        if bare.get("pushed_per_s") and app.get("stored_per_s"):
+            # The app's figure is what it both stored and pushed to every socket.
+            app_rate = min(app["stored_per_s"], app["pushed_per_s"])
+            round_result["ratio_app_over_bare"] = round(app_rate / bare["pushed_per_s"], 3)
+            round_result["cpu_ratio_app_over_bare"] = round(
+                app["server_cpu_ms_per_webhook"] / bare["server_cpu_ms_per_webhook"], 2
+            )
+            print(
+                f"app {app_rate}/s vs bare {bare['pushed_per_s']}/s: ratio {round_result['ratio_app_over_bare']}; "
+                f"server CPU per webhook app/bare {round_result['cpu_ratio_app_over_bare']}",
+                flush=True,
+            )
+        results["rounds"].append(round_result)
+    print("saved", save("webhook_throughput", results))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,157 @@
+"""Regression guards that count SQL statements, never time: the webhook, the inbox list and a thread
+page each cost a fixed number of queries, whatever the amount of data behind them (no N+1).
+
+Each test measures a request at 3 and again at 30 journeys/messages and asserts the counts are equal.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import event
+
+from inbox.extensions import db
+from inbox.models import Attachment, Journey, Message, utcnow
+from tests import factories
+
+SMALL, LARGE = 3, 30  # both fit on one inbox page (50), so only an N+1 can make the counts differ
+
+
+class StatementCounter:
+    """SQL statements sent to the database while active (every connection of the app's engine)."""
+
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    def __call__(self, _conn, _cursor, statement, _params, _context, _executemany) -> None:
+        """before_cursor_execute listener: keep the statement."""
+        self.statements.append(statement)
+
+    def __len__(self) -> int:
+        return len(self.statements)
+
+
+@contextmanager
+def counting() -> Iterator[StatementCounter]:
+    """Count the statements issued inside the with-block."""
+    counter = StatementCounter()
+    event.listen(db.engine, "before_cursor_execute", counter)
+    try:
+        yield counter
+    finally:
+        event.remove(db.engine, "before_cursor_execute", counter)
+
+
+def show(counter: StatementCounter) -> str:
+    """The statements, one per line, for the assertion message."""
+    return "\n".join(" ".join(s.split())[:160] for s in counter.statements)
+
+
+def add_journeys(practice, staff_members, start: int, stop: int) -> list[Journey]:
+    """Journeys `start`..`stop-1`, each with a contact, an assignee, and inbound/outbound messages with a
+    reviewed photo, so that any per-row lazy load (contact, assignee, author, attachment) shows up."""
+    journeys = []
+    for i in range(start, stop):
+        contact = factories.contact(practice, phone=f"+1415555{i:04d}", first_name=f"C{i}")
+        journey = factories.journey(contact, assignee_id=staff_members[i % len(staff_members)].id)
+        journeys.append(journey)
+        add_messages(journey, staff_members, i, i + 1)
+    return journeys
+
+
+def add_messages(journey: Journey, staff_members, start: int, stop: int) -> None:
+    """Messages `start`..`stop-1` in a journey: alternately inbound (with a photo) and staff replies."""
+    last = None
+    for i in range(start, stop):
+        author = staff_members[i % len(staff_members)]
+        inbound = i % 2 == 0
+        last = Message(
+            practice_id=journey.practice_id,
+            journey_id=journey.id,
+            contact_id=journey.contact_id,
+            direction="inbound" if inbound else "outbound",
+            kind="inbound" if inbound else "staff",
+            body=f"message {i}",
+            status="received" if inbound else "delivered",
+            twilio_sid="SM" + uuid.uuid4().hex,
+            author_id=None if inbound else author.id,
+        )
+        db.session.add(last)
+        if inbound:
+            db.session.add(
+                Attachment(
+                    practice_id=journey.practice_id,
+                    message=last,
+                    journey_id=journey.id,
+                    status="ready",
+                    content_type="image/jpeg",
+                    # Reviewers cycle more slowly than authors: 3 messages meet fewer of them than 30.
+                    reviewed_by_id=staff_members[(i // 2) % len(staff_members)].id,
+                    reviewed_at=utcnow(),
+                )
+            )
+    db.session.flush()
+    journey.last_message_id, journey.last_activity_at = last.id, utcnow()
+    db.session.commit()
+
+
+@pytest.fixture
+def team(practice, staff):
+    """The logged-in staff member and three colleagues (distinct assignees, authors and reviewers)."""
+    return [staff] + [factories.user(practice, first_name=f"S{i}") for i in range(3)]
+
+
+def test_inbox_list_query_count_does_not_grow_with_journeys(staff_client, practice, team):
+    add_journeys(practice, team, 0, SMALL)
+    staff_client.get("/api/journeys")  # warm-up: first-request work is not what we measure
+    with counting() as small:
+        assert len(staff_client.get("/api/journeys").get_json()["journeys"]) == SMALL
+
+    add_journeys(practice, team, SMALL, LARGE)
+    with counting() as large:
+        assert len(staff_client.get("/api/journeys").get_json()["journeys"]) == LARGE
+
+    assert len(large) == len(small), f"{SMALL} journeys:\n{show(small)}\n\n{LARGE} journeys:\n{show(large)}"
+
+
+def test_thread_query_count_does_not_grow_with_messages(staff_client, practice, team):
+    contact = factories.contact(practice, phone="+14155559999")
+    journey = factories.journey(contact, assignee_id=team[1].id)
+    url = f"/api/journeys/{journey.id}/messages"
+    staff_client.get(url)  # warm-up: the first view creates the read marker
+    # Both measured views then find new messages, so both move the read marker.
+    add_messages(journey, team, 0, SMALL)
+    with counting() as small:
+        assert len(staff_client.get(url).get_json()["messages"]) == SMALL
+
+    add_messages(journey, team, SMALL, LARGE)
+    with counting() as large:
+        assert len(staff_client.get(url).get_json()["messages"]) == LARGE
+
+    assert len(large) == len(small), f"{SMALL} messages:\n{show(small)}\n\n{LARGE} messages:\n{show(large)}"
+
+
+@pytest.mark.parametrize("sender", ["known contact", "new number"])
+def test_inbound_webhook_query_count_does_not_grow_with_data(inbound, practice, team, sender):
+    # The known contact has one open journey whose thread grows; the new number starts an inquiry.
+    contact = factories.contact(practice, phone="+14155559999")
+    journey = factories.journey(contact)
+    add_messages(journey, team, 0, SMALL)
+    add_journeys(practice, team, 0, SMALL)
+
+    def send(n: int) -> StatementCounter:
+        from_ = "+14155559999" if sender == "known contact" else f"+1415666{n:04d}"
+        with counting() as counter:
+            assert inbound("Hello, checking in", from_=from_).status_code == 200
+        return counter
+
+    send(0)  # warm-up: the first inbound from the known contact changes its consent request state
+    small = send(1)
+    add_messages(journey, team, SMALL, LARGE)
+    add_journeys(practice, team, SMALL, LARGE)
+    large = send(2)
+
+    assert len(large) == len(small), f"small data:\n{show(small)}\n\nlarge data:\n{show(large)}"
