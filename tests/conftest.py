@@ -67,6 +67,15 @@ def app_env(tmp_path, monkeypatch, fake_twilio, pg_database):
     return env
 
 
+def empty_schema() -> None:
+    """Every table present and empty (PostgreSQL's session database is reused, so truncate it)."""
+    db.create_all()
+    if PG_URL:
+        tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+        db.session.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        db.session.commit()
+
+
 class IsolatedClient(FlaskClient):
     """Each request runs in a fresh context, as in a real server: its own app context, `g` and
     database session, not the test's (which would otherwise be shared and hide bugs)."""
@@ -82,13 +91,7 @@ def app(app_env):
     app = create_app({"TESTING": True})
     app.test_client_class = IsolatedClient
     with app.app_context():
-        if PG_URL:
-            db.create_all()
-            tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
-            db.session.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-            db.session.commit()
-        else:
-            db.create_all()
+        empty_schema()
         yield app
         db.session.remove()
 

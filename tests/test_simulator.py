@@ -14,7 +14,7 @@ from inbox.extensions import db
 from inbox.models import Attachment, Journey, Message
 from inbox.simulator import SimulatorGateway
 from tests import factories
-from tests.conftest import StaffClient
+from tests.conftest import IsolatedClient, StaffClient, empty_schema
 
 
 @pytest.fixture
@@ -26,11 +26,9 @@ def sim_app(app_env, monkeypatch):
     monkeypatch.delenv("TWILIO_AUTH_TOKEN")
     monkeypatch.delenv("INBOX_MEDIA_HOSTS")
     app = create_app({"TESTING": True})
-    from tests.conftest import IsolatedClient
-
     app.test_client_class = IsolatedClient
     with app.app_context():
-        db.create_all()
+        empty_schema()
         yield app
         db.session.remove()
 
