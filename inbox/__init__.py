@@ -75,7 +75,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         """Strict headers on every response; pages hold ePHI, so nothing is cached."""
         embeddable = request.endpoint == "intake.request_form"  # practices embed it in their website
         response.headers.setdefault(
-            "Content-Security-Policy", CSP.replace("frame-ancestors 'none'", "frame-ancestors https:") if embeddable else CSP
+            "Content-Security-Policy",
+            CSP.replace("frame-ancestors 'none'", "frame-ancestors https:") if embeddable else CSP,
         )
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         if not embeddable:
