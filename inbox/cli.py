@@ -98,9 +98,14 @@ def demo_command() -> None:
 @click.command("worker")
 def worker_command() -> None:
     """Run background jobs (media, outbox) until stopped."""
+    import signal
+
     from .worker import run_forever
 
-    run_forever(current_app._get_current_object())
+    stopping = []
+    # systemd stops with SIGTERM: finish the current pass (never abandon a send mid-flight), then exit.
+    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+    run_forever(current_app._get_current_object(), should_stop=lambda: bool(stopping))
 
 
 @click.command("rotate-keys")
