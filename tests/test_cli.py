@@ -44,8 +44,16 @@ def test_no_demo_body_is_stored_in_plain_text(app):
 
 
 def test_create_practice_prints_its_public_form_url(app):
-    result = run(app, "create-practice", "--name", "North Clinic", "--number", "+1 (415) 555-0000",
-                 "--timezone", "America/Los_Angeles")
+    result = run(
+        app,
+        "create-practice",
+        "--name",
+        "North Clinic",
+        "--number",
+        "+1 (415) 555-0000",
+        "--timezone",
+        "America/Los_Angeles",
+    )
     assert result.exit_code == 0, result.output
     practice = db.session.scalar(select(Practice).where(Practice.name == "North Clinic"))
     assert practice.numbers[0].e164 == "+14155550000"
@@ -55,11 +63,27 @@ def test_create_practice_prints_its_public_form_url(app):
 
 
 def test_create_user_takes_the_password_from_the_environment(app, practice):
-    result = run(app, "create-user", "--practice-number", "+15005550006", "--email", "New@Example.com",
-                 "--role", "admin", env={"INBOX_NEW_PASSWORD": "a long enough password"})
+    result = run(
+        app,
+        "create-user",
+        "--practice-number",
+        "+15005550006",
+        "--email",
+        "New@Example.com",
+        "--role",
+        "admin",
+        env={"INBOX_NEW_PASSWORD": "a long enough password"},
+    )
     assert result.exit_code == 0, result.output
     user = db.session.scalar(select(User).where(User.email == "new@example.com"))
     assert user.role == "admin" and user.password_hash.startswith("$argon2")
-    short = run(app, "create-user", "--practice-number", "+15005550006", "--email", "x@example.com",
-                env={"INBOX_NEW_PASSWORD": "short"})
+    short = run(
+        app,
+        "create-user",
+        "--practice-number",
+        "+15005550006",
+        "--email",
+        "x@example.com",
+        env={"INBOX_NEW_PASSWORD": "short"},
+    )
     assert short.exit_code != 0
