@@ -69,18 +69,19 @@ def unread_counts(user: User, journey_ids: list[int]) -> dict[int, int]:
 
 
 def thread(journey: Journey, *, after: int = 0, limit: int = 500) -> list[Message]:
-    """A journey's messages oldest first (only those after `after`, for catching up)."""
-    return list(
-        db.session.scalars(
-            select(Message)
-            .where(Message.journey_id == journey.id, Message.id > after)
-            .options(
-                # attachment_json names the reviewer: load them with the page, not one by one.
-                selectinload(Message.attachments).selectinload(Attachment.reviewed_by),
-                selectinload(Message.author),
-                selectinload(Message.contact),
-            )
-            .order_by(Message.id)
-            .limit(limit)
+    """A journey's messages oldest first: the newest `limit` of them, or those after `after` (catch-up)."""
+    query = (
+        select(Message)
+        .where(Message.journey_id == journey.id, Message.id > after)
+        .options(
+            # attachment_json names the reviewer: load them with the page, not one by one.
+            selectinload(Message.attachments).selectinload(Attachment.reviewed_by),
+            selectinload(Message.author),
+            selectinload(Message.contact),
         )
+        .limit(limit)
     )
+    if after:
+        return list(db.session.scalars(query.order_by(Message.id)))
+    # A long thread opens on its latest messages, not its first ones.
+    return list(reversed(db.session.scalars(query.order_by(Message.id.desc())).all()))

@@ -382,3 +382,17 @@ def test_empty_and_oversized_replies_are_400(staff_client, journey):
         == 400
     )
     assert staff_client.post(f"/api/journeys/{journey.id}/messages", json={}).status_code == 400
+
+
+def test_a_long_thread_opens_on_its_latest_messages(staff_client, practice, journey):
+    from inbox import inbox_queries
+
+    practice.require_opt_in = False
+    db.session.commit()
+    for i in range(12):
+        outbox.compose(fresh(Journey, journey.id), f"text {i}")
+    db.session.commit()
+    page = inbox_queries.thread(fresh(Journey, journey.id), limit=5)
+    assert [m.body for m in page] == [f"text {i}" for i in range(7, 12)]
+    after = inbox_queries.thread(fresh(Journey, journey.id), after=page[0].id - 3, limit=2)
+    assert [m.body for m in after] == ["text 5", "text 6"]
