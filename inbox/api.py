@@ -13,7 +13,7 @@ from .access import attachment_or_404, contact_or_404, journey_or_404, message_o
 from .auth import admin_required
 from .extensions import db
 from .inbox_queries import inbox_page, thread
-from .journeys import mark_read
+from .journeys import log_activity, mark_read
 from .models import ATTACHMENT_LABELS, PATHWAYS, ConsentEvent, Journey, Template, User, utcnow
 from .outbox import Blocked, compose, preview, request_opt_in
 from .phones import pretty
@@ -223,12 +223,33 @@ def update_journey(journey_id: int):
     if not changes:
         return _error(400, "nothing to change")
     journey.last_activity_at = utcnow()
+    for sentence in _activity_sentences(journey, changes):
+        log_activity(journey, f"{current_user.display_name} {sentence}", current_user)
     audit.record("journey.update", journey, **changes)
     if changes.get("appointment_at"):
         automations.appointment_set(journey)
     push("journey.updated", journey_json(journey), practice_room(journey.practice_id))
     db.session.commit()
     return jsonify(journey=journey_json(journey))
+
+
+def _activity_sentences(journey: Journey, changes: dict) -> list[str]:
+    """What each change reads like in the thread."""
+    sentences = []
+    if "pathway" in changes:
+        sentences.append(f"moved this journey to {journey.pathway_label}")
+    if "stage" in changes:
+        sentences.append(f"set the stage to {journey.stage}")
+    if "assignee_id" in changes:
+        who = db.session.get(User, journey.assignee_id).display_name if journey.assignee_id else "nobody"
+        sentences.append(f"assigned this journey to {who}")
+    if "is_open" in changes:
+        sentences.append("reopened this journey" if journey.is_open else "closed this journey")
+    if changes.get("appointment_at"):
+        sentences.append("set an appointment")
+    if changes.get("paperwork_due_at"):
+        sentences.append("set a paperwork due date")
+    return sentences
 
 
 @bp.get("/journeys/<int:journey_id>/attachments")

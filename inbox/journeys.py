@@ -48,6 +48,27 @@ def open_journey(
     return journey
 
 
+def log_activity(journey: Journey, text: str, actor: User | None = None) -> Message:
+    """An activity line in the thread ("Dana Reyes moved this journey to Waitlist"), stored like a message."""
+    from .presenters import message_json
+    from .realtime import journey_room
+
+    line = Message(
+        practice_id=journey.practice_id,
+        journey_id=journey.id,
+        contact_id=journey.contact_id,
+        direction="activity",
+        kind="activity",
+        status="logged",
+        body=text,
+        author_id=actor.id if actor else None,
+    )
+    db.session.add(line)
+    db.session.flush()
+    push("message.new", message_json(line), journey_room(journey.id))
+    return line
+
+
 def route_inbound(contact: Contact) -> Journey | None:
     """The open journey an inbound text belongs to.
 

@@ -41,7 +41,9 @@ def attachment_json(att: Attachment) -> dict[str, Any]:
 
 def message_json(msg: Message) -> dict[str, Any]:
     """A message as the thread shows it; the body is decrypted here, for entitled callers only."""
-    if msg.direction == "outbound":
+    if msg.direction == "activity":
+        sender = msg.author.display_name if msg.author else "System"
+    elif msg.direction == "outbound":
         sender = msg.author.display_name if msg.author else "Automation"
     else:
         sender = msg.contact.label

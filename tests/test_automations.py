@@ -112,3 +112,23 @@ def test_automation_in_quiet_hours_waits_for_morning(practice):
     assert followup.status == "queued"
     assert followup.not_before == datetime(2026, 11, 20, 13, 0, tzinfo=UTC)
     assert db.session.scalar(select(func.count(Journey.id))) == 1 and journey.id
+
+
+def test_journey_changes_appear_as_activity_lines_and_are_audited(staff_client, practice, staff):
+    from inbox.models import AuditEvent
+
+    journey = factories.journey(factories.contact(practice))
+    staff_client.patch(f"/api/journeys/{journey.id}", json={"pathway": "waitlist", "assignee_id": staff.id})
+    staff_client.patch(f"/api/journeys/{journey.id}", json={"is_open": False})
+    staff_client.patch(f"/api/journeys/{journey.id}", json={"is_open": True})
+    thread = staff_client.get(f"/api/journeys/{journey.id}/messages").get_json()["messages"]
+    assert [(m["direction"], m["body"]) for m in thread] == [
+        ("activity", "Dana Reyes moved this journey to Waitlist"),
+        ("activity", "Dana Reyes assigned this journey to Dana Reyes"),
+        ("activity", "Dana Reyes closed this journey"),
+        ("activity", "Dana Reyes reopened this journey"),
+    ]
+    assert staff_client.get("/api/journeys").get_json()["journeys"][0]["unread"] == 0
+    assert automated("welcome") == []  # reopening is not a new journey
+    actions = db.session.scalars(select(AuditEvent.action).where(AuditEvent.action == "journey.update")).all()
+    assert len(actions) == 3

@@ -164,6 +164,8 @@ def test_composer_shows_the_decision_sends_and_the_tick_changes(page, live_serve
     params = live_server.fake_twilio.status_callback_params(sent["sid"], "delivered")
     assert live_server.post_signed(sent["status_callback"], params).status_code == 204
     expect(bubble.locator(".message-status")).to_contain_text("Delivered")
+    page.select_option("#journey-pathway", "waitlist")
+    expect(page.locator(".message-activity .activity-line")).to_contain_text("moved this journey to Waitlist")
     screenshot(page, "thread")
 
 

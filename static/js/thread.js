@@ -64,8 +64,21 @@ function attachmentNode(att, msg, old, handlers) {
   return pending;
 }
 
+// A journey change shown in the thread ("Dana Reyes moved this journey to Waitlist").
+function activityLine(msg) {
+  const li = el("li", "message message-activity");
+  li.dataset.messageId = String(msg.id);
+  const line = el("p", "activity-line", msg.body || "");
+  const time = el("time", "message-time", formatTime(msg.created_at));
+  time.setAttribute("datetime", msg.created_at || "");
+  line.append(" · ", time);
+  li.append(line);
+  return li;
+}
+
 // Build the bubble of one message (reusing loaded thumbnails of `old`).
 function buildMessage(msg, old, handlers) {
+  if (msg.direction === "activity") return activityLine(msg);
   const out = msg.direction === "outbound";
   const li = el("li", `message ${out ? "message-out" : "message-in"} status-${msg.status} kind-${msg.kind}`);
   li.dataset.messageId = String(msg.id);
