@@ -202,3 +202,20 @@ def test_missed_messages_appear_exactly_once_after_a_dropped_connection(page, li
     expect(page.locator(".message")).to_have_count(4)
     ids = page.locator(".message").evaluate_all("els => els.map(e => e.dataset.messageId)")
     assert len(ids) == len(set(ids)) == 4
+
+
+def test_public_form_request_appears_live_in_the_staff_inbox(page, browser, live_server, practice):
+    visitor = browser.new_context()
+    form = visitor.new_page()
+    form.goto(f"{live_server.url}/request/{practice.public_token}")
+    form.fill("#first_name", "Priya")
+    form.fill("#last_name", "Shah")
+    form.fill("#phone", "(415) 555-0177")
+    form.fill("#reason", "Looking for a therapist for my teenager")
+    form.check("#consent")
+    form.click("button[type=submit]")
+    expect(form.locator("h1")).to_have_text("Thank you")
+    visitor.close()
+    row = page.locator(".journey-row", has_text="Priya Shah")
+    expect(row).to_be_visible()
+    expect(row).to_contain_text("Intake")
