@@ -54,7 +54,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
     _enable_sqlite_wal(app)
 
-    from . import api, auth, cli, health, intake, realtime, views, webhooks
+    from . import api, auth, cli, compliance, health, intake, realtime, views, webhooks
 
     auth.init_app(app)
     realtime.init_app(app)
@@ -62,6 +62,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(intake.bp)
+    app.register_blueprint(compliance.bp)
     app.register_blueprint(health.bp)  # no login: the proxy's probe
     csrf.exempt(webhooks.bp)  # Twilio signs its requests instead
     if app.config["INBOX_SIMULATOR"]:

@@ -1,0 +1,115 @@
+"""Compliance exports for admins: the audit trail and a contact's proof of consent, as CSV.
+
+Both are themselves audited, and both only ever read the admin's own practice.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime
+
+from flask import Blueprint, Response, abort, request
+from flask_login import current_user
+from sqlalchemy import select
+
+from . import audit
+from .access import contact_or_404
+from .auth import admin_required
+from .extensions import db
+from .models import AuditEvent, ConsentEvent
+
+bp = Blueprint("compliance", __name__, url_prefix="/admin")
+MAX_ROWS = 100_000
+
+
+def _csv(filename: str, header: list[str], rows) -> Response:
+    """A CSV download that is never cached."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(header)
+    for row in rows:
+        # A leading = + - @ would be a formula in a spreadsheet: neutralise it.
+        writer.writerow(["'" + v if isinstance(v, str) and v and v[0] in "=+-@" else v for v in row])
+    response = Response(out.getvalue(), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _when(name: str) -> datetime | None:
+    """An ISO date or datetime from the query string (400 when malformed)."""
+    value = request.args.get(name)
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        abort(400)
+
+
+@bp.get("/audit.csv")
+@admin_required
+def audit_csv():
+    """The practice's audit trail, filtered by staff member, journey, action and date."""
+    query = select(AuditEvent).where(AuditEvent.practice_id == current_user.practice_id)
+    if user_id := request.args.get("user_id", type=int):
+        query = query.where(AuditEvent.user_id == user_id)
+    if journey_id := request.args.get("journey_id", type=int):
+        query = query.where(AuditEvent.target_type == "journeys", AuditEvent.target_id == journey_id)
+    if action := request.args.get("action"):
+        query = query.where(AuditEvent.action == action)
+    if since := _when("from"):
+        query = query.where(AuditEvent.created_at >= since)
+    if until := _when("to"):
+        query = query.where(AuditEvent.created_at < until)
+    events = db.session.scalars(query.order_by(AuditEvent.id).limit(MAX_ROWS)).all()
+    audit.record("audit.export", rows=len(events), filters=dict(request.args))
+    db.session.commit()
+    return _csv(
+        "audit.csv",
+        ["id", "time", "user_id", "user", "action", "target_type", "target_id", "ip", "detail"],
+        (
+            [
+                e.id,
+                e.created_at.isoformat(),
+                e.user_id,
+                e.user.email if e.user else "",
+                e.action,
+                e.target_type or "",
+                e.target_id or "",
+                e.ip or "",
+                e.detail or {},
+            ]
+            for e in events
+        ),
+    )
+
+
+@bp.get("/contacts/<int:contact_id>/consent.csv")
+@admin_required
+def consent_csv(contact_id: int):
+    """Proof of consent: the contact's whole ledger with sources, exact sentences, actors and SIDs."""
+    contact = contact_or_404(contact_id)
+    events = db.session.scalars(
+        select(ConsentEvent).where(ConsentEvent.contact_id == contact.id).order_by(ConsentEvent.id)
+    ).all()
+    audit.record("consent.export", contact, rows=len(events))
+    db.session.commit()
+    return _csv(
+        f"consent-contact-{contact.id}.csv",
+        ["id", "time", "channel", "state", "source", "evidence", "actor", "message_sid"],
+        (
+            [
+                e.id,
+                e.created_at.isoformat(),
+                e.channel,
+                e.state,
+                e.source,
+                e.evidence or "",
+                e.actor.email if e.actor else "",
+                e.message_sid or "",
+            ]
+            for e in events
+        ),
+    )
