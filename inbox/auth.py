@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import secrets
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -181,7 +182,7 @@ def login():
         login_user(user)
         target = request.args.get("next", "")
         # Only local paths: an open redirect would send staff to a look-alike page.
-        if not target.startswith("/") or target.startswith("//"):
+        if not target.startswith("/") or target.startswith("//") or "\\" in target or urlsplit(target).netloc:
             target = url_for("views.inbox")
         return redirect(target)
     return render_template("login.html", form=form), (400 if request.method == "POST" else 200)

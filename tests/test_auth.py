@@ -104,14 +104,16 @@ def test_json_call_without_csrf_header_is_refused(staff_client, practice):
     assert response.status_code == 400
 
 
-def test_open_redirect_after_login_is_refused(app, staff):
+@pytest.mark.parametrize("target", ["//evil.example/phish", "/\\evil.example", "https://evil.example/"])
+def test_open_redirect_after_login_is_refused(app, staff, target):
     browser = StaffClient(app.test_client())
     page = browser.client.get("/login")
     import re
 
     token = re.search(rb'name="csrf_token" type="hidden" value="([^"]+)"', page.data).group(1).decode()
     response = browser.client.post(
-        "/login?next=//evil.example/phish",
+        "/login",
+        query_string={"next": target},
         data={"email": staff.email, "password": factories.PASSWORD, "csrf_token": token},
     )
     assert response.headers["Location"] == "/"
