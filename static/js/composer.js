@@ -110,10 +110,14 @@ export function createComposer({ journeyId, thread, getBadge }) {
       $("composer-template").value = "";
       await preview();
     } catch (err) {
-      const reason = err.status === 409 ? err.data.reason || err.message : err.message;
-      showError(`Not sent: ${sentence(reason)}`);
-      if (err.status === 409) showDecision(sentence(reason), "block");
-      if (err.status === 409) action = "block";
+      if (err.status === 409) {
+        // Consent changed under us: the reason replaces the (now stale) decision line.
+        action = "block";
+        showDecision(sentence(err.data.reason || err.message), "block");
+        showError("Not sent. Your text is kept below.");
+      } else {
+        showError(`Not sent: ${sentence(err.message)}`);
+      }
     } finally {
       sending = false;
       updateSend();

@@ -39,15 +39,21 @@ function showMessage(msg) {
   remember(msg.attachments);
 }
 
-// Fetch the thread: everything the first time, afterwards only what may have changed (`after`).
+const PAGE = 500; // the server's page size: a full page on catch-up means there is more after it
+
+// Fetch the thread: the latest page the first time, afterwards only what may have changed (`after`),
+// page after page, so a long absence loses nothing.
 async function loadThread() {
-  const after = thread.catchUpAfter();
-  const url = `/api/journeys/${journeyId}/messages${after ? `?after=${after}` : ""}`;
   const first = !thread.loaded;
+  let after = thread.catchUpAfter();
   try {
-    const { messages } = await get(url);
-    for (const msg of messages) remember(msg.attachments);
-    thread.upsertMany(messages, { scroll: first });
+    for (let pages = 0; pages < 50; pages += 1) {
+      const { messages } = await get(`/api/journeys/${journeyId}/messages${after ? `?after=${after}` : ""}`);
+      for (const msg of messages) remember(msg.attachments);
+      thread.upsertMany(messages, { scroll: first });
+      if (!after || messages.length < PAGE) break;
+      after = messages[messages.length - 1].id;
+    }
     threadError.hidden = true;
     return true;
   } catch (err) {

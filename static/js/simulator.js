@@ -46,7 +46,7 @@ function bubble(msg) {
   return li;
 }
 
-// Draw the conversation, by id, keeping the scroll at the end when it was there.
+// Draw the conversation in the server's order, one bubble per id, keeping the scroll at the end when it was there.
 function render(messages) {
   const stick = list.scrollHeight - list.scrollTop - list.clientHeight < 60;
   const seen = new Set();
@@ -54,9 +54,9 @@ function render(messages) {
     seen.add(String(msg.id));
     const node = bubble(msg);
     const old = list.querySelector(`[data-message-id="${Number(msg.id)}"]`);
-    if (old) {
-      if (old.textContent !== node.textContent) old.replaceWith(node);
-    } else {
+    if (old && old.textContent === node.textContent) list.append(old); // keeps the server's order
+    else {
+      old?.remove();
       list.append(node);
     }
   }

@@ -131,6 +131,7 @@ async function save(changes, doneText) {
 
 // Keyboard: +/-/arrows zoom, R rotates, ←/→ page; Esc is the dialog's own (closes it).
 function onKey(event) {
+  if (!dialog.open) return;
   if (event.target.closest("select, input, textarea") || event.ctrlKey || event.metaKey || event.altKey) return;
   const actions = {
     "+": () => zoomBy(1),
@@ -163,8 +164,12 @@ export function initViewer() {
   $("viewer-next").addEventListener("click", () => page(1));
   $("viewer-close").addEventListener("click", () => dialog.close());
   labelSelect.addEventListener("change", () => save({ label: labelSelect.value || null }, "Label saved"));
-  reviewedButton.addEventListener("click", () => save({ reviewed: true }, "Marked reviewed"));
-  dialog.addEventListener("keydown", onKey);
+  reviewedButton.addEventListener("click", async () => {
+    await save({ reviewed: true }, "Marked reviewed");
+    if (document.activeElement === document.body) $("viewer-close").focus();
+  });
+  // On the document, not the dialog: a button that just became disabled drops focus to <body>.
+  document.addEventListener("keydown", onKey);
   img.addEventListener("load", applyTransform);
   window.addEventListener("resize", () => dialog.open && applyTransform());
   // A click on the backdrop (outside the dialog box) closes it too.
