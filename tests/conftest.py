@@ -85,15 +85,20 @@ class IsolatedClient(FlaskClient):
         return contextvars.Context().run(super().open, *args, **kwargs)
 
 
-@pytest.fixture
-def app(app_env):
-    """The app with an empty schema (create_all is for tests only; deployments run migrations)."""
+def running_app():
+    """Build the app from the current environment, with an empty schema, inside its app context."""
     app = create_app({"TESTING": True})
     app.test_client_class = IsolatedClient
     with app.app_context():
         empty_schema()
         yield app
         db.session.remove()
+
+
+@pytest.fixture
+def app(app_env):
+    """The app with an empty schema (create_all is for tests only; deployments run migrations)."""
+    yield from running_app()
 
 
 @pytest.fixture

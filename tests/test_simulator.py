@@ -14,23 +14,16 @@ from inbox.extensions import db
 from inbox.models import Attachment, Journey, Message
 from inbox.simulator import SimulatorGateway
 from tests import factories
-from tests.conftest import IsolatedClient, StaffClient, empty_schema
+from tests.conftest import StaffClient, running_app
 
 
 @pytest.fixture
 def sim_app(app_env, monkeypatch):
     """The app as `make run` starts it: no Twilio credentials, so simulator mode."""
-    from inbox import create_app
-
     monkeypatch.delenv("TWILIO_ACCOUNT_SID")
     monkeypatch.delenv("TWILIO_AUTH_TOKEN")
     monkeypatch.delenv("INBOX_MEDIA_HOSTS")
-    app = create_app({"TESTING": True})
-    app.test_client_class = IsolatedClient
-    with app.app_context():
-        empty_schema()
-        yield app
-        db.session.remove()
+    yield from running_app()
 
 
 @pytest.fixture
