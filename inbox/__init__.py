@@ -54,9 +54,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
     _enable_sqlite_wal(app)
 
-    from . import api, auth, cli, compliance, health, intake, realtime, views, webhooks
+    from . import admin, api, auth, cli, compliance, health, intake, realtime, views, webhooks
 
     auth.init_app(app)
+    admin.init_app(app)
     realtime.init_app(app)
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)

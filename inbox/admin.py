@@ -1,0 +1,24 @@
+"""The admin area's shared frame: its navigation, offered to every admin template."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app
+
+# (endpoint, label): each admin module registers its own blueprint; the nav lists those present.
+NAV = [
+    ("settings.practice", "Practice & consent"),
+    ("settings.templates", "Templates"),
+    ("staff.index", "Staff"),
+    ("numbers.index", "Texting numbers"),
+    ("compliance.audit_log", "Audit log"),
+    ("spamwatch.index", "Spam watch"),
+]
+
+
+def init_app(app: Flask) -> None:
+    """Make `admin_nav` available to templates."""
+
+    @app.context_processor
+    def admin_nav():
+        """The admin pages this app has, in menu order."""
+        return {"admin_nav": [(e, label) for e, label in NAV if e in current_app.view_functions]}
