@@ -237,6 +237,7 @@ class Message(db.Model):
         Index("ix_messages_journey_id", "journey_id", "id"),
         Index("ix_messages_outbox", "status", "not_before"),
         Index("ix_messages_contact_status", "contact_id", "status"),
+        Index("ix_messages_retention", "practice_id", "purged_at", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -263,6 +264,10 @@ class Message(db.Model):
     handed_over_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     redacted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     redacted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # The retention policy's tombstone: body and media destroyed because the message outlived it.
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Twilio confirmed its copy is gone; a redacted or purged message with a SID retries until then.
+    twilio_deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
