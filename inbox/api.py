@@ -112,7 +112,12 @@ def _composed_text(journey: Journey) -> tuple[str, int | None]:
     template_id = data.get("template_id")
     if template_id is not None:
         template = db.session.get(Template, int(template_id)) if str(template_id).isdigit() else None
-        if template is None or template.practice_id != journey.practice_id or template.mode != "manual":
+        if (
+            template is None
+            or template.practice_id != journey.practice_id
+            or template.mode != "manual"
+            or not template.enabled
+        ):
             abort(404)
         return template.body, template.id
     body = data.get("body")

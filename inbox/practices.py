@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from flask import current_app
+
 from .extensions import db
 from .models import Practice, PracticeNumber, Template
 
@@ -67,3 +69,8 @@ def create_practice(name: str, number: str, timezone: str, **details) -> Practic
         db.session.add(Template(practice=practice, name=template_name, mode=mode, trigger=trigger, body=body))
     db.session.flush()
     return practice
+
+
+def public_form_url(practice: Practice) -> str:
+    """The practice's public appointment-request form, as patients and its website reach it."""
+    return f"{current_app.config['INBOX_PUBLIC_URL']}/request/{practice.public_token}"

@@ -171,6 +171,22 @@ def staff_client(app, staff):
     return c
 
 
+@pytest.fixture
+def admin(practice):
+    """A practice admin of `practice`."""
+    return factories.user(
+        practice, email="admin@example.com", role="admin", first_name="Avery", last_name="Kim"
+    )
+
+
+@pytest.fixture
+def admin_client(app, admin):
+    """A browser logged in as `admin`."""
+    c = StaffClient(app.test_client())
+    c.login(admin.email)
+    return c
+
+
 def signed_post(client, path: str, params: dict, token: str, url: str | None = None, **kwargs):
     """POST a form signed the way Twilio signs it, for our public URL."""
     signature = sign(url or PUBLIC_URL + path, params, token)
