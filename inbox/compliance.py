@@ -1,4 +1,4 @@
-"""Compliance exports for admins: the audit trail and a contact's proof of consent, as CSV.
+"""Compliance for admins: the audit trail on screen and as CSV, and a contact's proof of consent.
 
 Both are themselves audited, and both only ever read the admin's own practice.
 """
@@ -8,19 +8,22 @@ from __future__ import annotations
 import csv
 import io
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, abort, request
+from flask import Blueprint, Response, abort, render_template, request
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import joinedload
 
 from . import audit
 from .access import contact_or_404
 from .auth import admin_required
 from .extensions import db
-from .models import AuditEvent, ConsentEvent
+from .models import AuditEvent, ConsentEvent, User
 
 bp = Blueprint("compliance", __name__, url_prefix="/admin")
 MAX_ROWS = 100_000
+PAGE = 100  # audit events per screen
 
 
 def _csv(filename: str, header: list[str], rows) -> Response:
@@ -48,22 +51,65 @@ def _when(name: str) -> datetime | None:
         abort(400)
 
 
-@bp.get("/audit.csv")
-@admin_required
-def audit_csv():
-    """The practice's audit trail, filtered by staff member, journey, action and date."""
+def _audit_query(args):
+    """The practice's audit events matching the viewer's filters (staff, journey, action, dates)."""
     query = select(AuditEvent).where(AuditEvent.practice_id == current_user.practice_id)
-    if user_id := request.args.get("user_id", type=int):
+    if user_id := args.get("user_id", type=int):
         query = query.where(AuditEvent.user_id == user_id)
-    if journey_id := request.args.get("journey_id", type=int):
-        query = query.where(AuditEvent.target_type == "journeys", AuditEvent.target_id == journey_id)
-    if action := request.args.get("action"):
-        query = query.where(AuditEvent.action == action)
+    if journey_id := args.get("journey_id", type=int):
+        # The journey itself, or anything done inside it (photos, messages, consent from its page).
+        query = query.where(
+            or_(
+                and_(AuditEvent.target_type == "journeys", AuditEvent.target_id == journey_id),
+                AuditEvent.detail["journey_id"].as_integer() == journey_id,
+            )
+        )
+    if action := args.get("action", "").strip():
+        # "message" finds message.redact, message.send...; "message.redact" finds just that.
+        query = query.where(or_(AuditEvent.action == action, AuditEvent.action.startswith(action + ".")))
     if since := _when("from"):
         query = query.where(AuditEvent.created_at >= since)
     if until := _when("to"):
         query = query.where(AuditEvent.created_at < until)
-    events = db.session.scalars(query.order_by(AuditEvent.id).limit(MAX_ROWS)).all()
+    return query
+
+
+@bp.get("/audit")
+@admin_required
+def audit_log():
+    """The audit trail on screen, newest first, a page at a time, with the same filters as the export."""
+    query = _audit_query(request.args)
+    if before := request.args.get("before", type=int):
+        query = query.where(AuditEvent.id < before)
+    events = db.session.scalars(
+        query.options(joinedload(AuditEvent.user)).order_by(AuditEvent.id.desc()).limit(PAGE + 1)
+    ).all()
+    filters = {k: v for k, v in request.args.items() if k != "before" and v}
+    audit.record("audit.view", filters=filters)
+    db.session.commit()
+    staff = db.session.scalars(
+        select(User).where(User.practice_id == current_user.practice_id).order_by(User.first_name, User.email)
+    ).all()
+    return render_template(
+        "admin/audit.html",
+        events=events[:PAGE],
+        more=events[PAGE - 1].id if len(events) > PAGE else None,
+        staff=staff,
+        filters=filters,
+        tz=ZoneInfo(current_user.practice.timezone),
+    )
+
+
+@bp.get("/audit.csv")
+@admin_required
+def audit_csv():
+    """The practice's audit trail, filtered by staff member, journey, action and date."""
+    events = db.session.scalars(
+        _audit_query(request.args)
+        .options(joinedload(AuditEvent.user))
+        .order_by(AuditEvent.id)
+        .limit(MAX_ROWS)
+    ).all()
     audit.record("audit.export", rows=len(events), filters=dict(request.args))
     db.session.commit()
     return _csv(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 from sqlalchemy import select
 
@@ -71,3 +72,43 @@ def test_exports_are_for_admins_of_that_practice_only(app, practice, staff_clien
     browser, _ = admin_browser(app, other, email="boss@other.example")
     assert browser.get(f"/admin/contacts/{contact.id}/consent.csv").status_code == 404
     assert app.test_client().get("/admin/audit.csv").status_code == 302
+
+
+def test_audit_viewer_shows_the_practices_trail_filtered_and_paged(
+    app, practice, staff_client, staff, admin_client
+):
+    journey = factories.journey(factories.contact(practice))
+    other_journey = factories.journey(factories.contact(practice, phone="+14155550177"))
+    staff_client.get(f"/api/journeys/{journey.id}/messages")
+    staff_client.get(f"/api/journeys/{other_journey.id}/messages")
+    other = factories.practice(name="Other", number="+15005550999")
+    StaffClient(app.test_client()).login(factories.user(other, email="o@other.example").email)
+
+    page = admin_client.get(f"/admin/audit?journey_id={journey.id}").get_data(as_text=True)
+    assert page.count("<code>thread.view</code>") == 1 and f"journey #{journey.id}" in page
+    assert f"journey #{other_journey.id}" not in page
+    everything = admin_client.get("/admin/audit").get_data(as_text=True)
+    assert "o@other.example" not in everything and "Other" not in everything.split("<h1>")[1]
+    by_action = admin_client.get("/admin/audit?action=login").get_data(as_text=True)
+    assert "<code>login</code>" in by_action and "<code>thread.view</code>" not in by_action
+    assert admin_client.get("/admin/audit?from=not-a-date").status_code == 400
+    views = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "audit.view")).all()
+    assert [v.detail["filters"] for v in views][:2] == [{"journey_id": str(journey.id)}, {}]
+
+
+def test_audit_viewer_pages_through_older_events(app, practice, admin_client, admin):
+    from inbox import audit, compliance
+
+    for _ in range(compliance.PAGE + 5):
+        audit.record("settings.view", practice, practice_id=practice.id, user_id=admin.id)
+    db.session.commit()
+    first = admin_client.get("/admin/audit?action=settings.view").get_data(as_text=True)
+    assert first.count("<code>settings.view</code>") == compliance.PAGE
+    older = re.search(r'id="audit-older" href="([^"]+)"', first).group(1).replace("&amp;", "&")
+    second = admin_client.get(older).get_data(as_text=True)
+    assert second.count("<code>settings.view</code>") == 5 and 'id="audit-older"' not in second
+
+
+def test_audit_viewer_is_for_admins_only(staff_client, client):
+    assert staff_client.get("/admin/audit").status_code == 403
+    assert client.get("/admin/audit").status_code == 302

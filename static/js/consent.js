@@ -70,7 +70,8 @@ export function createConsent({ journeyId, contactId, requireOptIn, onChange }) 
         const head = document.createElement("span");
         head.className = "consent-event-head";
         const who = e.actor ? ` by ${e.actor}` : "";
-        head.textContent = `${formatTime(e.created_at)} · ${STATE_WORDS[e.state] || e.state} · ${SOURCE_WORDS[e.source] || e.source}${who}`;
+        const sid = e.message_sid ? ` · message ${e.message_sid}` : "";
+        head.textContent = `${formatTime(e.created_at)} · ${STATE_WORDS[e.state] || e.state} · ${SOURCE_WORDS[e.source] || e.source}${who}${sid}`;
         li.append(head);
         if (e.evidence) {
           const evidence = document.createElement("q");
