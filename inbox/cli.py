@@ -1,4 +1,4 @@
-"""Command line: practices, staff, the demo, the worker and key rotation."""
+"""Command line: practices, staff, the demo, the worker, key rotation and the retention purge."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import click
 from flask import Flask, current_app
 from sqlalchemy import func, select
 
-from . import attachments
+from . import attachments, retention
 from .auth import hash_password
 from .crypto import keyring
 from .extensions import db
@@ -142,6 +142,46 @@ def rotate_keys_command(batch: int) -> None:
     click.echo(f"media: {files} files re-encrypted. Done: everything is under key {ring.primary!r}.")
 
 
+@click.command("purge")
+@click.option("--practice", "practice_id", type=int, help="only this practice id (default: every practice)")
+@click.option("--dry-run", is_flag=True, help="count what the policy would purge; change nothing")
+@click.option("--batch", default=retention.BATCH, show_default=True)
+def purge_command(practice_id: int | None, dry_run: bool, batch: int) -> None:
+    """Apply each practice's retention policy now: purge bodies and media older than its retention_days."""
+    from .worker import make_gateway
+
+    query = select(Practice).order_by(Practice.id)
+    if practice_id is not None:
+        query = query.where(Practice.id == practice_id)
+    practices = db.session.scalars(query).all()
+    if not practices:
+        raise click.ClickException("no such practice")
+    gateway = make_gateway(current_app._get_current_object())
+    now = utcnow()
+
+    def progress(counts: retention.Counts) -> None:
+        """One line per batch."""
+        click.echo(f"  purged {counts.purged}/{counts.found}")
+
+    for practice in practices:
+        before = retention.cutoff(practice, now)
+        policy = f"older than {practice.retention_days} days (before {before:%Y-%m-%d %H:%M} UTC)"
+        click.echo(f"Practice {practice.id} ({practice.name}): {policy if before else 'no retention policy'}")
+        counts = retention.purge_practice(practice, gateway, now, batch=batch, dry_run=True)
+        click.echo(
+            f"  found {counts.found} messages to purge, {counts.twilio_pending} copies at Twilio to delete"
+        )
+        if dry_run or not (counts.found or counts.twilio_pending):
+            continue
+        counts = retention.purge_practice(practice, gateway, now, batch=batch, progress=progress)
+        click.echo(
+            f"  done: {counts.purged} messages and {counts.photos} photos purged; Twilio: "
+            f"{counts.twilio_deleted} deleted, {counts.twilio_failed} failed, {counts.twilio_pending} left to retry"
+        )
+    if dry_run:
+        click.echo("Dry run: nothing was changed.")
+
+
 @click.command("gen-data-key")
 @click.option("--kid", default=lambda: "k" + utcnow().strftime("%Y%m%d"))
 def gen_data_key_command(kid: str) -> None:
@@ -159,6 +199,7 @@ def init_app(app: Flask) -> None:
         demo_command,
         worker_command,
         rotate_keys_command,
+        purge_command,
         gen_data_key_command,
     ):
         app.cli.add_command(command)

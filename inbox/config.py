@@ -91,6 +91,8 @@ def load_config(instance_path: str) -> dict:
         "INBOX_TRUSTED_PROXIES": int(os.environ.get("INBOX_TRUSTED_PROXIES", "0")),
         "INBOX_RUN_WORKER": _env_bool("INBOX_RUN_WORKER", not production),
         "INBOX_SEND_INTERVAL": float(os.environ.get("INBOX_SEND_INTERVAL", "1.0")),
+        # How often the worker applies each practice's retention policy (a bounded batch per pass).
+        "INBOX_RETENTION_EVERY_SECONDS": float(os.environ.get("INBOX_RETENTION_EVERY_SECONDS", "3600")),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production or _env_bool("INBOX_SECURE_COOKIES", False),

@@ -52,7 +52,7 @@ def message_json(msg: Message) -> dict[str, Any]:
         "journey_id": msg.journey_id,
         "direction": msg.direction,
         "kind": msg.kind,
-        "body": None if msg.redacted_at else msg.body,
+        "body": None if msg.redacted_at or msg.purged_at else msg.body,
         "status": msg.status,
         "error_code": msg.error_code,
         "error_reason": msg.error_reason or error_reason(msg.error_code),
@@ -61,6 +61,7 @@ def message_json(msg: Message) -> dict[str, Any]:
         "not_before": iso(msg.not_before),
         "redacted_at": iso(msg.redacted_at),
         "redacted_by": msg.redacted_by.display_name if msg.redacted_by else None,
+        "purged_at": iso(msg.purged_at),  # removed by the practice's retention policy
         "created_at": iso(msg.created_at),
         "attachments": [attachment_json(a) for a in msg.attachments],
     }
@@ -68,7 +69,7 @@ def message_json(msg: Message) -> dict[str, Any]:
 
 def snippet(msg: Message | None) -> str:
     """A short one-line preview of a message body."""
-    if msg is None or msg.redacted_at:
+    if msg is None or msg.redacted_at or msg.purged_at:
         return ""
     text = " ".join((msg.body or "").split())
     if not text and msg.attachments:

@@ -1,4 +1,4 @@
-"""The background worker: outbox, media jobs and lease recovery, in a loop.
+"""The background worker: outbox, media jobs and lease recovery, in a loop, with periodic sweeps.
 
 Runs as `flask --app inbox worker` (any number of them), or inside the embedded server as a
 Socket.IO background task. It sleeps with `socketio.sleep`, so it cooperates with whichever async
@@ -13,9 +13,9 @@ import socket
 import time
 from collections.abc import Callable
 
-from flask import Flask
+from flask import Flask, current_app
 
-from . import attachments, automations, outbox
+from . import attachments, automations, outbox, retention
 from .auth import end_idle_sessions
 from .extensions import db, socketio
 from .models import WorkerHeartbeat, utcnow
@@ -23,7 +23,8 @@ from .models import WorkerHeartbeat, utcnow
 log = logging.getLogger(__name__)
 IDLE_SLEEP = 0.5
 SWEEP_EVERY = 15.0  # seconds between idle-logoff and time-based automation sweeps
-_next_sweep = 0.0
+_clock = time.monotonic
+_next_run: dict[str, float] = {}  # periodic job -> when it is due next (this process's clock)
 
 
 def make_gateway(app: Flask):
@@ -46,13 +47,23 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+def _due(job: str, every: float) -> bool:
+    """True at most once per `every` seconds for a periodic job (and on the first pass)."""
+    now = _clock()
+    if now < _next_run.get(job, 0.0):
+        return False
+    _next_run[job] = now + every
+    return True
+
+
 def run_once(gateway, name: str) -> int:
     """One pass over every queue; returns how much work it did."""
-    global _next_sweep
-    if time.monotonic() >= _next_sweep:
-        _next_sweep = time.monotonic() + SWEEP_EVERY
+    if _due("sweep", SWEEP_EVERY):
         end_idle_sessions()
         automations.tick()
+    if _due("retention", current_app.config["INBOX_RETENTION_EVERY_SECONDS"]) and retention.sweep(gateway):
+        # More is past the retention window than one bounded batch: go on next pass, not next hour.
+        _next_run["retention"] = 0.0
     outbox.reap_expired_leases()
     done = outbox.drain(gateway, name)
     done += attachments.process_due(gateway)

@@ -100,7 +100,10 @@ function buildMessage(msg, old, handlers) {
   }
 
   const body = el("p", "message-body");
-  if (msg.redacted_at) {
+  if (msg.purged_at) {
+    body.classList.add("message-redacted");
+    body.textContent = "Removed by the practice's retention policy";
+  } else if (msg.redacted_at) {
     body.classList.add("message-redacted");
     body.textContent = msg.redacted_by ? `Redacted by ${msg.redacted_by}` : "Message redacted";
   } else {
@@ -109,7 +112,7 @@ function buildMessage(msg, old, handlers) {
   }
   bubble.append(body);
 
-  if (msg.attachments && msg.attachments.length && !msg.redacted_at) {
+  if (msg.attachments && msg.attachments.length && !msg.redacted_at && !msg.purged_at) {
     const box = el("div", "message-attachments");
     for (const att of msg.attachments) box.append(attachmentNode(att, msg, old, handlers));
     bubble.append(box);
