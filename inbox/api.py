@@ -369,7 +369,11 @@ def list_templates():
     """Manual templates staff can pick in the composer."""
     templates = db.session.scalars(
         select(Template)
-        .where(Template.practice_id == current_user.practice_id, Template.mode == "manual")
+        .where(
+            Template.practice_id == current_user.practice_id,
+            Template.mode == "manual",
+            Template.enabled.is_(True),
+        )
         .order_by(Template.name)
     )
     return jsonify(templates=[{"id": t.id, "name": t.name, "body": t.body} for t in templates])

@@ -51,19 +51,33 @@ def browser():
         chromium.close()
 
 
-@pytest.fixture
-def page(browser, live_server, staff):
-    """A logged-in staff tab."""
+def logged_in_tab(browser, live_server, user):
+    """A new browser context logged in as `user`, on the inbox."""
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     context.set_default_timeout(TIMEOUT)
     tab = context.new_page()
     tab.goto(live_server.url + "/login")
-    tab.fill("#email", staff.email)
+    tab.fill("#email", user.email)
     tab.fill("#password", factories.PASSWORD)
     tab.click("button[type=submit]")
     wait_until(tab, "window.__inboxReady === true")
+    return tab
+
+
+@pytest.fixture
+def page(browser, live_server, staff):
+    """A logged-in staff tab."""
+    tab = logged_in_tab(browser, live_server, staff)
     yield tab
-    context.close()
+    tab.context.close()
+
+
+@pytest.fixture
+def admin_page(browser, live_server, admin):
+    """A logged-in practice admin's tab."""
+    tab = logged_in_tab(browser, live_server, admin)
+    yield tab
+    tab.context.close()
 
 
 def wait_until(tab, expression: str, timeout: float = TIMEOUT / 1000) -> None:
@@ -219,3 +233,45 @@ def test_public_form_request_appears_live_in_the_staff_inbox(page, browser, live
     row = page.locator(".journey-row", has_text="Priya Shah")
     expect(row).to_be_visible()
     expect(row).to_contain_text("Intake")
+
+
+def test_admin_redacts_a_message_and_the_tombstone_replaces_it(admin_page, live_server, practice):
+    journey = factories.journey(factories.contact(practice, phone="+14155550142"))
+    live_server.inbound("my member id is XJ-4471", from_="+14155550142", to=NUMBER)
+    open_journey(admin_page, live_server, journey.id)
+    bubble = admin_page.locator(".message", has_text="XJ-4471")
+    bubble.locator(".message-redact").click()
+    dialog = admin_page.locator("#redact-dialog")
+    expect(dialog).to_be_visible()
+    dialog.locator("button[type=submit]").click()
+    expect(dialog).to_be_hidden()
+    expect(admin_page.locator(".message .message-redacted")).to_have_text("Redacted by Avery Kim")
+    expect(admin_page.locator(".message", has_text="XJ-4471")).to_have_count(0)
+    expect(admin_page.locator(".message-redact")).to_have_count(0)
+
+
+def test_staff_see_no_redact_button_and_no_admin_menu(page, live_server, practice):
+    journey = factories.journey(factories.contact(practice, phone="+14155550142"))
+    live_server.inbound("hello", from_="+14155550142", to=NUMBER)
+    open_journey(page, live_server, journey.id)
+    expect(page.locator(".message")).to_have_count(1)
+    expect(page.locator(".message-redact")).to_have_count(0)
+    expect(page.locator(".topbar-nav a", has_text="Admin")).to_have_count(0)
+
+
+def test_admin_adds_a_colleague_and_changes_settings_from_the_browser(admin_page, live_server, practice):
+    admin_page.click(".topbar-nav a:text('Admin')")
+    admin_page.click(".admin-nav a:text('Staff')")
+    admin_page.fill("#first_name", "Sam")
+    admin_page.fill("#last_name", "Lee")
+    admin_page.fill("#email", "sam@example.com")
+    admin_page.click("form:has(#email) button[type=submit]")
+    expect(admin_page.locator("#issued-password code")).to_have_text(re.compile(r"\S{20,}"))
+    expect(admin_page.locator(".data-table")).to_contain_text("sam@example.com")
+    admin_page.click(".admin-nav a:text('Practice & consent')")
+    admin_page.fill("#quiet_start", "20:00")
+    admin_page.uncheck("#ephi_in_popups")
+    admin_page.click("button:text('Save settings')")
+    expect(admin_page.locator(".flash")).to_have_text("Settings saved.")
+    expect(admin_page.locator("#ephi_in_popups")).not_to_be_checked()
+    screenshot(admin_page, "admin-settings")

@@ -1,6 +1,7 @@
 // The contact header's consent: badge, reason, opt-in request, manual opt-out/opt-in, history.
 
 import { get, post } from "./api.js";
+import { dialogError, wireDialog } from "./dialogs.js";
 import { formatTime, sentence } from "./format.js";
 
 const $ = (id) => document.getElementById(id);
@@ -100,21 +101,6 @@ export function createConsent({ journeyId, contactId, requireOptIn, onChange }) 
     } finally {
       button.disabled = badge.state === "opted_out";
     }
-  }
-
-  // Open a modal form; Cancel buttons (data-close) close it.
-  function wireDialog(dialog, onSubmit) {
-    dialog.querySelectorAll("[data-close]").forEach((b) => b.addEventListener("click", () => dialog.close()));
-    dialog.querySelector("form").addEventListener("submit", (event) => {
-      event.preventDefault();
-      onSubmit();
-    });
-  }
-
-  // Show an error line inside a dialog (or hide it with null).
-  function dialogError(id, text) {
-    $(id).textContent = text || "";
-    $(id).hidden = !text;
   }
 
   // Record an opt-out (any time) with an optional note.

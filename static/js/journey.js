@@ -5,6 +5,7 @@ import { emitWithAck, onConnect, onEvent } from "./live.js";
 import { createThread } from "./thread.js";
 import { createComposer } from "./composer.js";
 import { createConsent } from "./consent.js";
+import { createRedactor } from "./redact.js";
 import { createDetails } from "./details.js";
 import { createGrid, onAttachmentsChanged, remember, retry } from "./attachments.js";
 import { initViewer, openViewer } from "./viewer.js";
@@ -15,7 +16,13 @@ const journeyId = Number(main.dataset.journeyId);
 const contactId = Number(main.dataset.contactId);
 const threadError = document.getElementById("thread-error");
 
-const thread = createThread(document.getElementById("thread"), { onOpen: openViewer, onRetry: retry });
+const redactDialog = document.getElementById("redact-dialog"); // present for admins only
+const redactor = redactDialog && createRedactor(redactDialog, (msg) => thread.upsert(msg));
+const thread = createThread(document.getElementById("thread"), {
+  onOpen: openViewer,
+  onRetry: retry,
+  onRedact: redactor ? (id) => redactor.ask(id) : null,
+});
 const consent = createConsent({
   journeyId,
   contactId,

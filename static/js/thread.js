@@ -91,6 +91,13 @@ function buildMessage(msg, old, handlers) {
   const time = el("time", "message-time", formatTime(msg.created_at));
   time.setAttribute("datetime", msg.created_at || "");
   meta.append(time);
+  if (handlers.onRedact && !msg.redacted_at && !msg.purged_at && (msg.body || msg.attachments?.length)) {
+    const redact = el("button", "btn btn-small btn-danger-quiet message-redact", "Redact");
+    redact.type = "button";
+    redact.setAttribute("aria-label", "Redact this message");
+    redact.addEventListener("click", () => handlers.onRedact(msg.id));
+    meta.append(redact);
+  }
   bubble.append(meta);
 
   if (msg.flags && msg.flags.opt_out_language) {
@@ -127,7 +134,8 @@ function buildMessage(msg, old, handlers) {
   return li;
 }
 
-// Create the thread controller for an <ol>; handlers: onOpen(attachmentId), onRetry(id, button).
+// Create the thread controller for an <ol>; handlers: onOpen(attachmentId), onRetry(id, button),
+// and for admins onRedact(messageId).
 export function createThread(listEl, handlers) {
   const messages = new Map();
   let loaded = false;
