@@ -54,7 +54,21 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
     _enable_sqlite_wal(app)
 
-    from . import admin, api, auth, cli, compliance, health, intake, realtime, settings, staff, views, webhooks
+    from . import (
+        admin,
+        api,
+        auth,
+        cli,
+        compliance,
+        health,
+        intake,
+        numbers,
+        realtime,
+        settings,
+        staff,
+        views,
+        webhooks,
+    )
 
     auth.init_app(app)
     admin.init_app(app)
@@ -64,6 +78,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(intake.bp)
     app.register_blueprint(compliance.bp)
+    app.register_blueprint(numbers.bp)
     app.register_blueprint(settings.bp)
     app.register_blueprint(staff.bp)
     app.register_blueprint(health.bp)  # no login: the proxy's probe

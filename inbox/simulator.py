@@ -8,7 +8,10 @@ with signed status callbacks.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
+from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -21,7 +24,7 @@ from .extensions import db, socketio
 from .media import sniff
 from .models import Contact, Message, PracticeNumber
 from .phones import InvalidNumber, to_e164
-from .twilio_gateway import SendResult
+from .twilio_gateway import Alert, AvailableNumber, OwnedNumber, SendError, SendResult
 
 bp = Blueprint("simulator", __name__, url_prefix="/simulator")
 SIM_ACCOUNT = "ACsimulator"
@@ -77,6 +80,54 @@ class SimulatorGateway:
 
     def delete_message(self, sid: str) -> None:
         """Nothing is kept at the simulated Twilio."""
+
+    def search_local_numbers(self, area_code: str, limit: int = 20) -> list[AvailableNumber]:
+        """Made-up numbers for sale: the area code's fictional 555-0100 to 555-0199."""
+        owned = {number.e164 for number in self._numbers().values()}
+        offers = (f"+1{area_code}55501{i:02d}" for i in range(100))
+        return [AvailableNumber(e164, "Simulated", "") for e164 in offers if e164 not in owned][:limit]
+
+    def buy_number(self, e164: str, sms_url: str) -> OwnedNumber:
+        """'Buy' a made-up number into the simulated account."""
+        numbers = self._numbers()
+        if any(number.e164 == e164 for number in numbers.values()):
+            raise SendError("the number is not available", code=21422, http_status=400)
+        number = OwnedNumber("PN" + secrets.token_hex(16), e164, sms_url, "POST")
+        numbers[number.sid] = number
+        return number
+
+    def list_numbers(self, e164: str | None = None) -> list[OwnedNumber]:
+        """The simulated account's numbers."""
+        return [number for number in self._numbers().values() if e164 in (None, number.e164)]
+
+    def fetch_number(self, sid: str) -> OwnedNumber:
+        """One of the simulated account's numbers."""
+        number = self._numbers().get(sid)
+        if number is None:
+            raise SendError("Not found at Twilio.", code=20404, http_status=404)
+        return number
+
+    def point_number(self, sid: str, sms_url: str) -> OwnedNumber:
+        """Point a simulated number's texts at sms_url."""
+        number = replace(self.fetch_number(sid), sms_url=sms_url, sms_method="POST", sms_application_sid="")
+        self._numbers()[sid] = number
+        return number
+
+    def webhook_alerts(self, since: datetime) -> list[Alert]:
+        """The simulator's webhooks never fail at Twilio: there is no Twilio."""
+        return []
+
+    def _numbers(self) -> dict[str, OwnedNumber]:
+        """The simulated account: every practice number in the database, plus any bought since start."""
+        numbers = self.app.extensions.setdefault("simulator_numbers", {})
+        known = {number.e164 for number in numbers.values()}
+        sms_url = self.app.config["INBOX_PUBLIC_URL"] + "/twilio/messages"
+        for practice_number in db.session.scalars(select(PracticeNumber)):
+            if practice_number.e164 not in known:
+                digest = hashlib.sha256(practice_number.e164.encode()).hexdigest()[:32]
+                sid = practice_number.twilio_sid or "PN" + digest
+                numbers[sid] = OwnedNumber(sid, practice_number.e164, sms_url, "POST")
+        return numbers
 
 
 @bp.before_request

@@ -1,11 +1,14 @@
-"""The one door to Twilio's REST API: send, fetch and delete messages and media."""
+"""The one door to Twilio's REST API: messages and media, and the practice numbers themselves."""
 
 from __future__ import annotations
 
+import json
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
@@ -22,6 +25,7 @@ from urllib3.exceptions import NewConnectionError
 from .errors import REASONS
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Media URLs from the inbound webhook look like .../Accounts/AC../Messages/MM../Media/ME..
 _MEDIA_PATH = re.compile(
@@ -39,6 +43,35 @@ class SendResult:
 
     sid: str
     status: str
+
+
+@dataclass(frozen=True)
+class AvailableNumber:
+    """A number Twilio offers for sale."""
+
+    e164: str
+    locality: str
+    region: str
+
+
+@dataclass(frozen=True)
+class OwnedNumber:
+    """A number the account owns, with where Twilio sends its incoming texts."""
+
+    sid: str
+    e164: str
+    sms_url: str
+    sms_method: str
+    sms_application_sid: str = ""
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One of Twilio's debugger alerts (never its text: that can quote a webhook's form)."""
+
+    error_code: str
+    request_url: str
+    created_at: datetime | None
 
 
 class SendError(Exception):
@@ -179,11 +212,84 @@ class TwilioGateway:
             raise error from exc
         log.info("twilio deleted sid=%s", sid)
 
+    def search_local_numbers(self, area_code: str, limit: int = 20) -> list[AvailableNumber]:
+        """US local numbers for sale in an area code that can send and receive SMS and MMS."""
+        found = self._ask(
+            "number search",
+            lambda: self._client.available_phone_numbers("US").local.list(
+                area_code=area_code, sms_enabled=True, mms_enabled=True, limit=limit
+            ),
+        )
+        return [AvailableNumber(n.phone_number, n.locality or "", n.region or "") for n in found]
+
+    def buy_number(self, e164: str, sms_url: str) -> OwnedNumber:
+        """Buy a number with its incoming texts pointed at sms_url."""
+        bought = self._ask(
+            "number purchase",
+            lambda: self._client.incoming_phone_numbers.create(
+                phone_number=e164, sms_url=sms_url, sms_method="POST", sms_fallback_url=""
+            ),
+        )
+        log.info("twilio number bought sid=%s", bought.sid)
+        return _owned(bought)
+
+    def list_numbers(self, e164: str | None = None) -> list[OwnedNumber]:
+        """The numbers this account owns (or the one with this E.164)."""
+        kwargs = {"phone_number": e164} if e164 else {}
+        found = self._ask("number list", lambda: self._client.incoming_phone_numbers.list(**kwargs))
+        return [_owned(n) for n in found]
+
+    def fetch_number(self, sid: str) -> OwnedNumber:
+        """One owned number as Twilio has it configured now."""
+        return _owned(self._ask("number fetch", lambda: self._client.incoming_phone_numbers(sid).fetch()))
+
+    def point_number(self, sid: str, sms_url: str) -> OwnedNumber:
+        """Send a number's incoming texts to sms_url by POST (no fallback, no TwiML app in between)."""
+        updated = self._ask(
+            "number update",
+            lambda: self._client.incoming_phone_numbers(sid).update(
+                sms_url=sms_url, sms_method="POST", sms_fallback_url="", sms_application_sid=""
+            ),
+        )
+        log.info("twilio number pointed sid=%s", sid)
+        return _owned(updated)
+
+    def webhook_alerts(self, since: datetime) -> list[Alert]:
+        """Twilio's recent error alerts (the debugger), newest first."""
+        found = self._ask(
+            "alert list",
+            lambda: self._client.monitor.v1.alerts.list(log_level="error", start_date=since, limit=100),
+        )
+        return [Alert(str(a.error_code or ""), a.request_url or "", a.date_created) for a in found]
+
+    def _ask(self, action: str, call: Callable[[], T]) -> T:
+        """Make one account call; a failure becomes a SendError with a plain reason."""
+        try:
+            return call()
+        except _FAILURES as exc:
+            error = _to_send_error(exc)
+            log.warning("twilio %s failed code=%s http=%s", action, error.code, error.http_status)
+            raise error from exc
+
+
+def _owned(number: Any) -> OwnedNumber:
+    """An OwnedNumber from the twilio client's IncomingPhoneNumber."""
+    return OwnedNumber(
+        sid=number.sid,
+        e164=number.phone_number,
+        sms_url=number.sms_url or "",
+        sms_method=(number.sms_method or "").upper(),
+        sms_application_sid=number.sms_application_sid or "",
+    )
+
 
 def _to_send_error(exc: Exception) -> SendError:
     """Classify any failure of a Twilio call as retryable, ambiguous, or final."""
     if isinstance(exc, (TwilioRestException, TwilioServiceException)):
         return _http_error(exc.status, exc.code)
+    if isinstance(exc, TwilioException) and len(exc.args) > 1 and isinstance(exc.args[1], Response):
+        # A list call's page that did not answer 200 ("Unable to fetch page", response).
+        return _http_error(exc.args[1].status_code, _error_code(exc.args[1].text))
     if isinstance(exc, (requests.ConnectTimeout, requests.exceptions.SSLError)):
         # Nothing was sent; an SSL failure (bad certificate) will not fix itself.
         ssl = isinstance(exc, requests.exceptions.SSLError)
@@ -206,6 +312,15 @@ def _http_error(status: int, code: int | None) -> SendError:
     ambiguous = status in (502, 504)
     retryable = not ambiguous and (status == 429 or status >= 500)
     return SendError(reason, code=code, http_status=status, retryable=retryable, ambiguous=ambiguous)
+
+
+def _error_code(body: str) -> int | None:
+    """The Twilio error code in a JSON error body, if there is one."""
+    try:
+        code = json.loads(body).get("code")
+    except (ValueError, AttributeError):
+        return None
+    return code if isinstance(code, int) else None
 
 
 def _failed_before_sending(exc: requests.ConnectionError) -> bool:

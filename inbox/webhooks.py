@@ -88,3 +88,12 @@ def status_callback():
     apply_status_callback(sid, status, code, uid=request.args.get("m"))
     db.session.commit()
     return Response(status=204)
+
+
+@bp.post("/check")
+@signed
+def check_probe():
+    """The webhook check's probe (inbox/numbers.py): a signed POST proving the public URL reaches us."""
+    from .numbers import probe_answer  # both halves of the check live together in numbers.py
+
+    return probe_answer(request.form.get("Nonce", ""))
