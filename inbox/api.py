@@ -13,7 +13,7 @@ from .access import attachment_or_404, contact_or_404, journey_or_404, message_o
 from .auth import admin_required
 from .extensions import db
 from .inbox_queries import inbox_page, thread
-from .journeys import log_activity, mark_read
+from .journeys import log_activity, mark_read, open_journey
 from .models import ATTACHMENT_LABELS, PATHWAYS, ConsentEvent, Journey, Template, User, utcnow
 from .outbox import Blocked, compose, preview, request_opt_in
 from .phones import pretty
@@ -188,6 +188,22 @@ def resend_opt_in(journey_id: int):
     audit.record("consent.opt_in_request", journey.contact, journey_id=journey.id)
     db.session.commit()
     return jsonify(message=message_json(msg)), 201
+
+
+@bp.post("/contacts/<int:contact_id>/journeys")
+def create_journey(contact_id: int):
+    """Start a new journey for an existing contact (a returning client, a second child in care)."""
+    contact = contact_or_404(contact_id)
+    data = request.get_json(silent=True) or {}
+    pathway = data.get("pathway", "intake")
+    if pathway not in PATHWAYS:
+        return _error(400, "unknown pathway")
+    journey = open_journey(contact, pathway=pathway, source="manual", actor=current_user)
+    log_activity(
+        journey, f"{current_user.display_name} started this journey in {PATHWAYS[pathway]}", current_user
+    )
+    db.session.commit()
+    return jsonify(journey=journey_json(journey), url=f"/journeys/{journey.id}"), 201
 
 
 @bp.patch("/journeys/<int:journey_id>")

@@ -132,3 +132,33 @@ def test_journey_changes_appear_as_activity_lines_and_are_audited(staff_client, 
     assert automated("welcome") == []  # reopening is not a new journey
     actions = db.session.scalars(select(AuditEvent.action).where(AuditEvent.action == "journey.update")).all()
     assert len(actions) == 3
+
+
+def test_staff_start_a_new_journey_for_an_existing_contact_with_its_own_welcome(
+    practice, staff_client, staff
+):
+    contact = opted_in_contact(practice)
+    first = open_journey(contact, source="manual")
+    db.session.commit()
+    response = staff_client.post(f"/api/contacts/{contact.id}/journeys", json={"pathway": "waitlist"})
+    assert response.status_code == 201
+    created = response.get_json()["journey"]
+    assert response.get_json()["url"] == f"/journeys/{created['id']}" and created["id"] != first.id
+    journey = db.session.get(Journey, created["id"])
+    assert (journey.contact_id, journey.pathway, journey.source) == (contact.id, "waitlist", "manual")
+    assert [m.journey_id for m in automated("welcome")] == [first.id, journey.id]
+    lines = db.session.scalars(
+        select(Message).where(Message.journey_id == journey.id, Message.direction == "activity")
+    ).all()
+    assert [line.body for line in lines] == ["Dana Reyes started this journey in Waitlist"]
+
+
+def test_new_journey_refuses_unknown_pathways_and_other_practices_contacts(practice, staff_client):
+    contact = factories.contact(practice)
+    other = factories.contact(factories.practice(name="Other", number="+15005550999"), phone="+14155550999")
+    assert (
+        staff_client.post(f"/api/contacts/{contact.id}/journeys", json={"pathway": "nowhere"}).status_code
+        == 400
+    )
+    assert staff_client.post(f"/api/contacts/{other.id}/journeys", json={}).status_code == 404
+    assert db.session.scalar(select(func.count(Journey.id))) == 0

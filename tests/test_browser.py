@@ -250,6 +250,18 @@ def test_admin_redacts_a_message_and_the_tombstone_replaces_it(admin_page, live_
     expect(admin_page.locator(".message-redact")).to_have_count(0)
 
 
+def test_staff_start_another_journey_for_the_same_contact(page, live_server, practice):
+    journey = factories.journey(factories.contact(practice, phone="+14155550142"))
+    open_journey(page, live_server, journey.id)
+    page.select_option("#new-journey-pathway", "current")
+    page.click("#new-journey-form button[type=submit]")
+    page.wait_for_url(re.compile(rf"/journeys/(?!{journey.id}$)\d+$"))
+    expect(page.locator("#journey-pathway")).to_have_value("current")
+    expect(page.locator(".message-activity .activity-line")).to_contain_text(
+        "started this journey in Current Clients"
+    )
+
+
 def test_staff_see_no_redact_button_and_no_admin_menu(page, live_server, practice):
     journey = factories.journey(factories.contact(practice, phone="+14155550142"))
     live_server.inbound("hello", from_="+14155550142", to=NUMBER)

@@ -1,11 +1,11 @@
 // The journey panel: pathway, stage, assignee, open/closed; each change is one PATCH.
 
-import { patch } from "./api.js";
+import { patch, post } from "./api.js";
 
 const $ = (id) => document.getElementById(id);
 
-// Create the panel controller for one journey.
-export function createDetails(journeyId) {
+// Create the panel controller for one journey of a contact.
+export function createDetails(journeyId, contactId) {
   const pathway = $("journey-pathway");
   const stage = $("journey-stage");
   const assignee = $("journey-assignee");
@@ -69,6 +69,18 @@ export function createDetails(journeyId) {
   toggle.addEventListener("click", () =>
     save({ is_open: !current.is_open }, current.is_open ? "Journey closed." : "Journey reopened."),
   );
+
+  // Start another journey for the same contact, then go to it.
+  $("new-journey-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    say("Starting…");
+    try {
+      const { url } = await post(`/api/contacts/${contactId}/journeys`, { pathway: $("new-journey-pathway").value });
+      window.location.assign(url);
+    } catch (err) {
+      say(`Not started: ${err.message}`, true);
+    }
+  });
 
   return { render };
 }

@@ -30,7 +30,7 @@ const consent = createConsent({
   onChange: () => composer?.refresh(),
 });
 const composer = createComposer({ journeyId, thread, getBadge: () => consent.badge });
-const details = createDetails(journeyId);
+const details = createDetails(journeyId, contactId);
 const grid = createGrid({
   journeyId,
   gridEl: document.getElementById("attachments-grid"),
