@@ -65,6 +65,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         numbers,
         realtime,
         settings,
+        spamwatch,
         staff,
         views,
         webhooks,
@@ -78,6 +79,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(intake.bp)
     app.register_blueprint(compliance.bp)
+    app.register_blueprint(spamwatch.bp)
     app.register_blueprint(numbers.bp)
     app.register_blueprint(settings.bp)
     app.register_blueprint(staff.bp)
