@@ -255,7 +255,7 @@ def _twilio_setting(gw, number: PracticeNumber) -> CheckResult:
 
 def _find(gw, e164: str) -> OwnedNumber | None:
     """The account's number with this E.164, for a number set up before we kept its SID."""
-    return next(iter(gw.list_numbers(e164)), None)
+    return next((owned for owned in gw.list_numbers() if owned.e164 == e164), None)
 
 
 def _probe(http: requests.Session) -> CheckResult:

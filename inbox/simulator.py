@@ -96,9 +96,9 @@ class SimulatorGateway:
         numbers[number.sid] = number
         return number
 
-    def list_numbers(self, e164: str | None = None) -> list[OwnedNumber]:
+    def list_numbers(self) -> list[OwnedNumber]:
         """The simulated account's numbers."""
-        return [number for number in self._numbers().values() if e164 in (None, number.e164)]
+        return list(self._numbers().values())
 
     def fetch_number(self, sid: str) -> OwnedNumber:
         """One of the simulated account's numbers."""
