@@ -18,7 +18,7 @@ from . import consent
 from .automations import send_welcome
 from .extensions import db
 from .journeys import find_contact, open_journey, route_inbound
-from .models import Attachment, Contact, Message, PracticeNumber
+from .models import Attachment, Contact, Message, Practice, PracticeNumber
 from .outbox import touch_journey
 from .phones import InvalidNumber, to_e164
 from .presenters import message_json, notification_json
@@ -98,17 +98,17 @@ def parse_form(form) -> InboundForm:
 def receive_message(form) -> Received:
     """Store one inbound text (or recognise a duplicate) and apply its keywords; commits."""
     fields = parse_form(form)
-    number = db.session.scalar(select(PracticeNumber).where(PracticeNumber.e164 == fields.to))
-    if number is None:
-        raise UnknownNumber("no practice has this number")
     # Duplicates race on the unique SID (and a new number on the unique contact): the database
     # constraint decides, and the loser sees the winner's row on its next try.
     for _attempt in range(3):
-        existing = db.session.scalar(select(Message.id).where(Message.twilio_sid == fields.sid))
+        target = _target(fields)
+        if target is None:
+            raise UnknownNumber("no practice has this number")
+        practice, number_id, existing = target
         if existing is not None:
             return Received(existing, duplicate=True)
         try:
-            received = _store(fields, number)
+            received = _store(fields, practice, number_id)
             db.session.commit()
             log.info(
                 "inbound message id=%s sid=%s media=%d", received.message_id, fields.sid, len(fields.media)
@@ -119,45 +119,59 @@ def receive_message(form) -> Received:
     raise RuntimeError("could not store inbound message after 3 attempts")
 
 
-def _store(fields: InboundForm, number: PracticeNumber) -> Received:
+def _target(fields: InboundForm) -> tuple[Practice, int, int | None] | None:
+    """In one statement: the practice behind the `To` number, the number's id, and an earlier message
+    with this SID; None for a number no practice has.
+
+    Read on every webhook rather than cached, so that a number moved between practices can never
+    route a text to the wrong one, whichever process answers.
+    """
+    earlier = select(Message.id).where(Message.twilio_sid == fields.sid).scalar_subquery()
+    row = db.session.execute(
+        select(Practice, PracticeNumber.id, earlier)
+        .join(PracticeNumber, PracticeNumber.practice_id == Practice.id)
+        .where(PracticeNumber.e164 == fields.to)
+    ).one_or_none()
+    return None if row is None else tuple(row)
+
+
+def _store(fields: InboundForm, practice: Practice, number_id: int) -> Received:
     """Write the message and everything it causes into the current transaction."""
-    practice = number.practice
     contact = find_contact(practice.id, fields.from_)
     journey = route_inbound(contact) if contact else None
     if contact is None:
         contact = Contact(practice_id=practice.id, phone=fields.from_)
         db.session.add(contact)
         db.session.flush()
+    new_journey = journey is None
+    if new_journey:
+        # The welcome goes out after the message is stored, so it sorts after it in the thread.
+        journey = _new_inquiry(contact)
     msg = Message(
         practice_id=practice.id,
-        contact_id=contact.id,
+        journey=journey,
+        contact=contact,
         direction="inbound",
         kind="inbound",
         body=fields.body,
         twilio_sid=fields.sid,
         status="received",
-        number_id=number.id,
+        number_id=number_id,
         flags={"opt_out_language": True} if consent.reads_like_opt_out(fields.body) else {},
-    )
-    new_journey = journey is None
-    if new_journey:
-        # The welcome goes out after the message is stored, so it sorts after it in the thread.
-        journey = _new_inquiry(contact)
-    msg.journey_id = journey.id
-    db.session.add(msg)
-    db.session.flush()
-    for position, (url, declared) in enumerate(fields.media):
-        db.session.add(
+        # Given even when empty: the presenters below then read the list instead of querying for it.
+        attachments=[
             Attachment(
                 practice_id=practice.id,
-                message=msg,
                 journey_id=journey.id,
                 position=position,
                 source_url=url,
                 declared_type=declared,
             )
-        )
-    db.session.flush()
+            for position, (url, declared) in enumerate(fields.media)
+        ],
+    )
+    db.session.add(msg)
+    db.session.flush()  # one flush: the message and its attachment jobs
     touch_journey(journey, msg)
     push("message.new", message_json(msg), journey_room(journey.id))
     push("notify", notification_json(practice, msg), practice_room(practice.id))
@@ -216,6 +230,7 @@ def _record_reply(journey, reply: str) -> None:
         body=reply,
         status="sent",
         consent_decision=consent.decide(journey.contact, "keyword_reply").reason,
+        attachments=[],  # a text, never media: message_json need not query for them
     )
     db.session.add(answer)
     db.session.flush()

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from . import audit
 from .extensions import db
@@ -70,27 +71,33 @@ def log_activity(journey: Journey, text: str, actor: User | None = None) -> Mess
 
 
 def route_inbound(contact: Contact) -> Journey | None:
-    """The open journey an inbound text belongs to.
+    """The open journey an inbound text belongs to, in one statement.
 
     One open journey: that one. Several (a guardian with two children in care): the journey of the
     last outbound text to this number, since that is the conversation they are answering; without any
     outbound text, the most recently active. None open: None (the caller starts a new inquiry).
     """
-    open_journeys = select(Journey.id).where(Journey.contact_id == contact.id, Journey.is_open.is_(True))
-    last_outbound = db.session.scalar(
-        select(func.max(Message.id)).where(
+    # Per open journey, its newest outbound text (walks ix_messages_journey_id backwards, stops at the
+    # first hit); the journey holding the contact's newest outbound text sorts first.
+    last_outbound = (
+        select(Message.id)
+        .where(
+            Message.journey_id == Journey.id,
             Message.contact_id == contact.id,
             Message.direction == "outbound",
-            Message.journey_id.in_(open_journeys),
         )
+        .order_by(Message.id.desc())
+        .limit(1)
+        .correlate(Journey)
+        .scalar_subquery()
     )
-    if last_outbound is not None:
-        return db.session.get(Message, last_outbound).journey
     return db.session.scalar(
         select(Journey)
         .where(Journey.contact_id == contact.id, Journey.is_open.is_(True))
-        .order_by(Journey.last_activity_at.desc(), Journey.id.desc())
+        .order_by(last_outbound.desc().nulls_last(), Journey.last_activity_at.desc(), Journey.id.desc())
         .limit(1)
+        # The inbox row pushed for this text names the assignee: load it now, not lazily later.
+        .options(joinedload(Journey.assignee))
     )
 
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import threading
 import uuid
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
 from inbox.extensions import db
-from inbox.models import AuditEvent, ConsentEvent, Contact, Journey, Message
+from inbox.models import AuditEvent, ConsentEvent, Contact, Journey, Message, utcnow
 from tests import factories
 from tests.conftest import PUBLIC_URL, signed_post
 from tests.fake_twilio import sign
@@ -198,6 +199,43 @@ def test_several_open_journeys_route_to_the_last_outbound_text(inbound, practice
     inbound("She'll fill them in tonight", from_="+14155550123")
     routed = db.session.scalar(select(Message.journey_id).where(Message.direction == "inbound"))
     assert routed == second.id
+
+
+def test_the_last_outbound_text_beats_more_recent_activity(inbound, practice):
+    from inbox.outbox import compose
+
+    guardian = factories.contact(practice, phone="+14155550123", consent_state="opted_in")
+    answered = factories.journey(guardian, stage="Child A")
+    compose(db.session.get(Journey, answered.id), "Can you bring the forms on Monday?")
+    busier = factories.journey(guardian, stage="Child B", last_activity_at=utcnow() + timedelta(hours=1))
+    db.session.commit()
+    inbound("Yes, I will", from_="+14155550123")
+    routed = db.session.scalar(select(Message.journey_id).where(Message.direction == "inbound"))
+    assert routed == answered.id != busier.id
+
+
+def test_without_outbound_texts_the_most_recently_active_journey_wins(inbound, practice):
+    contact = factories.contact(practice, phone="+14155550123")
+    factories.journey(contact, last_activity_at=utcnow() - timedelta(days=2))
+    recent = factories.journey(contact, last_activity_at=utcnow() - timedelta(hours=1))
+    factories.journey(contact, last_activity_at=utcnow() - timedelta(days=1))
+    inbound("Any news?", from_="+14155550123")
+    assert db.session.scalar(select(Message.journey_id).where(Message.direction == "inbound")) == recent.id
+
+
+def test_a_closed_journeys_outbound_text_does_not_route(inbound, practice):
+    from inbox.outbox import compose
+
+    guardian = factories.contact(practice, phone="+14155550123", consent_state="opted_in")
+    still_open = factories.journey(guardian, stage="Child A")
+    compose(db.session.get(Journey, still_open.id), "About your son's session")
+    closed = factories.journey(guardian, stage="Child B")
+    compose(db.session.get(Journey, closed.id), "About your daughter's forms")
+    db.session.get(Journey, closed.id).is_open = False
+    db.session.commit()
+    inbound("Thanks", from_="+14155550123")
+    routed = db.session.scalar(select(Message.journey_id).where(Message.direction == "inbound"))
+    assert routed == still_open.id
 
 
 def test_closed_journeys_make_a_new_inquiry(inbound, practice):

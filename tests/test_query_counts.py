@@ -18,6 +18,11 @@ from inbox.models import Attachment, Journey, Message, utcnow
 from tests import factories
 
 SMALL, LARGE = 3, 30  # both fit on one inbox page (50), so only an N+1 can make the counts differ
+# The inbound webhook's whole budget (the commit is not a statement), so a cut cannot quietly come
+# back. A reply from a known contact: practice + duplicate check, contact, routed journey, INSERT
+# message, UPDATE journey. A new number adds the contact, the inquiry, its audit event, and the held
+# welcome with the opt-in request (outbox.compose, twice).
+INBOUND_STATEMENTS = {"known contact": 5, "new number": 20}
 
 
 class StatementCounter:
@@ -155,3 +160,13 @@ def test_inbound_webhook_query_count_does_not_grow_with_data(inbound, practice, 
     large = send(2)
 
     assert len(large) == len(small), f"small data:\n{show(small)}\n\nlarge data:\n{show(large)}"
+    assert len(small) == INBOUND_STATEMENTS[sender], show(small)
+
+
+def test_replayed_webhook_is_one_statement(inbound, practice):
+    # Twilio retries a webhook it did not hear answered: the replay must stay cheap, whatever it carries.
+    sid = "SM" + uuid.uuid4().hex
+    assert inbound("STOP", sid=sid).status_code == 200
+    with counting() as replay:
+        assert inbound("STOP", sid=sid).status_code == 200
+    assert len(replay) == 1, show(replay)
