@@ -389,18 +389,23 @@ def _alerts(gw) -> CheckResult:
     )
 
 
-def last_checks(practice: Practice) -> dict[int, AuditEvent]:
-    """The latest webhook check of each of the practice's numbers, from the audit trail."""
+def last_checks(numbers: list[PracticeNumber]) -> dict[int, AuditEvent]:
+    """The latest webhook check of each number, from the audit trail."""
+    if not numbers:
+        return {}
     events = db.session.scalars(
         select(AuditEvent)
         .where(
-            AuditEvent.practice_id == practice.id,
+            AuditEvent.practice_id == numbers[0].practice_id,
             AuditEvent.action == "number.check",
             AuditEvent.target_type == PracticeNumber.__tablename__,
+            AuditEvent.target_id.in_([n.id for n in numbers]),
         )
         .order_by(AuditEvent.id)
     )
-    return {event.target_id: event for event in events}
+    since = {n.id: n.created_at for n in numbers}
+    # A detached number's id can come back (SQLite reuses the highest rowid): only its own checks count.
+    return {e.target_id: e for e in events if e.created_at >= since[e.target_id]}
 
 
 # -- pages -------------------------------------------------------------------------------------
@@ -440,7 +445,7 @@ def index():
     return render_template(
         "admin/numbers.html",
         numbers=numbers,
-        checks=last_checks(practice),
+        checks=last_checks(numbers),
         labels=CHECK_LABELS,
         offers=offers,
         owned=owned,
