@@ -113,7 +113,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 
 def _enable_sqlite_wal(app: Flask) -> None:
-    """SQLite: WAL so readers never wait on the writer, and a busy timeout instead of errors."""
+    """SQLite: WAL so readers never wait on the writer, and a busy timeout instead of errors.
+
+    synchronous=NORMAL: in WAL mode a commit writes the log without an fsync (checkpoints still sync).
+    An app crash loses nothing; a power loss can lose the last commits but never corrupts the file.
+    SQLite is the single-machine default and production runs PostgreSQL (docs/deploy.md); under
+    eventlet each commit's fsync stalled every socket (docs/benchmarks.md).
+    """
     if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         return
     from sqlalchemy import event
@@ -125,6 +131,7 @@ def _enable_sqlite_wal(app: Flask) -> None:
         def _pragmas(dbapi_connection, _record):
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA busy_timeout=10000")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
