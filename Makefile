@@ -48,6 +48,7 @@ bench: install
 	$(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) -m bench.webhook_throughput --rounds 2 --seconds 10
 	$(PY) -m bench.push_latency --practices 50 --sockets-per-practice 10 --rate 100 --seconds 20 --rounds 2
+	$(PY) -m bench.socket_memory --steps 1000,2000,5000 --practices 50 --workers 4
 	$(PY) -m bench.mms_pipeline --reps 10
 	$(PY) -m bench.large_inbox --journeys 100000 --messages-per-journey 10 --requests 200
 	$(PY) -m bench.held_release --held 1000

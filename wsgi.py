@@ -21,6 +21,7 @@ else:
     raise SystemExit("INBOX_ASYNC must be eventlet or gevent")
 
 os.environ["SOCKETIO_ASYNC_MODE"] = ASYNC
+MAX_CONNECTIONS = 10_000  # sockets and requests at once per process; the open-files limit must allow it
 
 from inbox import create_app  # noqa: E402 - must come after monkey-patching
 from inbox.extensions import socketio  # noqa: E402
@@ -37,4 +38,7 @@ if __name__ == "__main__":
     socketio.start_background_task(sweep_ended_sessions, app)
     host, port = os.environ.get("HOST", "127.0.0.1"), int(os.environ.get("PORT", "5000"))
     print(f"Intake Inbox on http://{host}:{port}", flush=True)
-    socketio.run(app, host=host, port=port, log_output=False)
+    # eventlet's WSGI server serves at most 1,024 connections at once unless told otherwise, and every
+    # staff socket holds one for its whole life (docs/benchmarks.md); gevent's has no such ceiling.
+    options = {"max_size": MAX_CONNECTIONS} if ASYNC == "eventlet" else {}
+    socketio.run(app, host=host, port=port, log_output=False, **options)

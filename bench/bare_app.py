@@ -36,4 +36,5 @@ def incoming_message():
 if __name__ == "__main__":
     host, port = os.environ.get("HOST", "127.0.0.1"), int(os.environ.get("PORT", "5001"))
     print(f"bare stack on http://{host}:{port}", flush=True)
-    socketio.run(app, host=host, port=port, log_output=False)
+    # As wsgi.py: eventlet's default ceiling of 1,024 connections would cap the socket bench.
+    socketio.run(app, host=host, port=port, log_output=False, max_size=10_000)

@@ -87,6 +87,23 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+@contextmanager
+def sampled(pid: int, path: Path | None):
+    """py-spy samples process `pid` for the with-block into `path` (folded stacks); no-op for None."""
+    if path is None:
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    py_spy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or "py-spy"  # the venv's
+    command = [py_spy, "record", "-p", str(pid), "-r", "200", "-f", "raw", "--nonblocking", "-o", str(path)]
+    spy = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        yield
+    finally:
+        spy.send_signal(signal.SIGINT)
+        spy.wait(timeout=60)
+
+
 def save(name: str, result: dict) -> Path:
     """Write a result as bench/results/<name>.json (the docs table is copied from these)."""
     RESULTS.mkdir(parents=True, exist_ok=True)

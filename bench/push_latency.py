@@ -14,8 +14,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import re
-import signal
-import subprocess
 import time
 from urllib.parse import urlencode
 
@@ -30,6 +28,7 @@ from bench.common import (
     machine,
     percentiles,
     rss_mib,
+    sampled,
     save,
     seed,
     signature,
@@ -141,30 +140,10 @@ def run_side(kind: str, args) -> dict:
             else:
                 specs = bare_specs(args.practices, args.sockets_per_practice)
             args.rss_idle = rss_mib(server.pid)
-            spy = None
-            if args.profile and kind == "app":
-                # py-spy (pip install py-spy) samples the server for the whole measured run.
-                spy = subprocess.Popen(
-                    [
-                        "py-spy",
-                        "record",
-                        "-p",
-                        str(server.pid),
-                        "-r",
-                        "100",
-                        "-f",
-                        "raw",
-                        "--nonblocking",
-                        "-o",
-                        str(RESULTS / "push_latency_app.folded"),
-                    ],
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                )
-            result = asyncio.run(drive(kind, env, specs, args))
-            if spy is not None:
-                spy.send_signal(signal.SIGINT)
-                spy.wait(timeout=30)
+            # py-spy (pip install py-spy) samples the server for the whole measured run.
+            profile = RESULTS / "push_latency_app.folded" if args.profile and kind == "app" else None
+            with sampled(server.pid, profile):
+                result = asyncio.run(drive(kind, env, specs, args))
             result["server_rss_mib_before_sockets"] = round(args.rss_idle, 1)
             return result
         finally:

@@ -35,6 +35,7 @@ async def connect_all(
     on_event: Callable[[int, str, object], None],
     *,
     parallel: int = 50,
+    quiet: bool = False,
 ) -> list[socketio.AsyncClient]:
     """Connect every socket (at most `parallel` handshakes at a time); `on_event(i, name, data)`."""
     gate = asyncio.Semaphore(parallel)
@@ -53,7 +54,8 @@ async def connect_all(
 
     started = time.perf_counter()
     await asyncio.gather(*(one(i, kw) for i, (_p, kw) in enumerate(specs)))
-    print(f"  {len(clients)} sockets connected in {time.perf_counter() - started:.1f}s", flush=True)
+    if not quiet:
+        print(f"  {len(clients)} sockets connected in {time.perf_counter() - started:.1f}s", flush=True)
     return clients
 
 

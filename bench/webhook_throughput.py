@@ -19,6 +19,7 @@ import time
 from urllib.parse import urlencode
 
 from bench.common import (
+    RESULTS,
     AppEnv,
     Server,
     count_inbound,
@@ -26,6 +27,7 @@ from bench.common import (
     inbound_form,
     machine,
     rss_mib,
+    sampled,
     save,
     seed,
     signature,
@@ -124,7 +126,9 @@ def run_side(kind: str, args, tmp) -> dict:
             specs = logins(env, emails, args.listeners) if kind == "app" else bare_specs(1, args.listeners)
             requests_file = env.dir / "requests.tsv"
             write_requests(env, requests_file, args.requests, args.contacts)
-            return asyncio.run(drive(kind, env, specs, args, requests_file, server.pid))
+            profile = RESULTS / "webhook_throughput_app.folded" if args.profile and kind == "app" else None
+            with sampled(server.pid, profile):
+                return asyncio.run(drive(kind, env, specs, args, requests_file, server.pid))
         finally:
             server.stop()
     finally:
@@ -141,6 +145,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=40_000, help="unique webhooks (upper bound)")
     parser.add_argument("--drain", type=float, default=3.0)
     parser.add_argument("--rounds", type=int, default=2, help="bare/app pairs, order alternating")
+    parser.add_argument("--profile", action="store_true", help="py-spy the app server (folded stacks)")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install -y wrk")
