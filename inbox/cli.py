@@ -15,7 +15,7 @@ from .crypto import keyring
 from .extensions import db
 from .models import ROLES, Attachment, Message, Practice, PracticeNumber, User, utcnow
 from .phones import InvalidNumber, to_e164
-from .practices import create_practice
+from .practices import create_practice, public_form_url
 
 DEMO_NUMBER = "+15005550006"
 DEMO_PASSWORD = "intake-demo-2026"  # noqa: S105 - the embedded demo only; printed by `demo`
@@ -27,11 +27,6 @@ def _e164(value: str) -> str:
         return to_e164(value)
     except InvalidNumber as exc:
         raise click.BadParameter(str(exc)) from exc
-
-
-def public_form_url(practice: Practice) -> str:
-    """The practice's public appointment-request form."""
-    return f"{current_app.config['INBOX_PUBLIC_URL']}/request/{practice.public_token}"
 
 
 @click.command("create-practice")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import contextvars
+import logging
 import os
 import re
 import uuid
@@ -16,12 +17,25 @@ from sqlalchemy import text
 
 from inbox import create_app
 from inbox.extensions import db
-from tests import factories
+from tests import ephi_watch, factories
 from tests.fake_twilio import FakeTwilio, sign
 
 PUBLIC_URL = "https://inbox.example.test"
 TEST_KEY = "t1:" + base64.b64encode(b"k" * 32).decode()
 PG_URL = os.environ.get("INBOX_TEST_DATABASE")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_ephi_in_logs():
+    """After the whole session: no log line, here or in a started server, holds patient data or a secret."""
+    ephi_watch.install()
+    ephi_watch.remember(TEST_KEY, "test-secret")
+    logging.getLogger("inbox").info("log watch on")
+    # Proof the handler sees the app's loggers; otherwise a clean scan would prove nothing.
+    assert ("inbox", "log watch on") in ephi_watch.watch.lines, "the log watch is not capturing"
+    yield
+    leaks = ephi_watch.watch.leaks()
+    assert not leaks, "patient data or secrets in the logs:\n" + "\n".join(leaks[:50])
 
 
 @pytest.fixture(scope="session")
@@ -43,6 +57,7 @@ def pg_database():
 def fake_twilio():
     """A local fake of Twilio's REST API, reached through the real twilio client."""
     with FakeTwilio(hang_seconds=1.5) as fake:
+        ephi_watch.remember(fake.auth_token)
         yield fake
 
 
@@ -198,6 +213,7 @@ def inbound(client, app_env):
     """Send an inbound SMS webhook: inbound(body, from_=..., **extra fields)."""
 
     def send(body="Hello", from_="+14155550100", to="+15005550006", sid=None, **extra):
+        ephi_watch.remember(body, from_)
         params = {
             "MessageSid": sid or "SM" + uuid.uuid4().hex,
             "AccountSid": app_env["TWILIO_ACCOUNT_SID"],

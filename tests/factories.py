@@ -9,6 +9,7 @@ from argon2 import PasswordHasher
 from inbox.extensions import db
 from inbox.models import Contact, Journey, Practice, User
 from inbox.practices import create_practice
+from tests import ephi_watch
 
 PASSWORD = "correct horse battery staple"
 # One cheap hash for every test user: argon2 at full cost would dominate the suite's run time.
@@ -40,7 +41,10 @@ def user(practice: Practice, email: str | None = None, role: str = "staff", **fi
 
 
 def contact(practice: Practice, phone: str = "+14155550100", **fields) -> Contact:
-    """A contact of the practice."""
+    """A contact of the practice (its name and number are watched for in the logs)."""
+    fields.setdefault("first_name", "Maria")
+    fields.setdefault("last_name", "Lopez")
+    ephi_watch.remember(phone, fields["first_name"], fields["last_name"])
     c = Contact(
         practice_id=practice.id,
         phone=phone,

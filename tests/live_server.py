@@ -20,7 +20,7 @@ import pytest
 import requests
 import socketio
 
-from tests import factories
+from tests import ephi_watch, factories
 from tests.fake_twilio import FakeTwilio, sign
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -157,6 +157,7 @@ class LiveServer:
             url = self.url + url
         if signature is None:
             signature = sign(url, params, self.fake_twilio.auth_token)
+        ephi_watch.remember(params.get("Body"), params.get("From"))
         return requests.post(url, data=params, headers={"X-Twilio-Signature": signature}, timeout=WAIT)
 
     def inbound(
@@ -186,6 +187,7 @@ class LiveServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=3)
+        ephi_watch.add_output(f"server {self.url}", self.output())
 
 
 def _wait_until_up(server: LiveServer) -> None:

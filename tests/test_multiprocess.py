@@ -37,7 +37,7 @@ from sqlalchemy import func, select, update
 from inbox import consent, create_app
 from inbox.extensions import db
 from inbox.models import Contact, Journey, Message, PracticeNumber, Template, WorkerHeartbeat
-from tests import factories
+from tests import ephi_watch, factories
 from tests.conftest import TEST_KEY
 from tests.fake_twilio import FakeTwilio
 
@@ -268,6 +268,7 @@ class Workers:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(timeout=5)
+            ephi_watch.add_output(f"worker {process.pid}", self.output(process))
 
 
 @pytest.fixture
