@@ -374,8 +374,10 @@ def redact_message(message_id: int):
     from .worker import make_gateway
 
     msg = message_or_404(message_id)
-    if msg.redacted_at:
-        return _error(409, "already redacted")
+    if msg.redacted_at or msg.purged_at:
+        return _error(
+            409, "already redacted" if msg.redacted_at else "already purged by the retention policy"
+        )
     problems = redact(msg, current_user, make_gateway(current_app._get_current_object()))
     return jsonify(message=message_json(msg), twilio_problems=problems)
 

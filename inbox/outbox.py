@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import and_, case, exists, or_, select, update
 from sqlalchemy.orm import aliased
 
 from . import consent
@@ -156,11 +156,19 @@ def preview(journey: Journey, text: str, staff: User) -> Preview:
 
 
 def _sender_number(journey: Journey) -> PracticeNumber:
-    """The practice number texts go out from (the first one; one number per practice for now)."""
+    """The number the contact last texted, so a reply stays in their conversation (and under the opt-out
+    the carrier keeps per sender number); a contact who never texted hears from the practice's first."""
+    last_texted = (
+        select(Message.number_id)
+        .where(Message.contact_id == journey.contact_id, Message.direction == "inbound")
+        .order_by(Message.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
     number = db.session.scalar(
         select(PracticeNumber)
         .where(PracticeNumber.practice_id == journey.practice_id)
-        .order_by(PracticeNumber.id)
+        .order_by(case((PracticeNumber.id == last_texted, 0), else_=1), PracticeNumber.id)
         .limit(1)
     )
     if number is None:

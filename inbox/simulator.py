@@ -198,6 +198,7 @@ def thread():
         .where(
             Message.contact_id == contact.id,
             Message.redacted_at.is_(None),
+            Message.purged_at.is_(None),
             (Message.direction == "inbound") | Message.status.in_(("sending", "sent", "delivered")),
         )
         .order_by(Message.id)

@@ -43,7 +43,9 @@ def journey_page(journey_id: int):
     journey = journey_or_404(journey_id)
     templates = db.session.scalars(
         select(Template)
-        .where(Template.practice_id == journey.practice_id, Template.mode == "manual", Template.enabled.is_(True))
+        .where(
+            Template.practice_id == journey.practice_id, Template.mode == "manual", Template.enabled.is_(True)
+        )
         .order_by(Template.name)
     ).all()
     staff = db.session.scalars(

@@ -396,3 +396,24 @@ def test_a_long_thread_opens_on_its_latest_messages(staff_client, practice, jour
     assert [m.body for m in page] == [f"text {i}" for i in range(7, 12)]
     after = inbox_queries.thread(fresh(Journey, journey.id), after=page[0].id - 3, limit=2)
     assert [m.body for m in after] == ["text 5", "text 6"]
+
+
+def test_replies_go_out_from_the_number_the_contact_texted(
+    staff_client, inbound, practice, gateway, fake_twilio
+):
+    db.session.add(PracticeNumber(practice_id=practice.id, e164="+15005550010"))
+    db.session.commit()
+    inbound("YES", from_="+14155550123", to="+15005550010")
+    inbound("Hi, it's Sam", from_="+14155550124", to="+15005550006")
+    for contact_phone in ("+14155550123", "+14155550124"):
+        contact = db.session.scalars(select(Contact).where(Contact.phone == contact_phone)).one()
+        journey = db.session.scalars(select(Journey).where(Journey.contact_id == contact.id)).one()
+        consent.record(contact, "opted_in", "sms_keyword", evidence="YES")
+        db.session.commit()
+        assert (
+            staff_client.post(f"/api/journeys/{journey.id}/messages", json={"body": "Thanks!"}).status_code
+            == 201
+        )
+    drain_all(gateway)
+    replies = {s["to"]: s["from_"] for s in fake_twilio.sent if s["body"] == "Thanks!"}
+    assert replies == {"+14155550123": "+15005550010", "+14155550124": "+15005550006"}

@@ -10,7 +10,7 @@ from sqlalchemy import select, text
 
 from inbox import attachments
 from inbox.extensions import db
-from inbox.models import Attachment, AuditEvent, Message
+from inbox.models import Attachment, AuditEvent, Message, utcnow
 from inbox.twilio_gateway import TwilioGateway
 from tests import factories
 from tests.conftest import StaffClient
@@ -68,3 +68,13 @@ def test_staff_cannot_redact_and_other_practices_get_404(app, practice, inbound,
     assert browser.post(f"/api/messages/{msg.id}/redact").status_code == 404
     db.session.expire_all()
     assert db.session.get(Message, msg.id).body == "member id XZ-5531"
+
+
+def test_a_message_the_retention_policy_purged_cannot_be_redacted_again(app, practice, admin_client, inbound):
+    inbound("see you Tuesday", from_="+14155550100")
+    msg = db.session.scalars(select(Message).where(Message.direction == "inbound")).one()
+    msg.body, msg.purged_at = None, utcnow()
+    db.session.commit()
+    response = admin_client.post(f"/api/messages/{msg.id}/redact")
+    assert response.status_code == 409 and "retention" in response.get_json()["error"]
+    assert db.session.scalar(select(AuditEvent.id).where(AuditEvent.action == "message.redact")) is None
