@@ -88,10 +88,14 @@ class PracticeForm(FlaskForm):
 
     require_opt_in = BooleanField("Require opt-in before any text goes out")
     opt_in_text = TextAreaField(
-        "Opt-in request", validators=[DataRequired(), Length(max=640), _renders, _mentions("YES", "STOP")]
+        "Opt-in request",
+        render_kw={"rows": 4},
+        validators=[DataRequired(), Length(max=640), _renders, _mentions("YES", "STOP")],
     )
     help_text = TextAreaField(
-        "Reply to HELP", validators=[DataRequired(), Length(max=640), _renders, _mentions("STOP")]
+        "Reply to HELP",
+        render_kw={"rows": 3},
+        validators=[DataRequired(), Length(max=640), _renders, _mentions("STOP")],
     )
     send_stop_confirmation = BooleanField("Confirm STOP with one last text")
     quiet_start = TimeField("Quiet hours start", validators=[InputRequired("Enter a time.")])
@@ -101,6 +105,7 @@ class PracticeForm(FlaskForm):
     delete_media_at_twilio = BooleanField("Delete photos from Twilio once they are stored here")
     web_consent_sentence = TextAreaField(
         "Consent sentence on the appointment-request form",
+        render_kw={"rows": 3},
         validators=[DataRequired(), Length(max=600), _mentions("STOP")],
     )
     retention_days = IntegerField(
@@ -116,7 +121,11 @@ class TemplateForm(FlaskForm):
     """One message template."""
 
     name = StringField("Name", validators=[DataRequired("Give the template a name."), Length(max=120)])
-    body = TextAreaField("Text", validators=[DataRequired("Enter the text."), Length(max=1600), _renders])
+    body = TextAreaField(
+        "Text",
+        render_kw={"rows": 6},
+        validators=[DataRequired("Enter the text."), Length(max=1600), _renders],
+    )
     enabled = BooleanField("On")
 
 
