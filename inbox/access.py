@@ -6,7 +6,7 @@ from flask import abort
 from flask_login import current_user
 
 from .extensions import db
-from .models import Attachment, Contact, Journey, Message
+from .models import Attachment, Contact, Journey, Message, PracticeNumber
 
 
 def _own(model, record_id: int):
@@ -35,3 +35,8 @@ def message_or_404(message_id: int) -> Message:
 def attachment_or_404(attachment_id: int) -> Attachment:
     """The user's practice's attachment."""
     return _own(Attachment, attachment_id)
+
+
+def number_or_404(number_id: int) -> PracticeNumber:
+    """The user's practice's texting number."""
+    return _own(PracticeNumber, number_id)

@@ -22,6 +22,15 @@ REASONS: dict[int, str] = {
     30034: "The practice's number is not registered for A2P 10DLC texting yet.",
 }
 
+# The same codes mean something else when an admin sets up a texting number (20404 there: the number is
+# not in this account, not a missing message), so number setup has its own sentences, for an admin.
+NUMBER_REASONS: dict[int, str] = {
+    20404: "Twilio does not have this number in the account this app uses.",
+    21421: "That is not a number Twilio can sell.",
+    21422: "That number is no longer for sale: someone else has just bought it. Search again and pick another.",
+    21452: "Twilio has no numbers for sale in that area code right now. Try a neighbouring area code.",
+}
+
 # Codes where the same message may go through later; the others fail the same way every time.
 RETRYABLE = {30003, 30008}
 

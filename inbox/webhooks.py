@@ -93,7 +93,7 @@ def status_callback():
 @bp.post("/check")
 @signed
 def check_probe():
-    """The webhook check's probe (inbox/numbers.py): a signed POST proving the public URL reaches us."""
-    from .numbers import probe_answer  # both halves of the check live together in numbers.py
+    """The webhook check's probe (inbox/webhook_check.py): a signed POST proving the public URL reaches us."""
+    from .webhook_check import probe_answer  # both halves of the check live together in webhook_check.py
 
     return probe_answer(request.form.get("Nonce", ""))

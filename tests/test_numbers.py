@@ -8,7 +8,8 @@ from html import unescape
 import pytest
 from sqlalchemy import select
 
-from inbox import numbers
+from inbox import numbers, webhook_check
+from inbox.errors import NUMBER_REASONS
 from inbox.extensions import db
 from inbox.models import AuditEvent, PracticeNumber
 from inbox.numbers import NumberProblem
@@ -52,9 +53,9 @@ def twilio_number(app, fake_twilio, practice, e164: str = "+12125550100", sms_ur
     return number
 
 
-def results(app, number, **kwargs) -> dict[str, numbers.CheckResult]:
+def results(app, number, **kwargs) -> dict[str, webhook_check.CheckResult]:
     """Run the webhook check on a number; its results by name."""
-    return {r.name: r for r in numbers.check_webhook(numbers.gateway(), number, **kwargs)}
+    return {r.name: r for r in webhook_check.check_webhook(numbers.gateway(), number, **kwargs)}
 
 
 # -- search and buy ---------------------------------------------------------------------------
@@ -102,7 +103,7 @@ def test_buying_a_number_someone_just_took_says_so_and_stores_nothing(
     fake_twilio.take_number("+14155550102")
     answer = admin_client.post("/admin/numbers/buy", data={"e164": "+14155550102", "area_code": "415"})
     assert answer.headers["Location"].endswith("/admin/numbers?area_code=415")
-    assert flashes(admin_client, answer) == [numbers.NUMBER_REASONS[21422]]
+    assert flashes(admin_client, answer) == [NUMBER_REASONS[21422]]
     assert stored("+14155550102") is None and fake_twilio.number_by_e164("+14155550102") is None
     assert audit_actions("number.buy") == []
 
@@ -189,7 +190,7 @@ def test_check_is_green_when_twilio_and_the_public_url_both_lead_here(
 
 def test_check_says_where_twilio_sends_the_texts_instead(app, practice, fake_twilio):
     number = twilio_number(app, fake_twilio, practice, sms_url="https://old.example/sms")
-    assert results(app, number)["twilio"] == numbers.CheckResult(
+    assert results(app, number)["twilio"] == webhook_check.CheckResult(
         "twilio",
         False,
         f"Twilio sends this number's texts to https://old.example/sms, not to {WEBHOOK}. "
