@@ -9,7 +9,7 @@ from . import audit
 from .extensions import db
 from .models import Contact, Journey, Message, ReadMarker, User
 from .presenters import journey_json
-from .realtime import practice_room, push
+from .realtime import practice_room, push, user_room
 
 
 def find_contact(practice_id: int, phone: str) -> Contact | None:
@@ -109,4 +109,8 @@ def mark_read(user: User, journey: Journey) -> None:
     if marker is None:
         marker = ReadMarker(user_id=user.id, journey_id=journey.id, last_read_message_id=0)
         db.session.add(marker)
-    marker.last_read_message_id = max(marker.last_read_message_id, journey.last_message_id or 0)
+    seen = max(marker.last_read_message_id, journey.last_message_id or 0)
+    if seen != marker.last_read_message_id:
+        # The user's other tabs clear the journey's unread badge too.
+        push("journey.read", {"journey_id": journey.id, "last_read_message_id": seen}, user_room(user.id))
+    marker.last_read_message_id = seen

@@ -29,6 +29,11 @@ def journey_room(journey_id: int) -> str:
     return f"journey:{journey_id}"
 
 
+def user_room(user_id: int) -> str:
+    """Room of every socket of one staff member (all their tabs and devices)."""
+    return f"user:{user_id}"
+
+
 def after_commit(action: Callable[[], None]) -> None:
     """Run `action` once the current transaction commits; a rollback drops it."""
     db.session.info.setdefault("after_commit", []).append(action)
@@ -118,6 +123,7 @@ def on_connect(auth: Any = None) -> None:
     if not _live_session():
         raise ConnectionRefusedError("login required")
     join_room(practice_room(current_user.practice_id))
+    join_room(user_room(current_user.id))
     join_room(f"session:{session['sid']}")
     _local_sockets[request.sid] = session["sid"]
 

@@ -287,3 +287,16 @@ def test_admin_adds_a_colleague_and_changes_settings_from_the_browser(admin_page
     expect(admin_page.locator(".flash")).to_have_text("Settings saved.")
     expect(admin_page.locator("#ephi_in_popups")).not_to_be_checked()
     screenshot(admin_page, "admin-settings")
+
+
+def test_reading_a_thread_in_one_tab_clears_the_badge_in_another(page, live_server, practice):
+    live_server.inbound("Do you take Aetna?", from_="+14155550142", to=NUMBER)
+    badge = page.locator(".journey-row .unread").first
+    expect(badge).to_have_text("1")
+    second_tab = page.context.new_page()  # same login, as a second browser tab
+    second_tab.goto(page.url)
+    wait_until(second_tab, "window.__inboxReady === true")
+    second_tab.locator(".journey-row a").first.click()
+    expect(second_tab.locator(".message .message-body").first).to_have_text("Do you take Aetna?")
+    expect(badge).to_be_hidden()
+    second_tab.close()

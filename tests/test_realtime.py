@@ -316,3 +316,30 @@ def test_concurrent_replays_of_one_message_sid_notify_once(live_server, staff, j
     assert [n["snippet"] for n in socket_a.events("notify")] == ["Did you get this?", "And this?"]
     db.session.expire_all()
     assert db.session.scalar(select(func.count(Message.id)).where(Message.twilio_sid == sid)) == 1
+
+
+def test_reading_a_thread_clears_its_badge_in_the_readers_other_tabs_only(
+    live_server, practice, staff, journey_a
+):
+    colleague = factories.user(practice, email="sam@example.com", first_name="Sam")
+    laptop, phone = live_server.login(staff.email), live_server.login(staff.email)
+    other_tab = live_server.socket(phone)
+    colleagues_tab = live_server.socket(live_server.login(colleague.email))
+    live_server.inbound("Are you open Saturday?", from_=MARIA, to=NUMBER_A)
+    other_tab.wait_for("notify")
+    colleagues_tab.wait_for("notify")
+
+    thread = laptop.get(f"{live_server.url}/api/journeys/{journey_a.id}/messages", timeout=WAIT)
+    assert thread.ok
+    read = other_tab.wait_for("journey.read")
+    assert (
+        read["journey_id"] == journey_a.id
+        and read["last_read_message_id"] == thread.json()["messages"][-1]["id"]
+    )
+    # Reading it again moves nothing, so says nothing; the colleague's badge is theirs to clear.
+    laptop.get(f"{live_server.url}/api/journeys/{journey_a.id}/messages", timeout=WAIT)
+    live_server.inbound("Hello again", from_=MARIA, to=NUMBER_A)
+    for tab in (other_tab, colleagues_tab):
+        tab.wait_for("notify", match=lambda data: "again" in (data.get("snippet") or ""))
+    assert len(other_tab.events("journey.read")) == 1
+    assert colleagues_tab.events("journey.read") == []

@@ -130,6 +130,14 @@ onEvent("notify", (payload) => {
   else pendingUnread.set(id, (pendingUnread.get(id) || 0) + 1);
 });
 
+// This user read the thread in another tab or device: its badge clears here too.
+onEvent("journey.read", (payload) => {
+  const id = Number(payload?.journey_id);
+  const row = rowFor(id);
+  if (row) setUnread(row, 0);
+  pendingUnread.delete(id);
+});
+
 onConnect((isReconnect) => {
   if (isReconnect) refresh();
 });
