@@ -37,26 +37,6 @@ def _error(status: int, message: str, **extra):
     return response
 
 
-def consent_badge(contact) -> dict:
-    """Red, amber or green, with the reason when not green."""
-    state = contact.consent_state
-    if state == "opted_out":
-        colour = "red"
-    elif state == "opted_in" or not contact.practice.require_opt_in:
-        colour = "green"
-    else:
-        colour = "amber"
-    reason = consent.explain(contact)
-    if state == "unknown" and not contact.practice.require_opt_in:
-        reason = "consent implied by the form (opt-in not required)"
-    return {
-        "state": state,
-        "colour": colour,
-        "reason": reason,
-        "opt_in_requested_at": iso(contact.opt_in_requested_at),
-    }
-
-
 @bp.get("/journeys")
 def list_journeys():
     """The practice's journeys, most recent activity first."""
@@ -88,7 +68,7 @@ def get_journey(journey_id: int):
             "name": contact.full_name,
             "phone": pretty(contact.phone),
             "guardian": contact.guardian_name,
-            "consent": consent_badge(contact),
+            "consent": consent.badge(contact),
         },
     )
 
@@ -325,7 +305,7 @@ def consent_history(contact_id: int):
     audit.record("consent.view", contact)
     db.session.commit()
     return jsonify(
-        consent=consent_badge(contact),
+        consent=consent.badge(contact),
         events=[
             {
                 "id": e.id,
@@ -361,7 +341,7 @@ def change_consent(contact_id: int):
         return _error(400, "state must be opted_out or opted_in")
     audit.record("consent.change", contact, state=state)
     db.session.commit()
-    return jsonify(consent=consent_badge(contact))
+    return jsonify(consent=consent.badge(contact))
 
 
 @bp.post("/messages/<int:message_id>/redact")

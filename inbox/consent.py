@@ -12,6 +12,7 @@ from sqlalchemy.orm import selectinload
 
 from .extensions import db
 from .models import ConsentEvent, Contact, Message, User, utcnow
+from .presenters import iso
 from .realtime import practice_room, push
 
 OPT_OUT_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"}
@@ -176,12 +177,28 @@ def record(
     elif state == "opted_in":
         _release_held(contact)
     db.session.flush()
-    push(
-        "consent.changed",
-        {"contact_id": contact.id, "state": state, "reason": explain(contact)},
-        practice_room(contact.practice_id),
-    )
+    push("consent.changed", {"contact_id": contact.id, **badge(contact)}, practice_room(contact.practice_id))
     return event
+
+
+def badge(contact: Contact) -> dict:
+    """The consent header's colour (red, amber, green), state, reason in words and last opt-in request."""
+    state = contact.consent_state
+    if state == "opted_out":
+        colour = "red"
+    elif state == "opted_in" or not contact.practice.require_opt_in:
+        colour = "green"
+    else:
+        colour = "amber"
+    reason = explain(contact)
+    if state == "unknown" and not contact.practice.require_opt_in:
+        reason = "consent implied by the form (opt-in not required)"
+    return {
+        "state": state,
+        "colour": colour,
+        "reason": reason,
+        "opt_in_requested_at": iso(contact.opt_in_requested_at),
+    }
 
 
 def _cancel_pending(contact: Contact) -> None:
@@ -191,7 +208,7 @@ def _cancel_pending(contact: Contact) -> None:
     for msg in _outbound(contact, ("held_for_consent", "queued", "sending")):
         if msg.status == "sending" and (msg.twilio_sid or msg.handed_over_at):
             continue  # already with Twilio: too late to cancel
-        set_status(msg, "cancelled", reason="Cancelled: the contact opted out.")
+        set_status(msg, "cancelled", reason="The contact opted out.")
 
 
 def _release_held(contact: Contact) -> None:

@@ -6,7 +6,7 @@ from flask import Blueprint, Response, abort, render_template, request
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from . import audit
+from . import audit, consent
 from .access import attachment_or_404, journey_or_404
 from .attachments import read_blob
 from .extensions import db
@@ -57,6 +57,7 @@ def journey_page(journey_id: int):
         "journey.html",
         journey=journey,
         contact=journey.contact,
+        badge=consent.badge(journey.contact),
         phone=pretty(journey.contact.phone),
         templates=templates,
         staff=staff,

@@ -343,3 +343,14 @@ def test_reading_a_thread_clears_its_badge_in_the_readers_other_tabs_only(
         tab.wait_for("notify", match=lambda data: "again" in (data.get("snippet") or ""))
     assert len(other_tab.events("journey.read")) == 1
     assert colleagues_tab.events("journey.read") == []
+
+
+def test_consent_changes_carry_the_whole_badge(live_server, staff, journey_a):
+    tab = live_server.socket(live_server.login(staff.email))
+    live_server.inbound("STOP", from_=MARIA, to=NUMBER_A)
+    stopped = tab.wait_for("consent.changed")
+    assert stopped["contact_id"] == journey_a.contact_id
+    assert (stopped["state"], stopped["colour"]) == ("opted_out", "red") and "STOP" in stopped["reason"]
+    live_server.inbound("START", from_=MARIA, to=NUMBER_A)
+    started = tab.wait_for("consent.changed", match=lambda data: data["state"] != "opted_out")
+    assert started["colour"] == "green" and "opt_in_requested_at" in started

@@ -16,20 +16,14 @@ const SOURCE_WORDS = {
 };
 
 // Create the consent controller; onChange(badge) runs whenever the badge changes.
-export function createConsent({ journeyId, contactId, requireOptIn, onChange }) {
-  let badge = { state: $("consent-badge").dataset.state, colour: null, reason: "", opt_in_requested_at: null };
-
-  // The colour the server would give a state (used for live events, which carry no colour).
-  function colourFor(state) {
-    if (state === "opted_out") return "red";
-    if (state === "opted_in" || !requireOptIn) return "green";
-    return "amber";
-  }
+export function createConsent({ journeyId, contactId, onChange }) {
+  const shown = $("consent-badge").dataset;
+  let badge = { state: shown.state, colour: shown.colour, reason: "", opt_in_requested_at: null };
 
   // Draw the badge, the reason (when not green), the last request time and the buttons' state.
   function render(next) {
     badge = { ...badge, ...next };
-    const colour = badge.colour || colourFor(badge.state);
+    const colour = badge.colour; // the server's rule (consent.badge), never re-derived here
     const el = $("consent-badge");
     el.className = `badge badge-${colour}`;
     el.dataset.state = badge.state;
@@ -47,11 +41,10 @@ export function createConsent({ journeyId, contactId, requireOptIn, onChange }) 
     onChange?.(badge);
   }
 
-  // Apply a consent.changed event (state and reason; the time of a request is "now").
+  // Apply a consent.changed event (it carries the whole badge).
   function applyEvent(payload) {
-    const next = { state: payload.state, reason: payload.reason, colour: null };
-    if (payload.state === "pending") next.opt_in_requested_at = new Date().toISOString();
-    render(next);
+    const { state, colour, reason, opt_in_requested_at } = payload;
+    render({ state, colour, reason, opt_in_requested_at });
   }
 
   // Say what just happened (or went wrong) under the buttons.

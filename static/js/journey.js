@@ -26,7 +26,6 @@ const thread = createThread(document.getElementById("thread"), {
 const consent = createConsent({
   journeyId,
   contactId,
-  requireOptIn: main.dataset.requireOptIn === "1",
   onChange: () => composer?.refresh(),
 });
 const composer = createComposer({ journeyId, thread, getBadge: () => consent.badge });
