@@ -120,7 +120,11 @@ def preview_message(journey_id: int):
     segments = count_segments(result.body)
     return jsonify(
         body=result.body,
-        decision={"action": result.decision.action, "reason": result.decision.reason},
+        decision={
+            "action": result.decision.action,
+            "reason": result.decision.reason,
+            "not_before": iso(result.decision.not_before),
+        },
         segments={
             "encoding": segments.encoding,
             "characters": segments.characters,

@@ -331,6 +331,7 @@ def test_preview_fills_placeholders_and_counts_segments(staff_client, journey):
     assert result["segments"] == {"encoding": "GSM-7", "characters": 46, "count": 1}
     assert result["decision"]["action"] == "hold"
     assert result["decision"]["reason"] == "held: the opt-in request goes to Maria first"
+    assert result["decision"]["not_before"] is None
 
 
 def test_unknown_placeholder_is_an_error_not_a_blank(staff_client, journey):
