@@ -2,9 +2,10 @@
 
     .venv/bin/python -m bench.profile_summary bench/results/webhook_throughput_app.folded
 
-A sample counts towards the first bucket (in the order below) that any of its frames falls in, so the
-SQLite commit is not counted again under SQLAlchemy, and SQLAlchemy called from a presenter counts as
-SQLAlchemy. py-spy leaves idle samples out by default: the shares are of the time the server was busy.
+A sample counts towards the owner of its innermost frame that has one: SQLAlchemy's frame that calls
+the SQLite driver counts as SQLite, JSON encoding inside a Socket.IO packet as Socket.IO, a presenter's
+own code as the app. py-spy leaves idle samples out by default: the shares are of the server's busy
+time.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import argparse
 from collections import Counter
 from pathlib import Path
 
-# (bucket, substrings of a frame "function (path:line)"), first match wins.
+# (bucket, substrings of a frame "function (path:line)"); for one frame, the first bucket that matches.
 BUCKETS = [
     ("SQLite commit (WAL write/fsync)", ("commit (sqlite3", "do_commit (sqlalchemy/engine/default.py")),
     ("SQLite statements (C driver)", ("do_execute (sqlalchemy", "do_executemany (sqlalchemy")),
@@ -28,6 +29,11 @@ BUCKETS = [
 ]
 
 
+def _owner(frame: str) -> str | None:
+    """The bucket a frame belongs to, if any."""
+    return next((name for name, keys in BUCKETS if any(k in frame for k in keys)), None)
+
+
 def summarise(path: Path) -> list[tuple[str, int, float]]:
     """(bucket, samples, share) for every bucket with samples, largest first, then 'other'."""
     counts: Counter[str] = Counter()
@@ -35,7 +41,7 @@ def summarise(path: Path) -> list[tuple[str, int, float]]:
         stack, _, n = line.rpartition(" ")
         if not stack or not n.isdigit():
             continue
-        bucket = next((name for name, keys in BUCKETS if any(k in stack for k in keys)), "other")
+        bucket = next((b for frame in reversed(stack.split(";")) if (b := _owner(frame))), "other")
         counts[bucket] += int(n)
     total = sum(counts.values()) or 1
     return [(name, n, n / total) for name, n in counts.most_common()]
