@@ -41,14 +41,18 @@ def _csv(filename: str, header: list[str], rows) -> Response:
 
 
 def _when(name: str) -> datetime | None:
-    """An ISO date or datetime from the query string (400 when malformed)."""
+    """An ISO date or datetime from the query string (400 when malformed); without an offset it is the
+    practice's local time, as the admin who typed it means it (a date is its local midnight)."""
     value = request.args.get(name)
     if not value:
         return None
     try:
-        return datetime.fromisoformat(value)
+        moment = datetime.fromisoformat(value)
     except ValueError:
         abort(400)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo(current_user.practice.timezone))
+    return moment
 
 
 def _audit_query(args):

@@ -112,3 +112,20 @@ def test_audit_viewer_pages_through_older_events(app, practice, admin_client, ad
 def test_audit_viewer_is_for_admins_only(staff_client, client):
     assert staff_client.get("/admin/audit").status_code == 403
     assert client.get("/admin/audit").status_code == 302
+
+
+def test_audit_dates_are_the_practices_local_days(practice, admin_client, admin):
+    from datetime import UTC, datetime
+
+    from inbox import audit
+
+    late_evening = audit.record("settings.view", practice_id=practice.id, user_id=admin.id)
+    late_evening.created_at = datetime(2026, 11, 22, 4, 30, tzinfo=UTC)  # 23:30 on the 21st in New York
+    db.session.commit()
+
+    def shown(query: str) -> int:
+        return len(rows(admin_client.get(f"/admin/audit.csv?action=settings.view&{query}")))
+
+    assert shown("from=2026-11-21&to=2026-11-22") == 1
+    assert shown("from=2026-11-22") == 0
+    assert shown("from=2026-11-22T04:00:00%2B00:00") == 1  # an explicit offset is taken as given
