@@ -17,9 +17,10 @@ from wtforms import BooleanField, EmailField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
 from . import audit, consent
+from .automations import send_welcome
 from .extensions import db
-from .journeys import find_contact, open_journey
-from .models import AuditEvent, Contact, Practice, utcnow
+from .journeys import find_contact, log_activity, open_journey
+from .models import AuditEvent, Contact, Journey, Practice, utcnow
 from .phones import InvalidNumber, to_e164
 from .practices import WEB_CONSENT_SENTENCE
 
@@ -65,6 +66,22 @@ def _practice_by_token(token: str) -> Practice:
     if practice is None:
         abort(404)
     return practice
+
+
+def _open_inquiry(contact: Contact, form: RequestForm, *, source: str, stage: str, actor=None) -> Journey:
+    """A new inquiry journey whose thread starts with what the person asked for (encrypted, like every
+    message body), then the welcome through the consent decision."""
+    journey = open_journey(contact, source=source, inquiry=True, actor=actor, stage=stage, welcome=False)
+    asked = [
+        f"{label}: {value.strip()}"
+        for label, value in (("Reason", form.reason.data), ("Preferred times", form.preferred_times.data))
+        if value and value.strip()
+    ]
+    if asked:
+        where = "by phone" if source == "phone" else "on the website"
+        log_activity(journey, f"Request {where}. " + " · ".join(asked), actor)
+    send_welcome(journey)
+    return journey
 
 
 def _too_many_from(ip: str | None) -> bool:
@@ -113,7 +130,7 @@ def request_form(token: str):
                 # the state stays as it is and the contact still confirms by replying YES.
                 state = "opted_in" if not practice.require_opt_in else contact.consent_state
                 consent.record(contact, state, "web_form", evidence=sentence)
-            journey = open_journey(contact, source="web", inquiry=True, stage="Web request")
+            journey = _open_inquiry(contact, form, source="web", stage="Web request")
             audit.record("webform.submit", journey, practice_id=practice.id, consent=bool(form.consent.data))
             db.session.commit()
             return render_template("request_done.html", practice=practice)
@@ -134,9 +151,7 @@ def phone_intake():
         consent.record(
             contact, "opted_in", "phone_attestation", evidence=consent.PHONE_ATTESTATION, actor=current_user
         )
-        journey = open_journey(
-            contact, source="phone", inquiry=True, actor=current_user, stage="Phone inquiry"
-        )
+        journey = _open_inquiry(contact, form, source="phone", stage="Phone inquiry", actor=current_user)
         audit.record("phone_intake.submit", journey)
         db.session.commit()
         flash("Phone inquiry saved.", "info")

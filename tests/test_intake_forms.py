@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from inbox.consent import PHONE_ATTESTATION
 from inbox.extensions import db
@@ -60,7 +60,18 @@ def test_submission_creates_an_inquiry_with_the_exact_sentence_as_evidence(clien
     # Opt-in is required: the form is evidence, the contact still confirms by replying YES.
     assert contact.consent_state == "pending"
     kinds = db.session.scalars(select(Message.kind).order_by(Message.id)).all()
-    assert kinds == ["automated", "opt_in_request"]
+    assert kinds == ["activity", "automated", "opt_in_request"]
+
+
+def test_what_the_person_asked_for_opens_the_thread_encrypted(client, practice):
+    submit(client, practice, **VALID)
+    first = db.session.scalars(select(Message).order_by(Message.id)).first()
+    assert first.direction == "activity"
+    assert first.body == (
+        "Request on the website. Reason: Anxiety, looking for weekly sessions · Preferred times: Weekday evenings"
+    )
+    raw = db.session.execute(text("SELECT body_ct FROM messages WHERE id = :id"), {"id": first.id}).scalar()
+    assert b"Anxiety" not in raw and b"evenings" not in raw
 
 
 def test_without_opt_in_required_the_form_consent_lets_the_welcome_go(client, practice):
@@ -68,7 +79,7 @@ def test_without_opt_in_required_the_form_consent_lets_the_welcome_go(client, pr
     db.session.commit()
     submit(client, practice, **VALID, consent="y")
     assert db.session.scalar(select(Contact)).consent_state == "opted_in"
-    assert db.session.scalar(select(Message.status)) == "queued"
+    assert db.session.scalar(select(Message.status).where(Message.direction == "outbound")) == "queued"
 
 
 def test_consent_is_not_a_condition_of_submitting(client, practice):
