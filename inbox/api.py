@@ -75,9 +75,11 @@ def get_journey(journey_id: int):
 
 @bp.get("/journeys/<int:journey_id>/messages")
 def list_messages(journey_id: int):
-    """A thread oldest first; `after` fetches only what a reconnecting page missed."""
+    """A thread oldest first; `after` fetches only what a reconnecting page missed, `before` pages back."""
     journey = journey_or_404(journey_id)
-    messages = thread(journey, after=request.args.get("after", 0, type=int))
+    messages = thread(
+        journey, after=request.args.get("after", 0, type=int), before=request.args.get("before", 0, type=int)
+    )
     # Serialise before the commit: it expires every loaded row, and each would reload one by one.
     payload = [message_json(m) for m in messages]
     audit.record("thread.view", journey, count=len(messages))

@@ -68,8 +68,9 @@ def unread_counts(user: User, journey_ids: list[int]) -> dict[int, int]:
     return dict(rows.all())
 
 
-def thread(journey: Journey, *, after: int = 0, limit: int = 500) -> list[Message]:
-    """A journey's messages oldest first: the newest `limit` of them, or those after `after` (catch-up)."""
+def thread(journey: Journey, *, after: int = 0, before: int = 0, limit: int = 500) -> list[Message]:
+    """A journey's messages oldest first: the newest `limit` of them (before `before`, to page back
+    through a long thread), or those after `after` (a reconnecting page's catch-up)."""
     query = (
         select(Message)
         .where(Message.journey_id == journey.id, Message.id > after)
@@ -83,5 +84,7 @@ def thread(journey: Journey, *, after: int = 0, limit: int = 500) -> list[Messag
     )
     if after:
         return list(db.session.scalars(query.order_by(Message.id)))
+    if before:
+        query = query.where(Message.id < before)
     # A long thread opens on its latest messages, not its first ones.
     return list(reversed(db.session.scalars(query.order_by(Message.id.desc())).all()))

@@ -7,7 +7,7 @@ import secrets
 from argon2 import PasswordHasher
 
 from inbox.extensions import db
-from inbox.models import Contact, Journey, Practice, User
+from inbox.models import Contact, Journey, Message, Practice, User
 from inbox.practices import create_practice
 from tests import ephi_watch
 
@@ -63,3 +63,19 @@ def journey(contact: Contact, pathway: str = "intake", **fields) -> Journey:
     db.session.add(j)
     db.session.commit()
     return j
+
+
+def message(journey: Journey, body: str = "Hello", direction: str = "inbound", **fields) -> Message:
+    """A stored message of the journey (added to the session; the caller commits, so many are cheap)."""
+    fields.setdefault("status", "received" if direction == "inbound" else "delivered")
+    fields.setdefault("kind", "inbound" if direction == "inbound" else "staff")
+    m = Message(
+        practice_id=journey.practice_id,
+        journey_id=journey.id,
+        contact_id=journey.contact_id,
+        direction=direction,
+        body=body,
+        **fields,
+    )
+    db.session.add(m)
+    return m

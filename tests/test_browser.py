@@ -300,3 +300,16 @@ def test_reading_a_thread_in_one_tab_clears_the_badge_in_another(page, live_serv
     expect(second_tab.locator(".message .message-body").first).to_have_text("Do you take Aetna?")
     expect(badge).to_be_hidden()
     second_tab.close()
+
+
+def test_a_long_thread_loads_earlier_messages_on_request(page, live_server, practice):
+    from tests.test_thread_paging import long_thread
+
+    journey = long_thread(practice, 510)
+    open_journey(page, live_server, journey.id)
+    expect(page.locator(".message")).to_have_count(500)
+    expect(page.locator(".message .message-body").first).to_have_text("text 10")
+    page.click("#thread-earlier")
+    expect(page.locator(".message")).to_have_count(510)
+    expect(page.locator(".message .message-body").first).to_have_text("text 0")
+    expect(page.locator("#thread-earlier")).to_be_hidden()

@@ -134,16 +134,7 @@ def test_rotate_keys_re_encrypts_everything_under_the_new_key(app, practice, mon
     c = factories.contact(practice)
     j = factories.journey(c)
     for i in range(7):
-        db.session.add(
-            Message(
-                practice_id=practice.id,
-                journey_id=j.id,
-                contact_id=c.id,
-                direction="inbound",
-                status="received",
-                body=f"body {i}",
-            )
-        )
+        factories.message(j, f"body {i}")
     db.session.commit()
     new_key = "new:" + base64.b64encode(b"N" * 32).decode()
     monkeypatch.setenv("INBOX_DATA_KEYS", f"{new_key},{app.config['INBOX_DATA_KEYS']}")

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from inbox import consent, spamwatch
 from inbox.extensions import db
-from inbox.models import AuditEvent, Message
+from inbox.models import AuditEvent
 from tests import factories
 from tests.conftest import StaffClient
 
@@ -29,18 +29,14 @@ def local(day: date, hour: int, minute: int = 0) -> datetime:
 def texts(journey, when: datetime, n: int = 1, status: str = "delivered", **fields) -> None:
     """`n` outbound texts of the journey handed to Twilio at `when`."""
     for _ in range(n):
-        db.session.add(
-            Message(
-                practice_id=journey.practice_id,
-                journey_id=journey.id,
-                contact_id=journey.contact_id,
-                direction="outbound",
-                status=status,
-                body="See you Tuesday",
-                created_at=when - timedelta(minutes=5),
-                handed_over_at=when,
-                **fields,
-            )
+        factories.message(
+            journey,
+            "See you Tuesday",
+            "outbound",
+            status=status,
+            created_at=when - timedelta(minutes=5),
+            handed_over_at=when,
+            **fields,
         )
     db.session.commit()
 

@@ -57,6 +57,7 @@ async function loadThread() {
       const { messages } = await get(`/api/journeys/${journeyId}/messages${after ? `?after=${after}` : ""}`);
       for (const msg of messages) remember(msg.attachments);
       thread.upsertMany(messages, { scroll: first });
+      if (first && !after) earlier.hidden = messages.length < PAGE;
       if (!after || messages.length < PAGE) break;
       after = messages[messages.length - 1].id;
     }
@@ -68,6 +69,26 @@ async function loadThread() {
     return false;
   }
 }
+
+// Page back through a long thread, keeping the messages in view where they were.
+const earlier = document.getElementById("thread-earlier");
+earlier.addEventListener("click", async () => {
+  const list = document.getElementById("thread");
+  earlier.disabled = true;
+  try {
+    const { messages } = await get(`/api/journeys/${journeyId}/messages?before=${thread.minId()}`);
+    const fromBottom = list.scrollHeight - list.scrollTop;
+    for (const msg of messages) remember(msg.attachments);
+    thread.upsertMany(messages);
+    list.scrollTop = list.scrollHeight - fromBottom;
+    earlier.hidden = messages.length < PAGE;
+  } catch (err) {
+    threadError.textContent = `Could not load earlier messages: ${err.message}`;
+    threadError.hidden = false;
+  } finally {
+    earlier.disabled = false;
+  }
+});
 
 // Contact, consent badge and journey fields as the server has them now.
 async function loadHeader() {

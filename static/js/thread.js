@@ -205,6 +205,7 @@ export function createThread(listEl, handlers) {
       return loaded;
     },
     maxId: () => Math.max(0, ...messages.keys()),
+    minId: () => Math.min(...messages.keys()),
     messages: () => [...messages.values()],
   };
 }
