@@ -203,20 +203,22 @@ def badge(contact: Contact) -> dict:
 
 def _cancel_pending(contact: Contact) -> None:
     """STOP cancels everything not yet handed to Twilio, at once (claimed-but-unsent included)."""
-    from .outbox import set_status
+    from .outbox import set_statuses
 
-    for msg in _outbound(contact, ("held_for_consent", "queued", "sending")):
-        if msg.status == "sending" and (msg.twilio_sid or msg.handed_over_at):
-            continue  # already with Twilio: too late to cancel
-        set_status(msg, "cancelled", reason="The contact opted out.")
+    pending = [
+        msg
+        for msg in _outbound(contact, ("held_for_consent", "queued", "sending"))
+        # A claimed text already handed to Twilio is too late to cancel.
+        if not (msg.status == "sending" and (msg.twilio_sid or msg.handed_over_at))
+    ]
+    set_statuses(pending, "cancelled", reason="The contact opted out.")
 
 
 def _release_held(contact: Contact) -> None:
     """Opt-in releases the held texts; the outbox sends them in their original (id) order."""
-    from .outbox import set_status
+    from .outbox import set_statuses
 
-    for msg in _outbound(contact, ("held_for_consent",)):
-        set_status(msg, "queued")
+    set_statuses(_outbound(contact, ("held_for_consent",)), "queued")
 
 
 def _outbound(contact: Contact, statuses: tuple[str, ...]) -> list[Message]:

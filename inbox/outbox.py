@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import and_, case, exists, or_, select, update
 from sqlalchemy.orm import aliased
+from sqlalchemy.orm.attributes import set_committed_value
 
 from . import consent
 from .errors import error_reason
@@ -74,6 +75,27 @@ def set_status(msg: Message, status: str, *, reason: str | None = None, code: in
         msg.lease_owner = msg.lease_until = None
     db.session.flush()
     push("message.updated", message_json(msg), journey_room(msg.journey_id))
+
+
+def set_statuses(msgs: list[Message], status: str, *, reason: str | None = None) -> None:
+    """`set_status` for many loaded messages in one UPDATE, so that a YES releasing 1,000 held texts (or a
+    STOP cancelling them) costs the same statements as one; each thread still hears message.updated."""
+    if not msgs:
+        return
+    values: dict = {"status": status, "updated_at": utcnow()}
+    if reason is not None:
+        values["error_reason"] = reason
+    if status != "sending":
+        values.update(lease_owner=None, lease_until=None)
+    db.session.execute(
+        update(Message).where(Message.id.in_([m.id for m in msgs])).values(**values),
+        execution_options={"synchronize_session": False},
+    )
+    for msg in msgs:
+        # The rows now hold these values: tell the loaded objects without another flush or query.
+        for key, value in values.items():
+            set_committed_value(msg, key, value)
+        push("message.updated", message_json(msg), journey_room(msg.journey_id))
 
 
 def touch_journey(journey: Journey, msg: Message) -> None:

@@ -170,3 +170,28 @@ def test_replayed_webhook_is_one_statement(inbound, practice):
     with counting() as replay:
         assert inbound("STOP", sid=sid).status_code == 200
     assert len(replay) == 1, show(replay)
+
+
+@pytest.mark.parametrize("keyword", ["YES", "STOP"])
+def test_consent_keyword_costs_the_same_for_5_or_50_held_texts(inbound, practice, staff, keyword):
+    # YES releases every held text, STOP cancels them: one UPDATE for all, not one per text.
+    from inbox.outbox import compose
+
+    def keyword_after_held(phone: str, held: int) -> StatementCounter:
+        journey = factories.journey(factories.contact(practice, phone=phone))
+        for i in range(held):
+            assert compose(journey, f"held {i}", author=staff).status == "held_for_consent"
+        db.session.commit()
+        with counting() as counter:
+            assert inbound(keyword, from_=phone).status_code == 200
+        db.session.expire_all()
+        statuses = {m.status for m in db.session.scalars(db.select(Message).where(Message.kind == "staff"))}
+        assert statuses == {"queued" if keyword == "YES" else "cancelled"}
+        db.session.execute(db.delete(Message).where(Message.kind == "staff"))  # the next contact's only
+        db.session.commit()
+        return counter
+
+    keyword_after_held("+14155550201", 1)  # warm-up: first-request work is not what we measure
+    small = keyword_after_held("+14155550202", 5)
+    large = keyword_after_held("+14155550203", 50)
+    assert len(large) == len(small), f"5 held:\n{show(small)}\n\n50 held:\n{show(large)}"
