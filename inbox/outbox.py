@@ -100,8 +100,11 @@ def set_statuses(msgs: list[Message], status: str, *, reason: str | None = None)
 
 def touch_journey(journey: Journey, msg: Message) -> None:
     """Move a journey to the top of the inbox and tell every staff tab."""
-    journey.last_activity_at = msg.created_at or utcnow()
-    journey.last_message_id = msg.id
+    values = {"last_activity_at": msg.created_at or utcnow(), "last_message_id": msg.id}
+    # A plain UPDATE, not a dirty attribute: the ORM's second flush per text cost more than the statement.
+    db.session.execute(update(Journey.__table__).where(Journey.id == journey.id).values(**values))
+    for key, value in values.items():
+        set_committed_value(journey, key, value)
     push("journey.updated", journey_json(journey, msg), practice_room(journey.practice_id))
 
 
@@ -113,12 +116,16 @@ def compose(
     author: User | None = None,
     template_id: int | None = None,
     now: datetime | None = None,
+    number: PracticeNumber | None = None,
 ) -> Message:
-    """Store an outbound text for the worker, as the consent decision allows; raise Blocked if it does not."""
+    """Store an outbound text for the worker, as the consent decision allows; raise Blocked if it does not.
+
+    `number` is the sender when the caller already knows it (the opt-in request after a held text)."""
     contact = journey.contact
     decision = consent.decide(contact, kind, now)
     if decision.action == "block":
         raise Blocked(decision.reason)
+    number = number or _sender_number(journey)
     msg = Message(
         practice_id=journey.practice_id,
         journey_id=journey.id,
@@ -129,27 +136,34 @@ def compose(
         status="held_for_consent" if decision.action == "hold" else "queued",
         not_before=decision.not_before,
         consent_decision=decision.reason,
-        author_id=author.id if author else None,
+        author=author,
         template_id=template_id,
-        number_id=_sender_number(journey).id,
+        number_id=number.id,
         created_at=now or utcnow(),  # the clock the decision used, so time-based automations agree
+        attachments=[],  # known empty, so message_json() does not load them
     )
     db.session.add(msg)
     db.session.flush()
     push("message.new", message_json(msg), journey_room(journey.id))
     touch_journey(journey, msg)
     if decision.action == "hold":
-        _ask_for_consent(journey)
+        _ask_for_consent(journey, number)
     return msg
 
 
-def _ask_for_consent(journey: Journey) -> None:
+def _ask_for_consent(journey: Journey, number: PracticeNumber | None = None) -> None:
     """A text was held: if nobody asked this contact yet, the opt-in request goes out (exactly once)."""
     if journey.contact.consent_state == "unknown":
-        request_opt_in(journey, automatic=True)
+        request_opt_in(journey, automatic=True, number=number)
 
 
-def request_opt_in(journey: Journey, *, actor: User | None = None, automatic: bool = False) -> Message | None:
+def request_opt_in(
+    journey: Journey,
+    *,
+    actor: User | None = None,
+    automatic: bool = False,
+    number: PracticeNumber | None = None,
+) -> Message | None:
     """Send the practice's opt-in request: automatically exactly once, by staff whenever they choose."""
     contact = journey.contact
     if contact.consent_state == "opted_in":
@@ -165,7 +179,7 @@ def request_opt_in(journey: Journey, *, actor: User | None = None, automatic: bo
             return None
     practice = contact.practice
     text = render(practice.opt_in_text or DEFAULT_OPT_IN_TEXT, placeholder_values(practice, contact, actor))
-    msg = compose(journey, text, kind="opt_in_request", author=actor)
+    msg = compose(journey, text, kind="opt_in_request", author=actor, number=number)
     consent.record(contact, "pending", "opt_in_request", evidence=text, actor=actor)
     return msg
 
