@@ -236,13 +236,13 @@ def _outbound(contact: Contact, statuses: tuple[str, ...]) -> list[Message]:
 
 def set_require_opt_in(practice, required: bool, actor: User | None = None) -> None:
     """Change the practice's opt-in rule; turning it off releases held texts (in their order)."""
-    from .outbox import set_status
+    from .outbox import set_statuses
 
     practice.require_opt_in = required
     if required:
         return  # the worker holds at send time and asks for consent then
-    held = db.session.scalars(
-        select(Message)
+    held_ids = db.session.scalars(
+        select(Message.id)
         .join(Contact, Contact.id == Message.contact_id)
         .where(
             Message.practice_id == practice.id,
@@ -250,9 +250,19 @@ def set_require_opt_in(practice, required: bool, actor: User | None = None) -> N
             Contact.consent_state != "opted_out",
         )
         .order_by(Message.id)
-    )
-    for msg in held:
-        set_status(msg, "queued")
+    ).all()
+    # A practice may hold thousands: one UPDATE per 500, each with what message_json() needs loaded.
+    for start in range(0, len(held_ids), 500):
+        chunk = held_ids[start : start + 500]
+        set_statuses(
+            db.session.scalars(
+                select(Message)
+                .where(Message.id.in_(chunk))
+                .options(selectinload(Message.attachments), selectinload(Message.author))
+                .order_by(Message.id)
+            ).all(),
+            "queued",
+        )
 
 
 def staff_opt_in_allowed(attestation: str | None) -> bool:
