@@ -40,6 +40,7 @@ from .inbound import DEFAULT_HELP
 from .models import Message, Practice, Template, User
 from .outbox import DEFAULT_OPT_IN_TEXT
 from .practices import WEB_CONSENT_SENTENCE, public_form_url
+from .realtime import practice_room, push
 from .templating import TemplateError, count_segments, placeholder_values, render
 
 bp = Blueprint("settings", __name__, url_prefix="/admin")
@@ -145,6 +146,11 @@ def update_practice(practice: Practice, values: dict, actor: User) -> list[str]:
     if changed:
         switches = {n: values[n] for n in changed if isinstance(values[n], bool)}
         audit.record("settings.update", practice, fields=changed, **switches)
+    if "require_opt_in" in changed:
+        # Every consent badge may change colour: open journey pages re-read theirs.
+        push(
+            "practice.consent_rule", {"require_opt_in": values["require_opt_in"]}, practice_room(practice.id)
+        )
     return changed
 
 

@@ -313,3 +313,17 @@ def test_a_long_thread_loads_earlier_messages_on_request(page, live_server, prac
     expect(page.locator(".message")).to_have_count(510)
     expect(page.locator(".message .message-body").first).to_have_text("text 0")
     expect(page.locator("#thread-earlier")).to_be_hidden()
+
+
+def test_switching_opt_in_off_turns_open_badges_green(page, browser, live_server, practice, admin):
+    journey = factories.journey(factories.contact(practice, phone="+14155550142"))
+    open_journey(page, live_server, journey.id)
+    expect(page.locator("#consent-badge")).to_have_class(re.compile("badge-amber"))
+    settings = logged_in_tab(browser, live_server, admin)
+    settings.goto(f"{live_server.url}/admin/settings")
+    settings.uncheck("#require_opt_in")
+    settings.click("button:text('Save settings')")
+    expect(settings.locator(".flash")).to_have_text("Settings saved.")
+    settings.context.close()
+    expect(page.locator("#consent-badge")).to_have_class(re.compile("badge-green"))
+    expect(page.locator("#consent-badge")).to_have_text("Consent implied")

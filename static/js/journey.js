@@ -138,6 +138,7 @@ onEvent("message.updated", (msg) => {
 onEvent("consent.changed", (payload) => {
   if (payload && Number(payload.contact_id) === contactId) consent.applyEvent(payload);
 });
+onEvent("practice.consent_rule", () => loadHeader()); // an admin switched "require opt-in"
 onEvent("journey.updated", (journey) => {
   if (journey && journey.id === journeyId) details.render(journey);
 });
