@@ -55,6 +55,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     _enable_sqlite_wal(app)
 
     from . import (
+        account,
         admin,
         api,
         auth,
@@ -74,6 +75,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     auth.init_app(app)
     admin.init_app(app)
     realtime.init_app(app)
+    app.register_blueprint(account.bp)
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(webhooks.bp)

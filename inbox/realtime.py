@@ -104,7 +104,11 @@ def sweep_ended_sessions(app) -> None:
 
 def _live_session() -> bool:
     """Re-check on every event that the login behind this socket is still live."""
-    return current_user.is_authenticated and bool(session.get("sid"))
+    return (
+        current_user.is_authenticated
+        and bool(session.get("sid"))
+        and not current_user.must_change_password  # a temporary password opens nothing but its change
+    )
 
 
 def _origin_allowed() -> bool:

@@ -59,6 +59,7 @@ def add_staff(practice_id: int, email: str, first_name: str, last_name: str, rol
         last_name=last_name.strip(),
         role=role,
         password_hash=hash_password(password),
+        must_change_password=True,
     )
     db.session.add(user)
     db.session.flush()
@@ -106,6 +107,7 @@ def reset_password(user: User) -> str:
     """A new temporary password; the old one and every login using it stop working now."""
     password = temporary_password()
     user.password_hash = hash_password(password)
+    user.must_change_password = True
     end_logins(user, "password_reset")
     audit.record("staff.password_reset", user)
     return password

@@ -354,3 +354,9 @@ def test_consent_changes_carry_the_whole_badge(live_server, staff, journey_a):
     live_server.inbound("START", from_=MARIA, to=NUMBER_A)
     started = tab.wait_for("consent.changed", match=lambda data: data["state"] != "opted_out")
     assert started["colour"] == "green" and "opt_in_requested_at" in started
+
+
+def test_a_login_with_a_temporary_password_opens_no_socket(live_server, practice):
+    newcomer = factories.user(practice, email="sam@example.com", must_change_password=True)
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        live_server.socket(live_server.login(newcomer.email))
