@@ -354,8 +354,6 @@ def change_consent(contact_id: int):
 @admin_required
 def redact_message(message_id: int):
     """Admins only: destroy a message's body and media for good, here and at Twilio."""
-    from flask import current_app
-
     from .redaction import redact
     from .worker import make_gateway
 
@@ -364,7 +362,7 @@ def redact_message(message_id: int):
         return _error(
             409, "already redacted" if msg.redacted_at else "already purged by the retention policy"
         )
-    problems = redact(msg, current_user, make_gateway(current_app._get_current_object()))
+    problems = redact(msg, current_user, make_gateway())
     return jsonify(message=message_json(msg), twilio_problems=problems)
 
 

@@ -151,7 +151,7 @@ def purge_command(practice_id: int | None, dry_run: bool, batch: int) -> None:
     practices = db.session.scalars(query).all()
     if not practices:
         raise click.ClickException("no such practice")
-    gateway = make_gateway(current_app._get_current_object())
+    gateway = make_gateway()
     now = utcnow()
 
     def progress(counts: retention.Counts) -> None:

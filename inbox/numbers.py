@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -24,6 +24,7 @@ from .models import Message, Practice, PracticeNumber
 from .phones import InvalidNumber, pretty, to_e164
 from .twilio_gateway import AvailableNumber, OwnedNumber, SendError
 from .webhook_check import CHECK_LABELS, check_webhook, last_checks, webhook_url
+from .worker import make_gateway
 
 bp = Blueprint("numbers", __name__, url_prefix="/admin")
 AREA_CODE = re.compile(r"^[2-9]\d\d$")
@@ -32,13 +33,6 @@ NUMBER_SID = re.compile(r"^PN[0-9a-fA-F]{32}$")
 
 class NumberProblem(Exception):
     """A setup step that cannot go ahead; the message tells the admin why, plainly."""
-
-
-def gateway():
-    """The app's one Twilio gateway (the simulator's twin in simulator mode)."""
-    from .worker import make_gateway
-
-    return make_gateway(current_app._get_current_object())
 
 
 def _plain(exc: SendError, doing: str, changes: bool = False) -> str:
@@ -169,9 +163,9 @@ def index():
     offers = owned = problem = None
     try:
         if area_code:
-            offers = search(gateway(), area_code)
+            offers = search(make_gateway(), area_code)
         if request.args.get("owned"):
-            owned = account_numbers(gateway(), practice)
+            owned = account_numbers(make_gateway(), practice)
     except NumberProblem as exc:
         problem = str(exc)
     numbers = db.session.scalars(
@@ -198,7 +192,7 @@ def buy_view():
     e164 = request.form.get("e164", "")
 
     def work() -> str:
-        number = buy(gateway(), current_user.practice, e164)
+        number = buy(make_gateway(), current_user.practice, e164)
         return f"{pretty(number.e164)} is the practice's now. Its texts come to this inbox."
 
     return _then_back(work, area_code=request.form.get("area_code") or None)
@@ -210,7 +204,7 @@ def attach_view():
     """Attach (or re-point) a number the account owns."""
 
     def work() -> str:
-        number = attach(gateway(), current_user.practice, request.form.get("sid", ""))
+        number = attach(make_gateway(), current_user.practice, request.form.get("sid", ""))
         return f"{pretty(number.e164)} now sends its texts to this inbox."
 
     return _then_back(work)
@@ -221,7 +215,7 @@ def attach_view():
 def check_view(number_id: int):
     """Run the webhook check and show each result."""
     number = number_or_404(number_id)
-    for result in check_webhook(gateway(), number):
+    for result in check_webhook(make_gateway(), number):
         flash(("OK: " if result.ok else "Problem: ") + result.message, "info" if result.ok else "error")
     return redirect(url_for("numbers.index"))
 

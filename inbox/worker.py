@@ -27,8 +27,9 @@ _clock = time.monotonic
 _next_run: dict[str, float] = {}  # periodic job -> when it is due next (this process's clock)
 
 
-def make_gateway(app: Flask):
-    """The Twilio gateway for this app: the real REST API, or the simulator's twin."""
+def make_gateway(app: Flask | None = None):
+    """The Twilio gateway for this app (default: the current one): the real REST API, or the simulator's twin."""
+    app = app or current_app._get_current_object()
     if app.config["INBOX_SIMULATOR"]:
         from .simulator import SimulatorGateway
 

@@ -17,6 +17,7 @@ from sqlalchemy import text
 
 from inbox import create_app
 from inbox.extensions import db
+from inbox.twilio_gateway import TwilioGateway
 from tests import ephi_watch, factories
 from tests.fake_twilio import FakeTwilio, sign
 
@@ -59,6 +60,14 @@ def fake_twilio():
     with FakeTwilio(hang_seconds=1.5) as fake:
         ephi_watch.remember(fake.auth_token)
         yield fake
+
+
+@pytest.fixture
+def gateway(fake_twilio):
+    """The real Twilio gateway, pointed at the fake; its 1 s timeout is shorter than the fake's hang."""
+    return TwilioGateway(
+        fake_twilio.account_sid, fake_twilio.auth_token, api_base_url=fake_twilio.url, timeout=1
+    )
 
 
 @pytest.fixture

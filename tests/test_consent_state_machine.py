@@ -602,14 +602,6 @@ class ConsentMachine(RuleBasedStateMachine):
 
 
 @pytest.fixture
-def gateway(fake_twilio):
-    """The real gateway, pointed at the fake."""
-    return TwilioGateway(
-        fake_twilio.account_sid, fake_twilio.auth_token, api_base_url=fake_twilio.url, timeout=1
-    )
-
-
-@pytest.fixture
 def no_fsync(app):
     """On SQLite, commit without waiting for the disk: the machine commits thousands of times, and
     surviving a power cut is not what it tests. (PostgreSQL runs as configured.)"""

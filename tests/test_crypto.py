@@ -78,15 +78,7 @@ def test_no_nonce_reuse_over_100k_encryptions():
 def test_message_body_is_stored_encrypted(app, practice):
     c = factories.contact(practice)
     j = factories.journey(c)
-    msg = Message(
-        practice_id=practice.id,
-        journey_id=j.id,
-        contact_id=c.id,
-        direction="inbound",
-        status="received",
-        body="My member id is XZ-99812",
-    )
-    db.session.add(msg)
+    msg = factories.message(j, "My member id is XZ-99812")
     db.session.commit()
     raw = db.session.execute(text("SELECT body_ct FROM messages WHERE id = :id"), {"id": msg.id}).scalar()
     assert b"XZ-99812" not in bytes(raw)
@@ -97,18 +89,7 @@ def test_message_body_is_stored_encrypted(app, practice):
 def test_body_copied_onto_another_message_fails_to_decrypt(app, practice):
     c = factories.contact(practice)
     j = factories.journey(c)
-    first, second = (
-        Message(
-            practice_id=practice.id,
-            journey_id=j.id,
-            contact_id=c.id,
-            direction="inbound",
-            status="received",
-            body=text_,
-        )
-        for text_ in ("one", "two")
-    )
-    db.session.add_all([first, second])
+    first, second = factories.message(j, "one"), factories.message(j, "two")
     db.session.commit()
     second.body_ct = first.body_ct
     db.session.commit()

@@ -60,6 +60,17 @@ def test_staff_see_the_new_inquiry_in_their_thread(inbound, practice, staff_clie
     assert count(AuditEvent, AuditEvent.action == "thread.view") == 1
 
 
+def webhook_params() -> dict[str, str]:
+    """An incoming-message webhook's fields, before signing."""
+    return {
+        "MessageSid": "SM" + uuid.uuid4().hex,
+        "From": "+14155550123",
+        "To": "+15005550006",
+        "Body": "hello",
+        "NumMedia": "0",
+    }
+
+
 @pytest.mark.parametrize(
     "mutate",
     [
@@ -73,13 +84,7 @@ def test_staff_see_the_new_inquiry_in_their_thread(inbound, practice, staff_clie
     ids=["missing", "tampered-signature", "tampered-body", "extra-parameter"],
 )
 def test_bad_signature_is_403_and_stores_nothing(client, practice, app_env, mutate):
-    params = {
-        "MessageSid": "SM" + uuid.uuid4().hex,
-        "From": "+14155550123",
-        "To": "+15005550006",
-        "Body": "hello",
-        "NumMedia": "0",
-    }
+    params = webhook_params()
     headers = {
         "X-Twilio-Signature": sign(PUBLIC_URL + "/twilio/messages", params, app_env["TWILIO_AUTH_TOKEN"])
     }
@@ -92,13 +97,7 @@ def test_bad_signature_is_403_and_stores_nothing(client, practice, app_env, muta
 
 
 def test_signature_is_checked_against_the_public_url_behind_a_proxy(client, practice, app_env):
-    params = {
-        "MessageSid": "SM" + uuid.uuid4().hex,
-        "From": "+14155550123",
-        "To": "+15005550006",
-        "Body": "hello",
-        "NumMedia": "0",
-    }
+    params = webhook_params()
     token = app_env["TWILIO_AUTH_TOKEN"]
     # The proxy forwards to http://10.0.0.5:8000, but Twilio signed the public https URL it called.
     internal = {"base_url": "http://10.0.0.5:8000"}
@@ -113,13 +112,7 @@ def test_signature_is_checked_against_the_public_url_behind_a_proxy(client, prac
 
 
 def test_signed_query_string_is_part_of_the_url(client, practice, app_env):
-    params = {
-        "MessageSid": "SM" + uuid.uuid4().hex,
-        "From": "+14155550123",
-        "To": "+15005550006",
-        "Body": "hello",
-        "NumMedia": "0",
-    }
+    params = webhook_params()
     url = PUBLIC_URL + "/twilio/messages?practice=calm"
     good = client.post(
         "/twilio/messages?practice=calm",

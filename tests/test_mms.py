@@ -12,7 +12,6 @@ from sqlalchemy import func, select
 from inbox import attachments
 from inbox.extensions import db
 from inbox.models import Attachment, AuditEvent, Message
-from inbox.twilio_gateway import TwilioGateway
 from tests import factories
 from tests.conftest import StaffClient
 
@@ -29,12 +28,6 @@ def photo_with_gps(size=(1200, 800), colour=(30, 120, 200)) -> bytes:
     out = io.BytesIO()
     image.save(out, "JPEG", exif=exif.tobytes(), quality=90)
     return out.getvalue()
-
-
-@pytest.fixture
-def gateway(fake_twilio):
-    """The real gateway, pointed at the fake."""
-    return TwilioGateway(fake_twilio.account_sid, fake_twilio.auth_token, api_base_url=fake_twilio.url)
 
 
 def send_mms(inbound, fake_twilio, files: list[tuple[bytes, str]], body: str = "here is my card"):

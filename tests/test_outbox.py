@@ -16,14 +16,6 @@ from tests.conftest import PUBLIC_URL, signed_post
 
 
 @pytest.fixture
-def gateway(fake_twilio):
-    """The real gateway, pointed at the fake."""
-    return TwilioGateway(
-        fake_twilio.account_sid, fake_twilio.auth_token, api_base_url=fake_twilio.url, timeout=1
-    )
-
-
-@pytest.fixture
 def journey(practice):
     """A new inquiry from Maria, consent unknown."""
     return factories.journey(factories.contact(practice, phone="+14155550123"))

@@ -22,12 +22,6 @@ DAY = timedelta(days=1)
 
 
 @pytest.fixture
-def gateway(fake_twilio):
-    """The real gateway, talking to the fake Twilio."""
-    return TwilioGateway(fake_twilio.account_sid, fake_twilio.auth_token, api_base_url=fake_twilio.url)
-
-
-@pytest.fixture
 def journey(practice):
     """A journey of the practice, with a 30-day retention policy."""
     practice.retention_days = 30
@@ -39,17 +33,8 @@ def message(
     journey, age: timedelta, direction: str = "inbound", status: str = "received", **fields
 ) -> Message:
     """A message of the journey, created `age` before NOW."""
-    msg = Message(
-        practice_id=journey.practice_id,
-        journey_id=journey.id,
-        contact_id=journey.contact_id,
-        direction=direction,
-        status=status,
-        body=fields.pop("body", "my member id is XZ-5531"),
-        created_at=NOW - age,
-        **fields,
-    )
-    db.session.add(msg)
+    body = fields.pop("body", "my member id is XZ-5531")
+    msg = factories.message(journey, body, direction, status=status, created_at=NOW - age, **fields)
     db.session.commit()
     return msg
 
