@@ -67,7 +67,8 @@ socket.on("disconnect", (reason) => {
 
 socket.on("connect_error", (err) => {
   setState("disconnected");
-  if (err && /login/i.test(err.message || "")) goToLogin();
+  // Refused: ask the API why rather than guess (an ended login, or a password that must change first).
+  if (err && /login/i.test(err.message || "")) checkSession();
 });
 
 socket.on("session.ended", () => {
@@ -78,8 +79,9 @@ socket.on("session.ended", () => {
 async function checkSession() {
   try {
     const response = await fetch("/api/staff", { credentials: "same-origin" });
-    if (response.status === 401) location.assign("/login");
-    else socket.connect();
+    if (response.status === 401) goToLogin();
+    else if (response.status === 403) location.assign("/account/password");
+    else if (!socket.connected) socket.connect();
   } catch {
     // Offline: Socket.IO keeps trying by itself.
   }
