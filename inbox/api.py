@@ -8,14 +8,14 @@ from flask import Blueprint, abort, jsonify, request
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from . import audit, automations, consent
+from . import audit, automations, consent, journeys
 from .access import attachment_or_404, contact_or_404, journey_or_404, message_or_404
 from .auth import admin_required
 from .extensions import db
 from .inbox_queries import inbox_page, thread
 from .journeys import log_activity, mark_read, open_journey
 from .models import ATTACHMENT_LABELS, PATHWAYS, ConsentEvent, Journey, Template, User, utcnow
-from .outbox import Blocked, compose, preview, request_opt_in
+from .outbox import Blocked, cancel, compose, preview, request_opt_in
 from .phones import pretty
 from .presenters import attachment_json, iso, journey_json, message_json
 from .realtime import journey_room, practice_room, push
@@ -248,8 +248,14 @@ def _activity_sentences(journey: Journey, changes: dict) -> list[str]:
     if "stage" in changes:
         sentences.append(f"set the stage to {journey.stage}")
     if "assignee_id" in changes:
-        who = db.session.get(User, journey.assignee_id).display_name if journey.assignee_id else "nobody"
-        sentences.append(f"assigned this journey to {who}")
+        if journey.assignee_id is None:
+            sentences.append("unassigned this journey")
+        elif journey.assignee_id == current_user.id:
+            sentences.append("took this journey")
+        else:
+            sentences.append(
+                f"assigned this journey to {db.session.get(User, journey.assignee_id).display_name}"
+            )
     if "is_open" in changes:
         sentences.append("reopened this journey" if journey.is_open else "closed this journey")
     if changes.get("appointment_at"):
@@ -364,6 +370,38 @@ def redact_message(message_id: int):
         )
     problems = redact(msg, current_user, make_gateway())
     return jsonify(message=message_json(msg), twilio_problems=problems)
+
+
+@bp.post("/messages/<int:message_id>/move")
+def move_message(message_id: int):
+    """Put a contact's text (or a note) into another journey of the same contact."""
+    msg = message_or_404(message_id)
+    data = request.get_json(silent=True)
+    target_id = data.get("journey_id") if isinstance(data, dict) else None
+    if not isinstance(target_id, int) or isinstance(target_id, bool):
+        return _error(400, "journey_id must be the id of a journey")
+    target = journey_or_404(target_id)
+    try:
+        journeys.move_message(msg, target, current_user)
+    except journeys.CannotMove:
+        abort(404)
+    db.session.commit()
+    return jsonify(message=message_json(msg))
+
+
+@bp.post("/messages/<int:message_id>/cancel")
+def cancel_message(message_id: int):
+    """Stop a held or queued text before it goes to Twilio."""
+    msg = message_or_404(message_id)
+    was = msg.status
+    if msg.direction != "outbound" or not cancel(msg, current_user):
+        db.session.rollback()
+        return _error(
+            409, "this text is not waiting any more: it cannot be cancelled", message_status=msg.status
+        )
+    audit.record("message.cancel", msg, journey_id=msg.journey_id, was=was)
+    db.session.commit()
+    return jsonify(message=message_json(msg))
 
 
 @bp.get("/templates")

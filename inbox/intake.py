@@ -20,9 +20,12 @@ from . import audit, consent
 from .automations import send_welcome
 from .extensions import db
 from .journeys import find_contact, log_activity, open_journey
-from .models import AuditEvent, Contact, Journey, Practice, utcnow
+from .models import AuditEvent, Contact, Journey, Message, Practice, utcnow
+from .outbox import touch_journey
 from .phones import InvalidNumber, to_e164
 from .practices import WEB_CONSENT_SENTENCE
+from .presenters import message_json, notification_json
+from .realtime import journey_room, practice_room, push
 
 bp = Blueprint("intake", __name__)
 SUBMISSIONS_PER_HOUR = 5  # per address, on the public form
@@ -77,11 +80,33 @@ def _open_inquiry(contact: Contact, form: RequestForm, *, source: str, stage: st
         for label, value in (("Reason", form.reason.data), ("Preferred times", form.preferred_times.data))
         if value and value.strip()
     ]
-    if asked:
-        where = "by phone" if source == "phone" else "on the website"
-        log_activity(journey, f"Request {where}. " + " · ".join(asked), actor)
+    if source == "web":
+        # The person's own words, and news: unread for everyone, a popup, the inbox row's preview.
+        _store_web_request(journey, "\n".join(asked) or "Asked to be contacted (website form)")
+    elif asked:
+        log_activity(journey, "Request by phone. " + " · ".join(asked), actor)
     send_welcome(journey)
     return journey
+
+
+def _store_web_request(journey: Journey, body: str) -> Message:
+    """The website form's request as an inbound message of the new journey (encrypted like any text)."""
+    msg = Message(
+        practice_id=journey.practice_id,
+        journey_id=journey.id,
+        contact_id=journey.contact_id,
+        direction="inbound",
+        kind="web_request",
+        body=body,
+        status="received",
+        attachments=[],
+    )
+    db.session.add(msg)
+    db.session.flush()
+    touch_journey(journey, msg)
+    push("message.new", message_json(msg), journey_room(journey.id))
+    push("notify", notification_json(journey.contact.practice, msg), practice_room(journey.practice_id))
+    return msg
 
 
 def _too_many_from(ip: str | None) -> bool:

@@ -98,14 +98,22 @@ def set_statuses(msgs: list[Message], status: str, *, reason: str | None = None)
         push("message.updated", message_json(msg), journey_room(msg.journey_id))
 
 
+# Texts the app sends by itself: they move a journey up the inbox but never replace the preview of
+# what a person wrote (a form request must not read as our opt-in request).
+AUTOMATIC_KINDS = ("automated", "opt_in_request", "keyword_reply")
+
+
 def touch_journey(journey: Journey, msg: Message) -> None:
     """Move a journey to the top of the inbox and tell every staff tab."""
     values = {"last_activity_at": msg.created_at or utcnow(), "last_message_id": msg.id}
+    if msg.kind in AUTOMATIC_KINDS and journey.last_message_id:
+        del values["last_message_id"]
     # A plain UPDATE, not a dirty attribute: the ORM's second flush per text cost more than the statement.
     db.session.execute(update(Journey.__table__).where(Journey.id == journey.id).values(**values))
     for key, value in values.items():
         set_committed_value(journey, key, value)
-    push("journey.updated", journey_json(journey, msg), practice_room(journey.practice_id))
+    shown = msg if values.get("last_message_id") == msg.id else None
+    push("journey.updated", journey_json(journey, shown), practice_room(journey.practice_id))
 
 
 def compose(
@@ -284,6 +292,27 @@ def reap_expired_leases(now: datetime | None = None) -> int:
             set_status(msg, "unconfirmed", reason=UNCONFIRMED)
     db.session.commit()
     return len(stale)
+
+
+# What staff may still stop: texts no worker has claimed, never handed to Twilio.
+CANCELLABLE = ("held_for_consent", "queued")
+
+
+def cancel(msg: Message, actor: User) -> bool:
+    """Stop a waiting text before it goes (compare-and-set: a worker that claimed it first wins)."""
+    reason = f"Cancelled by {actor.display_name}"
+    won = db.session.execute(
+        update(Message)
+        .where(Message.id == msg.id, Message.status.in_(CANCELLABLE), Message.twilio_sid.is_(None))
+        .values(status="cancelled", error_reason=reason, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not won:
+        return False
+    for key, value in {"status": "cancelled", "error_reason": reason}.items():
+        set_committed_value(msg, key, value)
+    push("message.updated", message_json(msg), journey_room(msg.journey_id))
+    return True
 
 
 UNCONFIRMED = "Outcome unknown: the send may have reached Twilio. Check before sending again."

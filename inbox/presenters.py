@@ -98,8 +98,11 @@ def journey_json(journey: Journey, last: Message | None = None, unread: int = 0)
         "assignee": journey.assignee.display_name if journey.assignee else None,
         "consent_state": journey.contact.consent_state,
         "last_activity_at": iso(journey.last_activity_at),
+        "appointment_at": iso(journey.appointment_at),
+        "paperwork_due_at": iso(journey.paperwork_due_at),
         "last_message_id": journey.last_message_id,
-        "snippet": snippet(last),
+        # None when this push does not carry the journey's newest text: the page keeps what it shows.
+        "snippet": snippet(last) if last is not None else None,
         "unread": unread,
         "url": f"/journeys/{journey.id}",
     }

@@ -11,7 +11,7 @@ from .access import attachment_or_404, journey_or_404
 from .attachments import read_blob
 from .extensions import db
 from .inbox_queries import inbox_page
-from .models import ATTACHMENT_LABELS, PATHWAYS, Template, User
+from .models import ATTACHMENT_LABELS, PATHWAYS, Journey, Template, User
 from .phones import pretty
 
 bp = Blueprint("views", __name__)
@@ -51,10 +51,26 @@ def journey_page(journey_id: int):
     staff = db.session.scalars(
         select(User).where(User.practice_id == journey.practice_id, User.active.is_(True))
     ).all()
+    others = db.session.scalars(
+        select(Journey)
+        .where(Journey.contact_id == journey.contact_id, Journey.id != journey.id)
+        .order_by(Journey.is_open.desc(), Journey.last_activity_at.desc())
+    ).all()
+    auto_on = set(
+        db.session.scalars(
+            select(Template.trigger).where(
+                Template.practice_id == journey.practice_id,
+                Template.mode == "auto",
+                Template.enabled.is_(True),
+            )
+        )
+    )
     audit.record("journey.view", journey)
     db.session.commit()
     return render_template(
         "journey.html",
+        other_journeys=others,
+        auto_on=auto_on,
         journey=journey,
         contact=journey.contact,
         badge=consent.badge(journey.contact),

@@ -21,6 +21,9 @@ from inbox.twilio_gateway import TwilioGateway
 from tests import ephi_watch, factories
 from tests.fake_twilio import FakeTwilio, sign
 
+# Browser test modules import helpers from this plugin before pytest registers it: rewrite it anyway.
+pytest.register_assert_rewrite("tests.browser")
+
 PUBLIC_URL = "https://inbox.example.test"
 TEST_KEY = "t1:" + base64.b64encode(b"k" * 32).decode()
 PG_URL = os.environ.get("INBOX_TEST_DATABASE")

@@ -124,7 +124,7 @@ def test_journey_changes_appear_as_activity_lines_and_are_audited(staff_client, 
     thread = staff_client.get(f"/api/journeys/{journey.id}/messages").get_json()["messages"]
     assert [(m["direction"], m["body"]) for m in thread] == [
         ("activity", "Dana Reyes moved this journey to Waitlist"),
-        ("activity", "Dana Reyes assigned this journey to Dana Reyes"),
+        ("activity", "Dana Reyes took this journey"),
         ("activity", "Dana Reyes closed this journey"),
         ("activity", "Dana Reyes reopened this journey"),
     ]
@@ -162,3 +162,15 @@ def test_new_journey_refuses_unknown_pathways_and_other_practices_contacts(pract
     )
     assert staff_client.post(f"/api/contacts/{other.id}/journeys", json={}).status_code == 404
     assert db.session.scalar(select(func.count(Journey.id))) == 0
+
+
+def test_assigning_a_journey_to_someone_else_names_them(staff_client, practice, staff):
+    colleague = factories.user(practice, email="sam@example.com", first_name="Sam", last_name="Lee")
+    journey = factories.journey(factories.contact(practice))
+    staff_client.patch(f"/api/journeys/{journey.id}", json={"assignee_id": colleague.id})
+    staff_client.patch(f"/api/journeys/{journey.id}", json={"assignee_id": None})
+    thread = staff_client.get(f"/api/journeys/{journey.id}/messages").get_json()["messages"]
+    assert [m["body"] for m in thread] == [
+        "Dana Reyes assigned this journey to Sam Lee",
+        "Dana Reyes unassigned this journey",
+    ]

@@ -8,20 +8,11 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from inbox.extensions import db
 from tests import factories
-from tests.test_browser import (  # noqa: F401  (fixtures)
-    NUMBER,
-    TIMEOUT,
-    admin_page,
-    browser,
-    logged_in_tab,
-    open_journey,
-    page,
-    screenshot,
-    wait_until,
-)
+from tests.browser import NUMBER, TIMEOUT, open_journey, screenshot, wait_until
 
-pytest_plugins = ["tests.live_server"]
+pytest_plugins = ["tests.live_server", "tests.browser"]
 pytestmark = pytest.mark.browser
 
 
@@ -57,3 +48,86 @@ def test_a_new_coordinator_sets_a_first_password_and_sees_texts_live(admin_page,
     expect(tab.locator(".journey-row").first).to_contain_text("555")
     screenshot(tab, "first-login-inbox")
     context.close()
+
+
+def test_a_website_request_pops_up_unread_with_the_persons_reason(page, browser, live_server, practice):
+    visitor = browser.new_context()
+    form = visitor.new_page()
+    form.goto(f"{live_server.url}/request/{practice.public_token}")
+    consent_box = form.locator("#consent").bounding_box()
+    assert consent_box["width"] >= 15 and consent_box["height"] >= 15, consent_box
+    form.fill("#first_name", "Priya")
+    form.fill("#last_name", "Shah")
+    form.fill("#phone", "(415) 555-0177")
+    form.fill("#reason", "Looking for a therapist for my teenager")
+    form.check("#consent")
+    screenshot(form, "request-form")
+    form.click("button[type=submit]")
+    expect(form.locator("h1")).to_have_text("Thank you")
+    visitor.close()
+    toast = page.locator(".toast").first
+    expect(toast).to_contain_text("Priya Shah")
+    expect(toast).to_contain_text("Looking for a therapist")
+    row = page.locator(".journey-row", has_text="Priya Shah")
+    expect(row.locator(".journey-snippet")).to_contain_text("Reason: Looking for a therapist for my teenager")
+    expect(row.locator(".unread")).to_have_text("1")
+    screenshot(page, "request-news")
+    row.locator("a").first.click()
+    expect(page.locator(".message.kind-web_request .message-body")).to_contain_text("my teenager")
+    expect(page.locator(".message.kind-web_request .message-kind")).to_have_text("Website request")
+
+
+def test_staff_move_a_text_to_the_journey_it_belongs_to_and_both_threads_update(page, live_server, practice):
+    grace = factories.contact(practice, phone="+14155550142", first_name="Grace", consent_state="opted_in")
+    noah = factories.journey(grace, stage="Noah")
+    ella = factories.journey(grace, pathway="waitlist", stage="Ella")
+    factories.message(noah, "Ella's forms are done", twilio_sid="SM" + "a" * 32)
+    db.session.commit()
+    other = page.context.new_page()
+    open_journey(other, live_server, ella.id)
+    open_journey(page, live_server, noah.id)
+    bubble = page.locator(".message", has_text="Ella's forms are done")
+    bubble.locator(".message-move").click()
+    page.select_option("#move-target", str(ella.id))
+    page.click("#move-form button[type=submit]")
+    expect(bubble).to_have_count(0)
+    expect(page.locator(".message-activity")).to_contain_text("moved a text to Waitlist · Ella")
+    expect(other.locator(".message", has_text="Ella's forms are done")).to_be_visible()
+    expect(other.locator(".message-activity")).to_contain_text("moved a text here from Intake · Noah")
+    screenshot(other, "moved-text")
+    other.close()
+
+
+def test_staff_cancel_a_held_welcome_and_the_thread_says_who(page, live_server, practice):
+    contact = factories.contact(practice, phone="+14155550142", first_name="Maria")
+    journey = factories.journey(contact)
+    factories.message(
+        journey, "Welcome to Calm Harbor", direction="outbound", status="held_for_consent", kind="automated"
+    )
+    db.session.commit()
+    open_journey(page, live_server, journey.id)
+    bubble = page.locator(".message", has_text="Welcome to Calm Harbor")
+    bubble.locator(".message-cancel").click()
+    expect(page.locator("#cancel-dialog")).to_be_visible()
+    page.click("#cancel-form button[type=submit]")
+    expect(bubble.locator(".message-status")).to_have_text(re.compile(r"Cancelled.*Dana Reyes"))
+    expect(bubble.locator(".message-cancel")).to_have_count(0)
+    screenshot(page, "cancelled-welcome")
+
+
+def test_staff_set_an_appointment_and_paperwork_date_and_see_when_texts_go(page, live_server, practice):
+    journey = factories.journey(factories.contact(practice, phone="+14155550142", consent_state="opted_in"))
+    open_journey(page, live_server, journey.id)
+    expect(page.locator("#paperwork-plan")).to_contain_text("a day before the due date")
+    page.fill("#journey-appointment", "2031-03-04T15:30")
+    page.fill("#journey-paperwork", "2031-03-01T09:00")
+    page.click("#dates-form button[type=submit]")
+    expect(page.locator("#journey-save-status")).to_have_text("Dates saved.")
+    expect(page.locator("#appointment-plan")).to_contain_text("Set for")
+    expect(page.locator("#paperwork-plan")).to_contain_text("The reminder goes")
+    expect(page.locator(".message.kind-automated")).to_have_count(1)  # the appointment confirmation
+    screenshot(page, "journey-dates")
+    page.reload()
+    wait_until(page, "window.__inboxReady === true")
+    expect(page.locator("#journey-appointment")).to_have_value("2031-03-04T15:30")
+    expect(page.locator("#journey-paperwork")).to_have_value("2031-03-01T09:00")

@@ -180,31 +180,61 @@ def test_known_number_goes_to_its_open_journey(inbound, practice):
     assert db.session.scalar(select(Message.journey_id).where(Message.direction == "inbound")) == journey.id
 
 
-def test_several_open_journeys_route_to_the_last_outbound_text(inbound, practice):
-    from inbox.outbox import compose
+def received(journey: Journey, body: str, status: str = "delivered") -> Message:
+    """An outbound text of the journey that reached the person (Twilio took it; a SID)."""
+    msg = factories.message(
+        journey, body, direction="outbound", status=status, twilio_sid="SM" + uuid.uuid4().hex
+    )
+    db.session.commit()
+    return msg
 
+
+def test_several_open_journeys_route_to_the_last_outbound_text(inbound, practice):
     guardian = factories.contact(practice, phone="+14155550123", consent_state="opted_in")
     first = factories.journey(guardian, stage="Child A")
     second = factories.journey(guardian, stage="Child B")
-    compose(db.session.get(Journey, first.id), "About your son's session")
-    compose(db.session.get(Journey, second.id), "About your daughter's forms")
-    db.session.commit()
+    received(first, "About your son's session")
+    received(second, "About your daughter's forms", status="sending")
     inbound("She'll fill them in tonight", from_="+14155550123")
     routed = db.session.scalar(select(Message.journey_id).where(Message.direction == "inbound"))
     assert routed == second.id
 
 
 def test_the_last_outbound_text_beats_more_recent_activity(inbound, practice):
-    from inbox.outbox import compose
-
     guardian = factories.contact(practice, phone="+14155550123", consent_state="opted_in")
     answered = factories.journey(guardian, stage="Child A")
-    compose(db.session.get(Journey, answered.id), "Can you bring the forms on Monday?")
+    received(answered, "Can you bring the forms on Monday?")
     busier = factories.journey(guardian, stage="Child B", last_activity_at=utcnow() + timedelta(hours=1))
-    db.session.commit()
     inbound("Yes, I will", from_="+14155550123")
     routed = db.session.scalar(select(Message.journey_id).where(Message.direction == "inbound"))
     assert routed == answered.id != busier.id
+
+
+@pytest.mark.parametrize("status", ["held_for_consent", "queued", "cancelled", "failed", "undelivered"])
+def test_a_text_the_person_never_received_does_not_route(inbound, practice, status):
+    guardian = factories.contact(practice, phone="+14155550123", consent_state="opted_in")
+    answered = factories.journey(guardian, stage="Child A")
+    received(answered, "Can you bring the forms on Monday?")
+    second = factories.journey(guardian, stage="Child B")
+    factories.message(second, "Welcome to Calm Harbor", direction="outbound", status=status, kind="automated")
+    db.session.commit()
+    inbound("Yes, I will", from_="+14155550123")
+    routed = db.session.scalar(select(Message.journey_id).where(Message.direction == "inbound"))
+    assert routed == answered.id
+
+
+def test_a_second_journey_whose_welcome_waits_does_not_take_the_reply(inbound, practice, staff_client):
+    guardian = factories.contact(practice, phone="+14155550123")
+    first = factories.journey(guardian, stage="Child A")
+    received(first, "Can you bring the forms on Monday?")
+    answer = staff_client.post(f"/api/contacts/{guardian.id}/journeys", json={"pathway": "waitlist"})
+    assert answer.status_code == 201
+    second_id = answer.get_json()["journey"]["id"]
+    waiting = db.session.scalars(select(Message.status).where(Message.journey_id == second_id)).all()
+    assert waiting and set(waiting) <= {"held_for_consent", "queued", "logged"}
+    inbound("Yes, I will", from_="+14155550123")
+    routed = db.session.scalar(select(Message.journey_id).where(Message.direction == "inbound"))
+    assert routed == first.id
 
 
 def test_without_outbound_texts_the_most_recently_active_journey_wins(inbound, practice):
@@ -217,13 +247,11 @@ def test_without_outbound_texts_the_most_recently_active_journey_wins(inbound, p
 
 
 def test_a_closed_journeys_outbound_text_does_not_route(inbound, practice):
-    from inbox.outbox import compose
-
     guardian = factories.contact(practice, phone="+14155550123", consent_state="opted_in")
     still_open = factories.journey(guardian, stage="Child A")
-    compose(db.session.get(Journey, still_open.id), "About your son's session")
+    received(still_open, "About your son's session")
     closed = factories.journey(guardian, stage="Child B")
-    compose(db.session.get(Journey, closed.id), "About your daughter's forms")
+    received(closed, "About your daughter's forms")
     db.session.get(Journey, closed.id).is_open = False
     db.session.commit()
     inbound("Thanks", from_="+14155550123")

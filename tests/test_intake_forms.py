@@ -11,6 +11,8 @@ from inbox.consent import PHONE_ATTESTATION
 from inbox.extensions import db
 from inbox.models import ConsentEvent, Contact, Journey, Message
 from inbox.practices import WEB_CONSENT_SENTENCE
+from tests import factories
+from tests.conftest import StaffClient
 
 VALID = {
     "first_name": "Maria",
@@ -60,18 +62,29 @@ def test_submission_creates_an_inquiry_with_the_exact_sentence_as_evidence(clien
     # Opt-in is required: the form is evidence, the contact still confirms by replying YES.
     assert contact.consent_state == "pending"
     kinds = db.session.scalars(select(Message.kind).order_by(Message.id)).all()
-    assert kinds == ["activity", "automated", "opt_in_request"]
+    assert kinds == ["web_request", "automated", "opt_in_request"]
 
 
 def test_what_the_person_asked_for_opens_the_thread_encrypted(client, practice):
     submit(client, practice, **VALID)
     first = db.session.scalars(select(Message).order_by(Message.id)).first()
-    assert first.direction == "activity"
-    assert first.body == (
-        "Request on the website. Reason: Anxiety, looking for weekly sessions · Preferred times: Weekday evenings"
-    )
+    assert (first.direction, first.kind) == ("inbound", "web_request")
+    assert first.body == "Reason: Anxiety, looking for weekly sessions\nPreferred times: Weekday evenings"
     raw = db.session.execute(text("SELECT body_ct FROM messages WHERE id = :id"), {"id": first.id}).scalar()
     assert b"Anxiety" not in raw and b"evenings" not in raw
+
+
+def test_a_form_request_is_news_unread_for_every_staff_member_with_the_reason_as_preview(
+    client, practice, staff
+):
+    colleague = factories.user(practice, email="sam@example.com", first_name="Sam")
+    submit(client, practice, **VALID)
+    for person in (staff, colleague):
+        tab = StaffClient(client.application.test_client())
+        tab.login(person.email)
+        [row] = tab.get("/api/journeys").get_json()["journeys"]
+        assert row["unread"] == 1
+        assert row["snippet"].startswith("Reason: Anxiety, looking for weekly sessions")
 
 
 def test_without_opt_in_required_the_form_consent_lets_the_welcome_go(client, practice):

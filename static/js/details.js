@@ -1,6 +1,9 @@
 // The journey panel: pathway, stage, assignee, open/closed; each change is one PATCH.
 
 import { patch, post } from "./api.js";
+import { formatTime, isoToWallClock, parseTime, wallClockToIso } from "./format.js";
+
+const DAY = 24 * 3600 * 1000; // the paperwork reminder goes a day before it is due (automations.py)
 
 const $ = (id) => document.getElementById(id);
 
@@ -10,6 +13,8 @@ export function createDetails(journeyId, contactId) {
   const stage = $("journey-stage");
   const assignee = $("journey-assignee");
   const toggle = $("journey-toggle-open");
+  const appointment = $("journey-appointment");
+  const paperwork = $("journey-paperwork");
   const status = $("journey-save-status");
   let current = {
     pathway: pathway.value,
@@ -30,6 +35,38 @@ export function createDetails(journeyId, contactId) {
     const tag = $("journey-open-state");
     tag.textContent = open ? "Open" : "Closed";
     tag.className = `tag ${open ? "tag-open" : "tag-closed"}`;
+    // The way back leads to the pathway the journey is in now.
+    const back = $("journey-back");
+    back.href = `/?pathway=${encodeURIComponent(current.pathway)}`;
+    back.textContent = `← Back to ${current.pathway_label || pathway.selectedOptions[0]?.textContent || "Inbox"}`;
+    if (document.activeElement !== appointment) appointment.value = isoToWallClock(current.appointment_at);
+    if (document.activeElement !== paperwork) paperwork.value = isoToWallClock(current.paperwork_due_at);
+    explainAutomations();
+  }
+
+  // Say when each automated text goes (or that its template is off).
+  function explainAutomations() {
+    const appointmentPlan = $("appointment-plan");
+    const paperworkPlan = $("paperwork-plan");
+    if (appointmentPlan.dataset.auto !== "1") {
+      appointmentPlan.textContent = "The appointment confirmation template is off: no text goes.";
+    } else if (current.appointment_at) {
+      appointmentPlan.textContent = `Set for ${formatTime(current.appointment_at)}. Saving a new time texts a confirmation at once (after quiet hours, once opted in).`;
+    } else {
+      appointmentPlan.textContent = "Saving a time texts a confirmation at once (after quiet hours, once opted in).";
+    }
+    const due = parseTime(current.paperwork_due_at);
+    if (paperworkPlan.dataset.auto !== "1") {
+      paperworkPlan.textContent = "The paperwork reminder template is off: no text goes.";
+    } else if (due) {
+      const at = new Date(Math.max(due.getTime() - DAY, Date.now()));
+      paperworkPlan.textContent =
+        due.getTime() <= Date.now()
+          ? "Already due: no reminder goes."
+          : `The reminder goes ${formatTime(at.toISOString())} (after quiet hours, once opted in).`;
+    } else {
+      paperworkPlan.textContent = "A reminder goes a day before the due date.";
+    }
   }
 
   // Say what happened to the last change.
@@ -65,6 +102,17 @@ export function createDetails(journeyId, contactId) {
     const value = stage.value.trim();
     if (!value) return say("The stage cannot be empty.", true);
     if (value !== current.stage) save({ stage: value }, "Stage saved.");
+  });
+  $("dates-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const changes = {};
+    for (const [field, input] of [["appointment_at", appointment], ["paperwork_due_at", paperwork]]) {
+      const value = input.value ? wallClockToIso(input.value) : null;
+      const was = current[field] ? new Date(current[field]).toISOString() : null;
+      if (value !== was) changes[field] = value;
+    }
+    if (!Object.keys(changes).length) return say("Nothing changed.");
+    save(changes, "Dates saved.");
   });
   toggle.addEventListener("click", () =>
     save({ is_open: !current.is_open }, current.is_open ? "Journey closed." : "Journey reopened."),

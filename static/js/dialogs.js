@@ -15,3 +15,28 @@ export function dialogError(id, text) {
   line.textContent = text || "";
   line.hidden = !text;
 }
+
+// A confirmation dialog about one record: ask(id) opens it; confirming runs act(id) and closes it,
+// or shows the server's reason inside the dialog.
+export function createAsker(dialog, errorId, act) {
+  let recordId = null;
+  wireDialog(dialog, async () => {
+    const button = dialog.querySelector("[type=submit]");
+    button.disabled = true;
+    try {
+      await act(recordId);
+      dialog.close();
+    } catch (err) {
+      dialogError(errorId, (err.data && err.data.error) || err.message);
+    } finally {
+      button.disabled = false;
+    }
+  });
+  return {
+    ask(id) {
+      recordId = id;
+      dialogError(errorId, null);
+      dialog.showModal();
+    },
+  };
+}

@@ -108,3 +108,32 @@ export function debounce(fn, wait) {
     timer = setTimeout(() => fn(...args), wait);
   };
 }
+
+// The practice zone's offset from UTC at an instant, in minutes (e.g. -420 for 7 hours behind).
+function zoneOffset(date) {
+  const parts = Object.fromEntries(
+    formatter({ year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23" })
+      .formatToParts(date)
+      .map((p) => [p.type, p.value]),
+  );
+  const asUtc = Date.UTC(parts.year, parts.month - 1, parts.day, parts.hour, parts.minute);
+  return Math.round((asUtc - date.getTime()) / 60000);
+}
+
+// A datetime-local value ("2026-12-03T09:30"), read as the practice's wall clock, as an ISO instant.
+export function wallClockToIso(value) {
+  const match = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})$/.exec(value || "");
+  if (!match) return null;
+  const [, y, mo, d, h, mi] = match.map(Number);
+  const guess = new Date(Date.UTC(y, mo - 1, d, h, mi));
+  const first = new Date(guess.getTime() - zoneOffset(guess) * 60000);
+  // Near a DST change the offset at the answer can differ from the guess's: correct once.
+  return new Date(guess.getTime() - zoneOffset(first) * 60000).toISOString();
+}
+
+// An ISO instant as a datetime-local value on the practice's wall clock.
+export function isoToWallClock(iso) {
+  const date = parseTime(iso);
+  if (!date) return "";
+  return new Date(date.getTime() + zoneOffset(date) * 60000).toISOString().slice(0, 16);
+}

@@ -45,7 +45,7 @@ function fillRow(row, j) {
   badge.className = `badge badge-pathway journey-pathway pathway-${j.pathway}`;
   badge.textContent = j.pathway_label || j.pathway;
   setText(row, ".journey-stage", j.stage);
-  setText(row, ".journey-snippet", j.snippet);
+  if (j.snippet != null) setText(row, ".journey-snippet", j.snippet);
   setText(row, ".journey-assignee", j.assignee || "Unassigned");
   row.querySelector(".journey-closed").hidden = Boolean(j.is_open);
   row.querySelector(".journey-optout").hidden = j.consent_state !== "opted_out";

@@ -10,6 +10,7 @@ import { createDetails } from "./details.js";
 import { createGrid, onAttachmentsChanged, remember, retry } from "./attachments.js";
 import { initViewer, openViewer } from "./viewer.js";
 import { debounce } from "./format.js";
+import { createAsker } from "./dialogs.js";
 
 const main = document.getElementById("journey");
 const journeyId = Number(main.dataset.journeyId);
@@ -18,10 +19,24 @@ const threadError = document.getElementById("thread-error");
 
 const redactDialog = document.getElementById("redact-dialog"); // present for admins only
 const redactor = redactDialog && createRedactor(redactDialog, (msg) => thread.upsert(msg));
+// Move a text to another journey of the contact (the dialog exists when there is one).
+const moveDialog = document.getElementById("move-dialog");
+const mover =
+  moveDialog &&
+  createAsker(moveDialog, "move-error", (id) =>
+    post(`/api/messages/${id}/move`, { journey_id: Number(document.getElementById("move-target").value) }),
+  );
+// Stop a held or queued text before it goes.
+const canceller = createAsker(document.getElementById("cancel-dialog"), "cancel-error", async (id) => {
+  const { message } = await post(`/api/messages/${id}/cancel`);
+  thread.upsert(message);
+});
 const thread = createThread(document.getElementById("thread"), {
   onOpen: openViewer,
   onRetry: retry,
   onRedact: redactor ? (id) => redactor.ask(id) : null,
+  onMove: mover ? (id) => mover.ask(id) : null,
+  onCancel: (id) => canceller.ask(id),
 });
 const consent = createConsent({
   journeyId,
@@ -134,6 +149,9 @@ onEvent("message.new", (msg) => {
 });
 onEvent("message.updated", (msg) => {
   if (msg && msg.journey_id === journeyId) showMessage(msg);
+});
+onEvent("message.moved", (moved) => {
+  if (moved && moved.from_journey_id === journeyId) thread.remove(moved.id);
 });
 onEvent("consent.changed", (payload) => {
   if (payload && Number(payload.contact_id) === contactId) consent.applyEvent(payload);

@@ -2,7 +2,15 @@
 
 import { formatSize, formatTime, statusText } from "./format.js";
 
-const KIND_WORDS = { automated: "Automated", opt_in_request: "Opt-in request", keyword_reply: "Keyword reply" };
+const KIND_WORDS = {
+  automated: "Automated",
+  opt_in_request: "Opt-in request",
+  keyword_reply: "Keyword reply",
+  web_request: "Website request",
+};
+// Texts that wait here and so can still be stopped (the server's outbox.CANCELLABLE).
+const CANCELLABLE = new Set(["held_for_consent", "queued", "scheduled"]);
+const MOVABLE = new Set(["inbound", "note"]);
 // Outbound states that can still change, and so need a look after a network blip.
 const UNSETTLED = new Set(["held_for_consent", "queued", "sending", "sent", "unconfirmed"]);
 
@@ -91,6 +99,20 @@ function buildMessage(msg, old, handlers) {
   const time = el("time", "message-time", formatTime(msg.created_at));
   time.setAttribute("datetime", msg.created_at || "");
   meta.append(time);
+  if (handlers.onMove && MOVABLE.has(msg.kind)) {
+    const move = el("button", "btn btn-small btn-quiet message-move", "Move");
+    move.type = "button";
+    move.setAttribute("aria-label", "Move this text to another journey");
+    move.addEventListener("click", () => handlers.onMove(msg.id));
+    meta.append(move);
+  }
+  if (handlers.onCancel && out && CANCELLABLE.has(msg.status)) {
+    const cancel = el("button", "btn btn-small btn-danger-quiet message-cancel", "Cancel");
+    cancel.type = "button";
+    cancel.setAttribute("aria-label", "Cancel this text before it goes");
+    cancel.addEventListener("click", () => handlers.onCancel(msg.id));
+    meta.append(cancel);
+  }
   if (handlers.onRedact && !msg.redacted_at && !msg.purged_at && (msg.body || msg.attachments?.length)) {
     const redact = el("button", "btn btn-small btn-danger-quiet message-redact", "Redact");
     redact.type = "button";
@@ -154,6 +176,8 @@ export function createThread(listEl, handlers) {
     const node = buildMessage(msg, old, handlers);
     if (old) {
       old.replaceWith(node);
+      // A photo that became ready grows its bubble: a reader at the end stays at the end.
+      if (stick) keepAtEnd(node);
       return;
     }
     // Ids grow with time: insert before the first bubble with a larger id.
@@ -162,7 +186,16 @@ export function createThread(listEl, handlers) {
     );
     listEl.insertBefore(node, next || null);
     listEl.querySelector(".thread-note")?.remove();
-    if (stick || msg.direction === "outbound") node.scrollIntoView({ block: "end" });
+    if (stick || msg.direction === "outbound") keepAtEnd(node);
+  }
+
+  // Scroll to the end now and again as the node's images load (their height is unknown until then).
+  function keepAtEnd(node) {
+    const toEnd = () => node.isConnected && node.scrollIntoView({ block: "end" });
+    toEnd();
+    for (const img of node.querySelectorAll("img")) {
+      if (!img.complete) img.addEventListener("load", toEnd, { once: true });
+    }
   }
 
   // Add a batch (a page load or a catch-up), then settle the scroll position at the end.
@@ -174,6 +207,12 @@ export function createThread(listEl, handlers) {
       if (!messages.size) listEl.replaceChildren(el("li", "thread-note", "No messages yet."));
     }
     if (scroll) listEl.scrollTop = listEl.scrollHeight;
+  }
+
+  // Take a message out of this thread (staff moved it to another journey).
+  function remove(id) {
+    messages.delete(id);
+    listEl.querySelector(`.message[data-message-id="${id}"]`)?.remove();
   }
 
   // Replace one attachment inside its message (after a retry, label or review).
@@ -199,6 +238,7 @@ export function createThread(listEl, handlers) {
   return {
     upsert,
     upsertMany,
+    remove,
     patchAttachment,
     catchUpAfter,
     get loaded() {
