@@ -14,7 +14,7 @@ from .auth import admin_required
 from .extensions import db
 from .inbox_queries import inbox_page, thread
 from .journeys import log_activity, mark_read, open_journey
-from .models import ATTACHMENT_LABELS, PATHWAYS, ConsentEvent, Journey, Template, User, utcnow
+from .models import ATTACHMENT_LABELS, PATHWAYS, Attachment, ConsentEvent, Journey, Template, User, utcnow
 from .outbox import Blocked, cancel, compose, preview, request_opt_in
 from .phones import pretty
 from .presenters import attachment_json, iso, journey_json, message_json
@@ -51,6 +51,8 @@ def list_journeys():
         mine=request.args.get("mine") == "1",
         limit=limit,
     )
+    audit.record("inbox.list", pathway=pathway, count=len(journeys))
+    db.session.commit()
     return jsonify(journeys=journeys)
 
 
@@ -119,6 +121,8 @@ def preview_message(journey_id: int):
         result = preview(journey, text, current_user)
     except TemplateError as exc:
         return _error(422, str(exc))
+    audit.record("message.preview", journey)  # the preview fills in the contact's name
+    db.session.commit()
     segments = count_segments(result.body)
     return jsonify(
         body=result.body,
@@ -268,13 +272,14 @@ def _activity_sentences(journey: Journey, changes: dict) -> list[str]:
 @bp.get("/journeys/<int:journey_id>/attachments")
 def list_attachments(journey_id: int):
     """The journey's photos and files, newest first (the Attachments tab)."""
-    from .models import Attachment
-
     journey = journey_or_404(journey_id)
     attachments = db.session.scalars(
         select(Attachment).where(Attachment.journey_id == journey.id).order_by(Attachment.id.desc())
     )
-    return jsonify(attachments=[attachment_json(a) for a in attachments])
+    payload = [attachment_json(a) for a in attachments]
+    audit.record("attachments.list", journey, count=len(payload))
+    db.session.commit()
+    return jsonify(attachments=payload)
 
 
 @bp.patch("/attachments/<int:attachment_id>")

@@ -16,6 +16,7 @@ from flask_socketio import ConnectionRefusedError, join_room, leave_room
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
+from . import audit
 from .extensions import db, socketio
 
 
@@ -151,6 +152,8 @@ def on_join_journey(data: Any) -> dict[str, Any]:
     if journey is None or journey.practice_id != current_user.practice_id:
         return {"ok": False, "error": "not found"}
     join_room(journey_room(journey_id))
+    audit.record("journey.join", journey)  # from now on this socket hears the thread's texts
+    db.session.commit()
     return {"ok": True}
 
 

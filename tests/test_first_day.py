@@ -111,3 +111,21 @@ def test_another_practices_text_cannot_be_cancelled(staff_client, practice):
     assert staff_client.post(f"/api/messages/{waiting.id}/cancel").status_code == 404
     db.session.expire_all()
     assert db.session.get(Message, waiting.id).status == "queued"
+
+
+def test_every_api_read_of_patient_data_is_audited(staff_client, two_journeys):
+    first, _second, _text = two_journeys
+    reads = {
+        "inbox.list": lambda: staff_client.get("/api/journeys"),
+        "attachments.list": lambda: staff_client.get(f"/api/journeys/{first.id}/attachments"),
+        "message.preview": lambda: staff_client.post(
+            f"/api/journeys/{first.id}/preview", json={"body": "Hi {{ contact.first_name }}"}
+        ),
+        "journey.view": lambda: staff_client.get(f"/api/journeys/{first.id}"),
+        "thread.view": lambda: staff_client.get(f"/api/journeys/{first.id}/messages"),
+        "consent.view": lambda: staff_client.get(f"/api/contacts/{first.contact_id}/consent"),
+    }
+    for action, read in reads.items():
+        before = audits(action)
+        assert read().status_code == 200
+        assert audits(action) == before + 1, action

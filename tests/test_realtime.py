@@ -360,3 +360,13 @@ def test_a_login_with_a_temporary_password_opens_no_socket(live_server, practice
     newcomer = factories.user(practice, email="sam@example.com", must_change_password=True)
     with pytest.raises(socketio.exceptions.ConnectionError):
         live_server.socket(live_server.login(newcomer.email))
+
+
+def test_joining_a_thread_leaves_an_audit_event(live_server, staff, journey_a):
+    from inbox.models import AuditEvent
+
+    socket_a = live_server.socket(live_server.login(staff.email))
+    assert socket_a.ask("join_journey", {"journey_id": journey_a.id}) == {"ok": True}
+    db.session.expire_all()
+    joined = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "journey.join")).all()
+    assert [(e.user_id, e.target_type, e.target_id) for e in joined] == [(staff.id, "journeys", journey_a.id)]
