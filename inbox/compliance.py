@@ -148,11 +148,14 @@ def consent_csv(contact_id: int):
     db.session.commit()
     return _csv(
         f"consent-contact-{contact.id}.csv",
-        ["id", "time", "channel", "state", "source", "evidence", "actor", "message_sid"],
+        # Each row names the person and number, so a printed or forwarded row still proves whose consent.
+        ["id", "time", "contact", "phone", "channel", "state", "source", "evidence", "actor", "message_sid"],
         (
             [
                 e.id,
                 e.created_at.isoformat(),
+                contact.full_name,
+                contact.phone,
                 e.channel,
                 e.state,
                 e.source,

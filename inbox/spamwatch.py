@@ -78,6 +78,8 @@ class Report:
     recent: Tally
     before: Tally
     spike: bool
+    # Not a spike (too few opt-outs to mean much) but a rate over the absolute line: never shown as fine.
+    watch: bool = False
 
 
 def day_starts(tz: ZoneInfo, today: date, days: int) -> list[datetime]:
@@ -161,7 +163,14 @@ def report(practice: Practice, now: datetime | None = None, days: int = DAYS) ->
         for n in range(days)
     ]
     recent, before = sum(series[-RECENT_DAYS:], Tally()), sum(series[:-RECENT_DAYS], Tally())
-    return Report(series, by_source, recent, before, spike=is_spike(recent, before))
+    spike = is_spike(recent, before)
+    return Report(series, by_source, recent, before, spike=spike, watch=not spike and is_high(recent))
+
+
+def is_high(recent: Tally) -> bool:
+    """Some opt-outs lately at a rate over the absolute line, however few (1 in 4 texts is 25 per 100)."""
+    rate = recent.opt_out_rate
+    return recent.opt_outs > 0 and (rate is None or rate >= ABSOLUTE)
 
 
 def is_spike(recent: Tally, before: Tally) -> bool:

@@ -10,7 +10,8 @@ from playwright.sync_api import expect
 
 from inbox.extensions import db
 from tests import factories
-from tests.browser import NUMBER, TIMEOUT, open_journey, screenshot, wait_until
+from tests.browser import NUMBER, TIMEOUT, logged_in_tab, open_journey, screenshot, wait_until
+from tests.test_browser import card_photo
 
 pytest_plugins = ["tests.live_server", "tests.browser"]
 pytestmark = pytest.mark.browser
@@ -131,3 +132,59 @@ def test_staff_set_an_appointment_and_paperwork_date_and_see_when_texts_go(page,
     wait_until(page, "window.__inboxReady === true")
     expect(page.locator("#journey-appointment")).to_have_value("2031-03-04T15:30")
     expect(page.locator("#journey-paperwork")).to_have_value("2031-03-01T09:00")
+
+
+def fits(tab) -> tuple[int, int]:
+    """The page's scroll width and the window's width."""
+    return tab.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+
+
+def test_at_a_phones_width_nothing_runs_off_the_screen(browser, live_server, practice, staff):
+    journey = factories.journey(factories.contact(practice, phone="+14155550142", first_name="Maria"))
+    tab = logged_in_tab(browser, live_server, staff)
+    tab.set_viewport_size({"width": 390, "height": 844})
+    tab.reload()
+    wait_until(tab, "window.__inboxReady === true")
+    width, window = fits(tab)
+    assert width <= window, f"the inbox scrolls sideways: {width} > {window}"
+    logout = tab.locator(".logout-form button").bounding_box()
+    assert logout and logout["x"] + logout["width"] <= window, logout
+    screenshot(tab, "phone-inbox")
+
+    open_journey(tab, live_server, journey.id)
+    sid = "MM" + "c" * 32
+    url = live_server.fake_twilio.add_media(sid, card_photo(), "image/jpeg")
+    live_server.inbound(
+        "My card",
+        from_="+14155550142",
+        to=NUMBER,
+        sid=sid,
+        NumMedia="1",
+        MediaUrl0=url,
+        MediaContentType0="image/jpeg",
+    )
+    expect(tab.locator(".thumb img")).to_be_visible()
+    width, window = fits(tab)
+    assert width <= window, f"the thread scrolls sideways: {width} > {window}"
+    screenshot(tab, "phone-thread")
+    tab.locator(".thumb").first.click()
+    expect(tab.locator("#viewer")).to_be_visible()
+    box = tab.locator("#viewer").bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= window, box
+    width, window = fits(tab)
+    assert width <= window, f"the viewer scrolls sideways: {width} > {window}"
+    screenshot(tab, "phone-viewer")
+    tab.context.close()
+
+
+def test_deactivating_a_colleague_asks_first(admin_page, live_server, practice):
+    factories.user(practice, email="sam@example.com", first_name="Sam", last_name="Lee")
+    admin_page.goto(live_server.url + "/admin/staff")
+    row = admin_page.locator("tr", has_text="sam@example.com")
+    confirm = row.locator("button[value=deactivate]")
+    expect(confirm).to_be_hidden()
+    row.locator("summary", has_text="Deactivate").click()
+    expect(row).to_contain_text("logged out everywhere at once")
+    screenshot(admin_page, "deactivate-asks")
+    confirm.click()
+    expect(admin_page.locator("tr", has_text="sam@example.com")).to_contain_text("Deactivated")

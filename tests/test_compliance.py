@@ -50,7 +50,7 @@ def test_audit_export_filters_and_is_itself_audited(app, practice, staff_client,
 
 
 def test_proof_of_consent_export_holds_the_exact_evidence(app, practice):
-    contact = factories.contact(practice)
+    contact = factories.contact(practice, first_name="Maria", last_name="Lopez")
     consent.record(contact, "opted_in", "sms_keyword", evidence="YES", message_sid="SM" + "1" * 32)
     consent.record(contact, "opted_out", "staff_manual", evidence='=HYPERLINK("http://x")')
     db.session.commit()
@@ -61,6 +61,8 @@ def test_proof_of_consent_export_holds_the_exact_evidence(app, practice):
         ("opted_in", "sms_keyword", "YES", "SM" + "1" * 32),
         ("opted_out", "staff_manual", '\'=HYPERLINK("http://x")', ""),  # no spreadsheet formulas
     ]
+    # Every row says whose consent it is (the leading + is neutralised like any formula character).
+    assert {(r["contact"], r["phone"]) for r in ledger} == {("Maria Lopez", "'" + contact.phone)}
     assert db.session.scalar(select(AuditEvent.action).where(AuditEvent.action == "consent.export"))
 
 

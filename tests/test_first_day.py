@@ -129,3 +129,9 @@ def test_every_api_read_of_patient_data_is_audited(staff_client, two_journeys):
         before = audits(action)
         assert read().status_code == 200
         assert audits(action) == before + 1, action
+
+
+def test_the_closed_filters_empty_state_says_what_belongs_there(staff_client):
+    closed = staff_client.get("/?state=closed").get_data(as_text=True)
+    assert "No closed journeys." in closed and "New texts will appear" not in closed
+    assert "New texts will appear as they arrive" in staff_client.get("/").get_data(as_text=True)

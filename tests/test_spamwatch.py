@@ -139,6 +139,29 @@ def test_the_spike_rule(
     assert report.spike is spike
 
 
+@pytest.mark.parametrize(
+    ("texts_sent", "opted_out", "shown"),
+    [
+        (8, 2, b'id="spike-watch"'),
+        (4, 1, b'id="spike-watch"'),
+        (400, 1, b'id="spike-ok"'),
+        (0, 0, b'id="spike-ok"'),
+    ],
+)
+def test_a_high_rate_with_too_few_opt_outs_for_a_spike_is_never_shown_as_fine(
+    app, practice, journey, texts_sent, opted_out, shown
+):
+    admin = factories.user(practice, email="admin@example.com", role="admin")
+    browser = StaffClient(app.test_client())
+    browser.login(admin.email)
+    just_now = datetime.now(UTC) - timedelta(minutes=1)
+    texts(journey, just_now, n=texts_sent)
+    opt_outs(practice, just_now, n=opted_out)
+    page = browser.get("/admin/spam-watch")
+    assert shown in page.data
+    assert b'id="spike-warning"' not in page.data
+
+
 def test_the_page_warns_on_a_spike_and_is_audited(app, practice, journey):
     admin = factories.user(practice, email="admin@example.com", role="admin")
     browser = StaffClient(app.test_client())

@@ -6,6 +6,8 @@ import { formatTime, sentence } from "./format.js";
 
 const $ = (id) => document.getElementById(id);
 const STATE_WORDS = { unknown: "No consent yet", pending: "Opt-in pending", opted_in: "Opted in", opted_out: "Opted out" };
+// A ledger entry in the history: "unknown" there is evidence kept (a ticked web form awaiting YES).
+const EVENT_WORDS = { ...STATE_WORDS, unknown: "Consent evidence kept" };
 const SOURCE_WORDS = {
   web_form: "web form",
   phone_attestation: "phone, attested by staff",
@@ -65,7 +67,7 @@ export function createConsent({ journeyId, contactId, onChange }) {
         head.className = "consent-event-head";
         const who = e.actor ? ` by ${e.actor}` : "";
         const sid = e.message_sid ? ` · message ${e.message_sid}` : "";
-        head.textContent = `${formatTime(e.created_at)} · ${STATE_WORDS[e.state] || e.state} · ${SOURCE_WORDS[e.source] || e.source}${who}${sid}`;
+        head.textContent = `${formatTime(e.created_at)} · ${EVENT_WORDS[e.state] || e.state} · ${SOURCE_WORDS[e.source] || e.source}${who}${sid}`;
         li.append(head);
         if (e.evidence) {
           const evidence = document.createElement("q");
