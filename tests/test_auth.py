@@ -43,7 +43,7 @@ def test_login_and_logout_end_the_server_side_session(app, staff):
     replay.set_cookie("session", cookie)
     assert replay.get("/api/journeys").status_code == 401
     actions = db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
-    assert actions[-2:] == ["login", "logout.manual"]
+    assert [a for a in actions if a.startswith(("login", "logout"))] == ["login", "logout.manual"]
 
 
 def test_wrong_password_is_refused_and_audited(app, staff):
