@@ -5,9 +5,30 @@ FLASK := $(VENV)/bin/flask --app inbox
 VENDOR := static/vendor/socket.io.min.js
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 
-.PHONY: run test test-sqlite test-postgres install vendor lint worker bench clean
+.PHONY: run test test-sqlite test-postgres install vendor system lint worker bench clean
 
-$(VENV)/.installed: pyproject.toml
+# What the two commands need from the system besides python3: venv support, Node/npm while the vendored
+# Socket.IO client is missing or stale, and for the browser tests Debian's Chromium and libatomic1 (the
+# Node runtime inside Playwright's Python package needs it; a minimal Debian lacks it). As root,
+# apt-get installs what is missing; anyone else gets one line naming the packages, and make stops.
+BROWSER_GOALS := $(filter test test-sqlite,$(MAKECMDGOALS))
+system:
+	@missing=""; \
+	test -x $(PY) || python3 -c "import ensurepip" 2>/dev/null || missing="python3-venv"; \
+	{ [ $(VENDOR) -nt package.json ] && [ $(VENDOR) -nt package-lock.json ]; } || command -v npm >/dev/null \
+		|| missing="$$missing nodejs npm"; \
+	if [ -n "$(BROWSER_GOALS)" ]; then \
+		command -v chromium >/dev/null || missing="$$missing chromium"; \
+		/sbin/ldconfig -p | grep -q 'libatomic\.so\.1 ' || missing="$$missing libatomic1"; \
+	fi; \
+	missing=$${missing# }; \
+	[ -z "$$missing" ] && exit 0; \
+	if [ "$$(id -u)" != 0 ]; then echo "Missing system packages, install them and try again: sudo apt-get install -y $$missing"; exit 1; fi; \
+	echo "Installing system packages: $$missing"; \
+	export DEBIAN_FRONTEND=noninteractive; \
+	apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null
+
+$(VENV)/.installed: pyproject.toml | system
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev,gevent]'
@@ -15,7 +36,7 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
-$(VENDOR): package.json package-lock.json
+$(VENDOR): package.json package-lock.json | system
 	npm ci --no-audit --no-fund --loglevel=error
 	mkdir -p static/vendor
 	cp node_modules/socket.io-client/dist/socket.io.min.js $(VENDOR)

@@ -24,6 +24,7 @@ os.environ["SOCKETIO_ASYNC_MODE"] = ASYNC
 MAX_CONNECTIONS = 10_000  # sockets and requests at once per process; the open-files limit must allow it
 
 from inbox import create_app  # noqa: E402 - must come after monkey-patching
+from inbox.config import listen_address  # noqa: E402
 from inbox.extensions import socketio  # noqa: E402
 
 app = create_app()
@@ -36,8 +37,8 @@ if __name__ == "__main__":
     from inbox.realtime import sweep_ended_sessions
 
     socketio.start_background_task(sweep_ended_sessions, app)
-    host, port = os.environ.get("HOST", "127.0.0.1"), int(os.environ.get("PORT", "5000"))
-    print(f"Intake Inbox on http://{host}:{port}", flush=True)
+    host, port = listen_address(os.environ)
+    print(f"Intake Inbox on {app.config['INBOX_PUBLIC_URL']} (listening on {host}:{port})", flush=True)
     # eventlet's WSGI server serves at most 1,024 connections at once unless told otherwise, and every
     # staff socket holds one for its whole life (docs/benchmarks.md); gevent's has no such ceiling.
     options = {"max_size": MAX_CONNECTIONS} if ASYNC == "eventlet" else {}

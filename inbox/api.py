@@ -15,7 +15,7 @@ from .extensions import db
 from .inbox_queries import inbox_page, thread
 from .journeys import log_activity, mark_read, open_journey
 from .models import ATTACHMENT_LABELS, PATHWAYS, Attachment, ConsentEvent, Journey, Template, User, utcnow
-from .outbox import Blocked, cancel, compose, preview, request_opt_in
+from .outbox import AskedRecently, Blocked, cancel, compose, preview, request_opt_in
 from .phones import pretty
 from .presenters import attachment_json, iso, journey_json, message_json
 from .realtime import journey_room, practice_room, push
@@ -168,16 +168,21 @@ def read_journey(journey_id: int):
 
 @bp.post("/journeys/<int:journey_id>/opt-in-request")
 def resend_opt_in(journey_id: int):
-    """Staff (re)send the opt-in request by hand."""
+    """Staff (re)send the opt-in request by hand; within a day of the last one only with {"force": true}.
+    Inside quiet hours it is queued for the morning: `reason` and the message's `not_before` say when."""
     journey = journey_or_404(journey_id)
+    force = (request.get_json(silent=True) or {}).get("force") is True
     try:
-        msg = request_opt_in(journey, actor=current_user)
+        msg = request_opt_in(journey, actor=current_user, force=force)
+    except AskedRecently as exc:
+        db.session.rollback()
+        return _error(409, exc.reason, last_sent_at=iso(exc.last_sent_at))
     except Blocked as exc:
         db.session.rollback()
         return _error(409, exc.reason, reason=exc.reason)
-    audit.record("consent.opt_in_request", journey.contact, journey_id=journey.id)
+    audit.record("consent.opt_in_request", journey.contact, journey_id=journey.id, forced=force)
     db.session.commit()
-    return jsonify(message=message_json(msg)), 201
+    return jsonify(message=message_json(msg), reason=msg.consent_decision), 201
 
 
 @bp.post("/contacts/<int:contact_id>/journeys")

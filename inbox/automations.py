@@ -36,8 +36,12 @@ def auto_template(practice_id: int, trigger: str) -> Template | None:
     )
 
 
-def fire(journey: Journey, trigger: str, now: datetime | None = None) -> Message | None:
-    """Compose the trigger's template for this journey; None if there is none or consent blocks it."""
+def fire(
+    journey: Journey, trigger: str, now: datetime | None = None, *, by_contact: bool = False
+) -> Message | None:
+    """Compose the trigger's template for this journey; None if there is none or consent blocks it.
+
+    `by_contact`: the person's own text or form fired it (see outbox.compose)."""
     from .outbox import Blocked, compose
 
     template = auto_template(journey.practice_id, trigger)
@@ -46,7 +50,9 @@ def fire(journey: Journey, trigger: str, now: datetime | None = None) -> Message
     practice = journey.contact.practice
     try:
         body = render(template.body, placeholder_values(practice, journey.contact, None, journey))
-        return compose(journey, body, kind="automated", template_id=template.id, now=now)
+        return compose(
+            journey, body, kind="automated", template_id=template.id, now=now, by_contact=by_contact
+        )
     except Blocked:
         return None  # an opted-out contact gets no automation
     except TemplateError:
@@ -54,11 +60,12 @@ def fire(journey: Journey, trigger: str, now: datetime | None = None) -> Message
         return None
 
 
-def send_welcome(journey: Journey) -> Message | None:
-    """The welcome text to a new journey or inquiry, when the practice has it on."""
+def send_welcome(journey: Journey, *, by_contact: bool = False) -> Message | None:
+    """The welcome text to a new journey or inquiry, when the practice has it on; `by_contact` when the
+    person's own text or web form opened the journey."""
     if not journey.contact.practice.welcome_enabled:
         return None
-    return fire(journey, "welcome")
+    return fire(journey, "welcome", by_contact=by_contact)
 
 
 def appointment_set(journey: Journey) -> Message | None:

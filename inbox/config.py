@@ -11,6 +11,7 @@ from pathlib import Path
 DEFAULT_MEDIA_HOSTS = "https://api.twilio.com,https://media.twiliocdn.com,https://mms.twiliocdn.com"
 # Production takes these from the environment only: generating them would hide a lost or missing secret.
 REQUIRED_IN_PRODUCTION = ("SECRET_KEY", "INBOX_DATA_KEYS", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN")
+DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 5000  # where `python wsgi.py` serves without HOST and PORT
 
 
 class ConfigError(RuntimeError):
@@ -45,6 +46,20 @@ def _new_data_key() -> str:
     return "dev1:" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
+def listen_address(environ: Mapping[str, str]) -> tuple[str, int]:
+    """HOST and PORT, as `python wsgi.py` serves them."""
+    return environ.get("HOST") or DEFAULT_HOST, int(environ.get("PORT") or DEFAULT_PORT)
+
+
+def served_url(environ: Mapping[str, str]) -> str:
+    """The address `python wsgi.py` serves on, as this machine's browser, simulator and worker reach it:
+    development's public URL, so that `PORT=5820 make run` is live on :5820 without further settings."""
+    host, port = listen_address(environ)
+    if host in ("0.0.0.0", "::"):  # noqa: S104 - not binding: every interface includes loopback
+        host = "127.0.0.1"
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}"
+
+
 def production_problems(environ: Mapping[str, str]) -> list[str]:
     """What keeps this environment from running in production: setting names and rules, never values."""
     problems = [f"{name} is not set" for name in REQUIRED_IN_PRODUCTION if not environ.get(name, "").strip()]
@@ -76,7 +91,8 @@ def load_config(instance_path: str) -> dict:
         "SECRET_KEY": os.environ.get("SECRET_KEY"),
         "INBOX_DATA_KEYS": os.environ.get("INBOX_DATA_KEYS"),
         "INBOX_MEDIA_DIR": os.environ.get("INBOX_MEDIA_DIR") or str(instance / "media"),
-        "INBOX_PUBLIC_URL": os.environ.get("INBOX_PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/"),
+        # Production refuses to start without it (above); development serves where HOST and PORT say.
+        "INBOX_PUBLIC_URL": (os.environ.get("INBOX_PUBLIC_URL") or served_url(os.environ)).rstrip("/"),
         "TWILIO_ACCOUNT_SID": account_sid,
         "TWILIO_AUTH_TOKEN": os.environ.get("TWILIO_AUTH_TOKEN", ""),
         "TWILIO_API_BASE_URL": os.environ.get("TWILIO_API_BASE_URL") or None,

@@ -121,8 +121,15 @@ def in_quiet_hours(contact: Contact, now: datetime) -> datetime | None:
     return end_local
 
 
-def decide(contact: Contact, kind: str, now: datetime | None = None) -> Decision:
-    """The consent decision: every sender (composer, automations, retries, the outbox) asks this."""
+def _waits_until(quiet_end: datetime) -> str:
+    """The reason of a text that waits for quiet hours to end, with the local time it goes."""
+    return f"waits for quiet hours to end ({quiet_end:%-I:%M %p})"
+
+
+def decide(contact: Contact, kind: str, now: datetime | None = None, *, by_contact: bool = False) -> Decision:
+    """The consent decision: every sender (composer, automations, retries, the outbox) asks this.
+
+    `by_contact`: the person's own action (a text in, the web form) caused this opt-in request."""
     if kind not in KINDS:
         raise ValueError(f"unknown message kind {kind!r}")
     now = now or utcnow()
@@ -134,6 +141,13 @@ def decide(contact: Contact, kind: str, now: datetime | None = None) -> Decision
     if state == "opted_out":
         return Decision("block", f"blocked: {explain(contact)}")
     if kind == "opt_in_request":
+        if state == "opted_in":
+            # A request waiting for the morning is moot once they accepted.
+            return Decision("block", f"not needed: {explain(contact)}")
+        # Answering the person's own text or form at once is expected; staff and automations wait.
+        quiet_end = None if by_contact else in_quiet_hours(contact, now)
+        if quiet_end is not None:
+            return Decision("delay", _waits_until(quiet_end), quiet_end)
         return Decision("send", "opt-in request")
     name = contact.first_name or "the contact"
     if practice.require_opt_in and state != "opted_in":
@@ -143,7 +157,7 @@ def decide(contact: Contact, kind: str, now: datetime | None = None) -> Decision
     if kind == "automated":
         quiet_end = in_quiet_hours(contact, now)
         if quiet_end is not None:
-            return Decision("delay", f"waits for quiet hours to end ({quiet_end:%-I:%M %p})", quiet_end)
+            return Decision("delay", _waits_until(quiet_end), quiet_end)
     if state == "opted_in":
         return Decision("send", explain(contact))
     return Decision("send", "consent implied by the form (opt-in not required)")

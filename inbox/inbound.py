@@ -177,7 +177,7 @@ def _store(fields: InboundForm, practice: Practice, number_id: int) -> Received:
     push("notify", notification_json(practice, msg), practice_room(practice.id))
     reply = _apply_keyword(contact, journey, msg, fields)
     if new_journey and consent.keyword(fields.body, fields.opt_out_type) != "opt_out":
-        send_welcome(journey)
+        send_welcome(journey, by_contact=True)  # they just texted us: an opt-in request may answer at once
     return Received(msg.id, duplicate=False, reply=reply)
 
 

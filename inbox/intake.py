@@ -85,7 +85,7 @@ def _open_inquiry(contact: Contact, form: RequestForm, *, source: str, stage: st
         _store_web_request(journey, "\n".join(asked) or "Asked to be contacted (website form)")
     elif asked:
         log_activity(journey, "Request by phone. " + " · ".join(asked), actor)
-    send_welcome(journey)
+    send_welcome(journey, by_contact=source == "web")  # the person's own form; a phone intake is staff's
     return journey
 
 

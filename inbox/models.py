@@ -201,6 +201,11 @@ class Contact(db.Model):
         """What staff see for this contact."""
         return self.full_name or self.phone
 
+    @property
+    def guardian_reads_texts(self) -> bool:
+        """The number we text is the guardian's (a minor whose texts go to a parent's phone)."""
+        return bool(self.guardian_phone) and self.guardian_phone == self.phone
+
 
 class Journey(db.Model):
     """A contact's case in a pathway; the thread of messages hangs off it."""

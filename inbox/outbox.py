@@ -29,6 +29,8 @@ from .twilio_gateway import SendError
 
 log = logging.getLogger(__name__)
 LEASE = timedelta(seconds=60)
+# Staff asking again within this long of the last opt-in request must confirm it (`force`).
+OPT_IN_REQUEST_GAP = timedelta(hours=24)
 MAX_ATTEMPTS = 5
 STATUS_RANK = {
     "held_for_consent": 0,
@@ -55,6 +57,15 @@ class Blocked(Exception):
     def __init__(self, reason: str):
         super().__init__(reason)
         self.reason = reason
+
+
+class AskedRecently(Exception):
+    """Staff asked for another opt-in request within OPT_IN_REQUEST_GAP of the last one, unconfirmed."""
+
+    def __init__(self, last_sent_at: datetime):
+        super().__init__("an opt-in request was sent less than 24 hours ago")
+        self.reason = str(self)
+        self.last_sent_at = last_sent_at
 
 
 @dataclass(frozen=True)
@@ -125,12 +136,15 @@ def compose(
     template_id: int | None = None,
     now: datetime | None = None,
     number: PracticeNumber | None = None,
+    by_contact: bool = False,
 ) -> Message:
     """Store an outbound text for the worker, as the consent decision allows; raise Blocked if it does not.
 
-    `number` is the sender when the caller already knows it (the opt-in request after a held text)."""
+    `number` is the sender when the caller already knows it (the opt-in request after a held text).
+    `by_contact`: the person's own text or form caused this one, so an opt-in request it needs may go
+    inside quiet hours (kept on the request, since the worker asks the decision again)."""
     contact = journey.contact
-    decision = consent.decide(contact, kind, now)
+    decision = consent.decide(contact, kind, now, by_contact=by_contact)
     if decision.action == "block":
         raise Blocked(decision.reason)
     number = number or _sender_number(journey)
@@ -147,6 +161,7 @@ def compose(
         author=author,
         template_id=template_id,
         number_id=number.id,
+        flags={"by_contact": True} if by_contact and kind == "opt_in_request" else {},
         created_at=now or utcnow(),  # the clock the decision used, so time-based automations agree
         attachments=[],  # known empty, so message_json() does not load them
     )
@@ -155,14 +170,20 @@ def compose(
     push("message.new", message_json(msg), journey_room(journey.id))
     touch_journey(journey, msg)
     if decision.action == "hold":
-        _ask_for_consent(journey, number)
+        _ask_for_consent(journey, number, by_contact=by_contact, now=now)
     return msg
 
 
-def _ask_for_consent(journey: Journey, number: PracticeNumber | None = None) -> None:
+def _ask_for_consent(
+    journey: Journey,
+    number: PracticeNumber | None = None,
+    *,
+    by_contact: bool = False,
+    now: datetime | None = None,
+) -> None:
     """A text was held: if nobody asked this contact yet, the opt-in request goes out (exactly once)."""
     if journey.contact.consent_state == "unknown":
-        request_opt_in(journey, automatic=True, number=number)
+        request_opt_in(journey, automatic=True, number=number, by_contact=by_contact, now=now)
 
 
 def request_opt_in(
@@ -171,11 +192,19 @@ def request_opt_in(
     actor: User | None = None,
     automatic: bool = False,
     number: PracticeNumber | None = None,
+    by_contact: bool = False,
+    force: bool = False,
+    now: datetime | None = None,
 ) -> Message | None:
-    """Send the practice's opt-in request: automatically exactly once, by staff whenever they choose."""
+    """Send the practice's opt-in request: automatically exactly once; by staff when they choose, but a
+    second one within a day only when they confirm it (`force`), else AskedRecently. Inside quiet hours
+    it waits for the morning unless the person's own text or form caused it (`by_contact`)."""
     contact = journey.contact
     if contact.consent_state == "opted_in":
         raise Blocked(f"{contact.first_name or 'The contact'} has already opted in")
+    last = contact.opt_in_requested_at
+    if not automatic and not force and last is not None and (now or utcnow()) - last < OPT_IN_REQUEST_GAP:
+        raise AskedRecently(last)
     if automatic:
         # Compare-and-set, so two held messages racing in two processes still make one request.
         won = db.session.execute(
@@ -187,7 +216,9 @@ def request_opt_in(
             return None
     practice = contact.practice
     text = render(practice.opt_in_text or DEFAULT_OPT_IN_TEXT, placeholder_values(practice, contact, actor))
-    msg = compose(journey, text, kind="opt_in_request", author=actor, number=number)
+    msg = compose(
+        journey, text, kind="opt_in_request", author=actor, number=number, by_contact=by_contact, now=now
+    )
     consent.record(contact, "pending", "opt_in_request", evidence=text, actor=actor)
     return msg
 
@@ -342,12 +373,12 @@ def _send_claimed(gateway, msg: Message, now: datetime) -> int:
     """Ask the decision again, mark the hand-over, call Twilio, and record the answer."""
     db.session.refresh(msg)
     contact = msg.contact
-    decision = consent.decide(contact, msg.kind, now)
+    decision = consent.decide(contact, msg.kind, now, by_contact=bool((msg.flags or {}).get("by_contact")))
     if decision.action == "block":
         set_status(msg, "cancelled", reason=decision.reason)
     elif decision.action == "hold":
         set_status(msg, "held_for_consent")
-        _ask_for_consent(msg.journey)
+        _ask_for_consent(msg.journey, now=now)
     elif decision.action == "delay":
         msg.not_before = decision.not_before
         set_status(msg, "queued")

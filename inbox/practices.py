@@ -11,27 +11,28 @@ WEB_CONSENT_SENTENCE = (
     "By submitting this form, I understand that I may receive text communication to the phone number "
     "provided. I can opt-out of this communication at any time by responding STOP."
 )
-# Two manual-send and four auto-send templates, as the seed CRM pre-loads them.
+# Two manual-send and four auto-send templates, as the seed CRM pre-loads them. They greet the reader
+# (`recipient`): the guardian when the number we text is the guardian's, else the contact.
 DEFAULT_TEMPLATES = [
     (
         "Schedule an intake call",
         "manual",
         None,
-        "Hi {{ contact.first_name }}, this is {{ staff.first_name }} from {{ practice.name }}. "
+        "Hi {{ recipient.first_name }}, this is {{ staff.first_name }} from {{ practice.name }}. "
         "When is a good time for a short intake call?",
     ),
     (
         "Ask for insurance card photos",
         "manual",
         None,
-        "Hi {{ contact.first_name }}, could you reply with a photo of the front and back of your "
+        "Hi {{ recipient.first_name }}, could you reply with a photo of the front and back of your "
         "insurance card? Thank you! {{ practice.name }}",
     ),
     (
         "Welcome (new journey or inquiry)",
         "auto",
         "welcome",
-        "Hi {{ contact.first_name }}, Welcome to {{ practice.name }}! To communicate with our intake "
+        "Hi {{ recipient.first_name }}, Welcome to {{ practice.name }}! To communicate with our intake "
         "coordinators about scheduling an appointment, feel free to text this number, send an email to "
         "{{ practice.email }}, or call {{ practice.phone }}. Text STOP to unsubscribe from these messages "
         "at any time.",
@@ -40,21 +41,21 @@ DEFAULT_TEMPLATES = [
         "Appointment confirmation",
         "auto",
         "appointment",
-        "Hi {{ contact.first_name }}, this confirms your appointment with {{ practice.name }} on "
+        "Hi {{ recipient.first_name }}, this confirms your appointment with {{ practice.name }} on "
         "{{ journey.appointment_time }}. Reply here if you need to reschedule.",
     ),
     (
         "Paperwork reminder",
         "auto",
         "paperwork",
-        "Hi {{ contact.first_name }}, a reminder from {{ practice.name }}: please complete your intake "
+        "Hi {{ recipient.first_name }}, a reminder from {{ practice.name }}: please complete your intake "
         "paperwork before your first appointment. Questions? Call {{ practice.phone }}.",
     ),
     (
         "Follow-up check-in",
         "auto",
         "followup",
-        "Hi {{ contact.first_name }}, {{ practice.name }} checking in. Is there anything we can help you "
+        "Hi {{ recipient.first_name }}, {{ practice.name }} checking in. Is there anything we can help you "
         "with? Reply here or call {{ practice.phone }}.",
     ),
 ]

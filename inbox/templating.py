@@ -22,7 +22,7 @@ GSM7_EXTENDED = set("^{}\\[~]|€\f")
 
 
 class TemplateError(ValueError):
-    """A template names a placeholder we do not know."""
+    """A template names a placeholder we do not know, or one this contact has no value for."""
 
 
 @dataclass(frozen=True)
@@ -36,21 +36,30 @@ class Segments:
 
 def placeholder_values(
     practice: Practice, contact: Contact | None, staff: User | None, journey: Journey | None = None
-) -> dict[str, str]:
-    """Every placeholder a template may use, with its value for this message."""
-    guardian = (contact.guardian_name or "") if contact else ""
+) -> dict[str, str | None]:
+    """Every placeholder a template may use, with its value for this message.
+
+    None marks a placeholder this contact has nothing on file for (no guardian): render() refuses it,
+    since "Hi ," is worse than no text. Without a contact (checking a template) every value is known."""
+    guardian = (contact.guardian_name or "").strip() if contact else ""
+    missing = None if contact is not None else ""
     appointment = journey.appointment_at if journey else None
+    # "Hi there" reads better than "Hi ," for a number that texted in without a name yet.
+    first_name = (contact.first_name or "there") if contact else ""
+    # Who reads the text: the guardian when the number we text is theirs, else the contact.
+    reader_is_guardian = bool(contact and contact.guardian_reads_texts and guardian)
     return {
         "practice.name": practice.name,
         "practice.phone": practice.phone or "",
         "practice.email": practice.email or "",
         "practice.website": practice.website or "",
-        # "Hi there" reads better than "Hi ," for a number that texted in without a name yet.
-        "contact.first_name": (contact.first_name or "there") if contact else "",
+        "contact.first_name": first_name,
         "contact.last_name": contact.last_name if contact else "",
         "contact.full_name": contact.full_name if contact else "",
-        "guardian.first_name": guardian.split(" ")[0] if guardian else "",
-        "guardian.full_name": guardian,
+        "guardian.first_name": guardian.split(" ")[0] if guardian else missing,
+        "guardian.full_name": guardian or missing,
+        "recipient.first_name": guardian.split(" ")[0] if reader_is_guardian else first_name,
+        "recipient.full_name": guardian if reader_is_guardian else (contact.full_name if contact else ""),
         "staff.first_name": staff.first_name if staff else "",
         "staff.full_name": staff.display_name if staff else "",
         "journey.appointment_time": _local_time(appointment, practice.timezone) if appointment else "",
@@ -64,13 +73,16 @@ def _local_time(moment, timezone: str) -> str:
     return moment.astimezone(ZoneInfo(timezone)).strftime("%a %-d %b, %-I:%M %p")
 
 
-def render(text: str, values: dict[str, str]) -> str:
-    """Fill the placeholders; an unknown one is an error, never a silent blank."""
-    unknown = sorted(
-        {m.group(1) for m in PLACEHOLDER.finditer(text) if ALIASES.get(m.group(1), m.group(1)) not in values}
-    )
+def render(text: str, values: dict[str, str | None]) -> str:
+    """Fill the placeholders; an unknown one, or one with nothing on file, is an error, never a blank."""
+    names = {m.group(1): ALIASES.get(m.group(1), m.group(1)) for m in PLACEHOLDER.finditer(text)}
+    unknown = sorted(name for name, key in names.items() if key not in values)
     if unknown:
         raise TemplateError("unknown placeholder: " + ", ".join("{{ " + u + " }}" for u in unknown))
+    empty = sorted(name for name, key in names.items() if values[key] is None)
+    if empty:
+        # Only the guardian can be missing today; say which placeholder, so staff can fix the text.
+        raise TemplateError("no guardian on file for " + ", ".join("{{ " + e + " }}" for e in empty))
     return PLACEHOLDER.sub(lambda m: values[ALIASES.get(m.group(1), m.group(1))], text)
 
 

@@ -23,7 +23,7 @@ TIMEOUT = 15_000  # ms: the machine is small and shared
 def browser():
     """Headless Chromium from Debian's package."""
     if not os.path.exists(CHROMIUM):
-        pytest.fail("Debian's chromium is not installed (.ci/run installs it)")
+        pytest.fail("Debian's chromium is not installed (make test installs it)")
     with sync_playwright() as p:
         chromium = p.chromium.launch(
             executable_path=CHROMIUM,

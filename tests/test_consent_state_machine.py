@@ -178,6 +178,12 @@ class ConsentMachine(RuleBasedStateMachine):
         if state == "opted_out":
             return "block", None
         if kind == "opt_in_request":
+            if state == "opted_in":
+                return "block", None  # one that waited for the morning is moot once they accepted
+            # Staff and automations cause every request here (the contacts text only keywords), so a
+            # request inside quiet hours waits for them to end.
+            if (end := quiet_hours_end(now)) is not None:
+                return "delay", end
             return "send", None
         if self.require_opt_in and state != "opted_in":
             return "hold", None
@@ -192,17 +198,23 @@ class ConsentMachine(RuleBasedStateMachine):
             return None
         made = [ModelMessage(who, kind, body, "held" if action == "hold" else "queued", until)]
         if action == "hold":
-            made += self._ask_for_consent(who)
+            made += self._ask_for_consent(who, now)
         return made
 
-    def _ask_for_consent(self, who: int) -> list[ModelMessage]:
+    def _request(self, who: int, now: datetime) -> ModelMessage:
+        """A new opt-in request, queued (until quiet hours end, when they are on)."""
+        return ModelMessage(
+            who, "opt_in_request", None, "queued", self._decide(who, "opt_in_request", now)[1]
+        )
+
+    def _ask_for_consent(self, who: int, now: datetime) -> list[ModelMessage]:
         """A text was held: a contact never asked gets the automatic opt-in request (queued), once."""
         contact = self.contacts[who]
         if contact.state != "unknown":
             return []
         contact.state = "pending"
         contact.automatic_requests += 1
-        return [ModelMessage(who, "opt_in_request", None, "queued")]
+        return [self._request(who, now)]
 
     def _texts(self, who: int, statuses: tuple[str, ...]) -> list[ModelMessage]:
         """A contact's texts in these statuses, oldest first."""
@@ -257,7 +269,7 @@ class ConsentMachine(RuleBasedStateMachine):
                 msg.status = "cancelled"
             elif action == "hold":
                 msg.status = "held"
-                made += self._ask_for_consent(msg.contact)
+                made += self._ask_for_consent(msg.contact, now)
             elif action == "delay":
                 msg.not_before = until
             elif msg.contact == stop_from and not raced:
@@ -365,8 +377,9 @@ class ConsentMachine(RuleBasedStateMachine):
 
     @rule(who=contacts)
     def staff_send_a_reply(self, who: int) -> None:
-        """Staff write from the composer."""
-        self._compose_and_check(who, "staff", None)
+        """Staff write from the composer (at the worker clock's time: an opt-in request it causes waits
+        for quiet hours to end)."""
+        self._compose_and_check(who, "staff", self.clock.now)
 
     @rule(who=contacts)
     def automation_sends_a_text(self, who: int) -> None:
@@ -375,12 +388,12 @@ class ConsentMachine(RuleBasedStateMachine):
 
     @rule(who=contacts)
     def staff_resend_the_opt_in_request(self, who: int) -> None:
-        """Staff press "Resend opt-in request": refused when opted out or already opted in (staff cannot
-        downgrade a consent), else queued and the contact pending."""
+        """Staff press "Resend opt-in request" (and confirm, if one went within the day): refused when opted
+        out or already opted in (staff cannot downgrade a consent), else queued and the contact pending."""
         contact = self.contacts[who]
         after = self._last_outbound_id()
         try:
-            outbox.request_opt_in(self._journey(who), actor=None)
+            outbox.request_opt_in(self._journey(who), actor=None, force=True, now=self.clock.now)
             db.session.commit()
         except outbox.Blocked:
             db.session.rollback()
@@ -393,7 +406,7 @@ class ConsentMachine(RuleBasedStateMachine):
         )
         contact.state = "pending"
         contact.manual_requests += 1
-        self._adopt_new_rows(after, [ModelMessage(who, "opt_in_request", None, "queued")])
+        self._adopt_new_rows(after, [self._request(who, self.clock.now)])
 
     @rule(who=contacts)
     def carrier_marks_the_number_unsubscribed(self, who: int) -> None:
@@ -445,8 +458,8 @@ class ConsentMachine(RuleBasedStateMachine):
             deciding.append(msg)
             return send_claimed(gateway, msg, now)
 
-        def decide_spy(contact: Contact, kind: str, now: datetime | None = None) -> consent.Decision:
-            decision = decide(contact, kind, now)
+        def decide_spy(contact: Contact, kind: str, now: datetime | None = None, **how) -> consent.Decision:
+            decision = decide(contact, kind, now, **how)
             msg = deciding.pop() if deciding else None  # only the worker's own decision, not nested ones
             if msg is not None and not raced and contact.id == contact_id and decision.allowed:
                 raced.append(msg.id)
@@ -674,6 +687,22 @@ FIXED_BUG_SEQUENCES = {
         ("staff_send_a_reply", {"who": 0}),
         ("contact_texts_stop_while_the_worker_sends", {"who": 0}),
         ("contact_texts_a_keyword", {"who": 0, "word": "START"}),
+        ("worker_drains_the_outbox", {}),
+    ],
+    # A staff reply at night sent the opt-in request it caused at once (issue 13: three at 2:25 AM).
+    "night_reply_sends_the_opt_in_request_at_once": [
+        ("clock_moves_to", {"hour": 22}),
+        ("staff_send_a_reply", {"who": 0}),
+        ("worker_drains_the_outbox", {}),
+        ("staff_resend_the_opt_in_request", {"who": 0}),
+        ("worker_drains_the_outbox", {}),
+    ],
+    # An opt-in request that waited for the morning went out after the contact had said YES.
+    "waiting_opt_in_request_sent_after_yes": [
+        ("clock_moves_to", {"hour": 22}),
+        ("staff_send_a_reply", {"who": 0}),
+        ("contact_texts_a_keyword", {"who": 0, "word": "YES"}),
+        ("clock_moves_to", {"hour": 10}),
         ("worker_drains_the_outbox", {}),
     ],
     # Resending the opt-in request to an opted-in contact downgraded them to pending.

@@ -16,6 +16,15 @@ const SOURCE_WORDS = {
   staff_manual: "staff",
   opt_in_request: "opt-in request",
 };
+const spelledOut = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
+
+// "3 minutes ago", "5 hours ago": how long since an opt-in request, for the "send again?" question.
+function ago(iso) {
+  const seconds = Math.round((Date.parse(iso) - Date.now()) / 1000);
+  if (seconds > -45) return "just now";
+  if (seconds > -3600) return spelledOut.format(Math.round(seconds / 60), "minute");
+  return spelledOut.format(Math.round(seconds / 3600), "hour");
+}
 
 // Create the consent controller; onChange(badge) runs whenever the badge changes.
 export function createConsent({ journeyId, contactId, onChange }) {
@@ -33,9 +42,14 @@ export function createConsent({ journeyId, contactId, onChange }) {
       colour === "green" && badge.state !== "opted_in" ? "Consent implied" : STATE_WORDS[badge.state] || badge.state;
     el.title = sentence(badge.reason);
     $("consent-reason").textContent = colour === "green" ? "" : sentence(badge.reason);
-    $("opt-in-sent").textContent = badge.opt_in_requested_at
-      ? `Opt-in request last sent ${formatTime(badge.opt_in_requested_at)}`
+    const asked = badge.opt_in_requested_at;
+    const optedIn = badge.state === "opted_in"; // never "Opted in" beside "not sent yet": nothing to ask
+    $("opt-in-sent").hidden = optedIn;
+    $("opt-in-sent").textContent = asked
+      ? `Opt-in request last sent ${formatTime(asked)}`
       : "Opt-in request not sent yet";
+    $("consent-resend").hidden = optedIn;
+    $("consent-resend").textContent = asked ? "Resend opt-in request" : "Send opt-in request";
     $("consent-resend").disabled = badge.state === "opted_out";
     $("consent-opt-out").disabled = badge.state === "opted_out";
     $("consent-opt-in").disabled = badge.state === "opted_in";
@@ -84,15 +98,23 @@ export function createConsent({ journeyId, contactId, onChange }) {
     }
   }
 
-  // Staff resend the opt-in request.
-  async function resend(button) {
+  // Staff (re)send the opt-in request; within a day of the last one the server asks them to confirm.
+  async function resend(force = false) {
+    const button = $("consent-resend");
     button.disabled = true;
     say("Sending the opt-in request…");
     try {
-      await post(`/api/journeys/${journeyId}/opt-in-request`);
-      say("Opt-in request queued.");
+      const answer = await post(`/api/journeys/${journeyId}/opt-in-request`, force ? { force: true } : {});
+      // Inside quiet hours it waits for the morning, and says until when.
+      say(answer.message.not_before ? `Opt-in request ${answer.reason}.` : "Opt-in request queued.");
     } catch (err) {
-      say(sentence(err.data.reason || err.message), true);
+      if (err.status === 409 && err.data.last_sent_at) {
+        say("");
+        $("resend-question").textContent = `Opt-in request sent ${ago(err.data.last_sent_at)}: send again?`;
+        $("resend-dialog").showModal();
+      } else {
+        say(sentence(err.data.reason || err.message), true);
+      }
     } finally {
       button.disabled = badge.state === "opted_out";
     }
@@ -131,7 +153,7 @@ export function createConsent({ journeyId, contactId, onChange }) {
     }
   }
 
-  $("consent-resend").addEventListener("click", (e) => resend(e.currentTarget));
+  $("consent-resend").addEventListener("click", () => resend());
   $("consent-opt-out").addEventListener("click", () => {
     dialogError("optout-error", null);
     $("optout-note").value = "";
@@ -145,6 +167,10 @@ export function createConsent({ journeyId, contactId, onChange }) {
   });
   $("optin-confirm").addEventListener("change", (e) => {
     $("optin-submit").disabled = !e.currentTarget.checked;
+  });
+  wireDialog($("resend-dialog"), () => {
+    $("resend-dialog").close();
+    resend(true);
   });
   wireDialog($("optout-dialog"), recordOptOut);
   wireDialog($("optin-dialog"), recordOptIn);
