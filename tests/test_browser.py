@@ -13,8 +13,8 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
-from inbox import consent
 from inbox.extensions import db
+from inbox.texting import consent
 from tests import factories
 from tests.browser import NUMBER, TIMEOUT, logged_in_tab, open_journey, screenshot, wait_until
 

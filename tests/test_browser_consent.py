@@ -10,9 +10,9 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import func, select
 
-from inbox import consent
 from inbox.extensions import db
 from inbox.models import Contact, Message
+from inbox.texting import consent
 from tests import factories
 from tests.browser import open_journey, screenshot
 

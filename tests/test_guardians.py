@@ -7,11 +7,11 @@ import pytest
 from flask_migrate import upgrade
 from sqlalchemy import select, text
 
-from inbox import automations
 from inbox.extensions import db
-from inbox.journeys import open_journey
 from inbox.models import Message, Template
-from inbox.practices import DEFAULT_TEMPLATES
+from inbox.texting import automations
+from inbox.texting.journeys import open_journey
+from inbox.texting.practices import DEFAULT_TEMPLATES
 from tests import factories
 from tests.test_intake_forms import submit
 

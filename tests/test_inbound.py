@@ -405,7 +405,7 @@ def test_stop_confirmation_can_be_left_to_twilio(inbound, practice):
 
 
 def test_stop_cancels_everything_held_or_queued(inbound, practice):
-    from inbox.outbox import compose
+    from inbox.texting.outbox import compose
 
     contact = factories.contact(practice, phone="+14155550123")
     journey = factories.journey(contact)

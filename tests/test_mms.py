@@ -9,8 +9,8 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
-from inbox import attachments
 from inbox.extensions import db
+from inbox.media import attachments
 from inbox.models import Attachment, AuditEvent, Message
 from tests import factories
 from tests.conftest import StaffClient

@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from inbox import automations, consent, outbox
 from inbox.extensions import db
 from inbox.models import Contact, Message, User
+from inbox.texting import automations, consent, outbox
 from tests import factories
 from tests.test_intake_forms import submit
 from tests.test_outbox import drain_all

@@ -9,10 +9,10 @@ import pytest
 from PIL import Image
 from sqlalchemy import select
 
-from inbox import consent, outbox
+from inbox.dev.simulator import SimulatorGateway
 from inbox.extensions import db
 from inbox.models import Attachment, Journey, Message
-from inbox.simulator import SimulatorGateway
+from inbox.texting import consent, outbox
 from tests import factories
 from tests.conftest import StaffClient, running_app
 
