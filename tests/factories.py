@@ -9,6 +9,7 @@ from argon2 import PasswordHasher
 from inbox.extensions import db
 from inbox.models import Contact, Journey, Message, Practice, User
 from inbox.texting.practices import create_practice
+from inbox.texting.thread import new_message
 from tests import ephi_watch
 
 PASSWORD = "correct horse battery staple"
@@ -69,13 +70,4 @@ def message(journey: Journey, body: str = "Hello", direction: str = "inbound", *
     """A stored message of the journey (added to the session; the caller commits, so many are cheap)."""
     fields.setdefault("status", "received" if direction == "inbound" else "delivered")
     fields.setdefault("kind", "inbound" if direction == "inbound" else "staff")
-    m = Message(
-        practice_id=journey.practice_id,
-        journey_id=journey.id,
-        contact_id=journey.contact_id,
-        direction=direction,
-        body=body,
-        **fields,
-    )
-    db.session.add(m)
-    return m
+    return new_message(journey, direction=direction, body=body, **fields)

@@ -8,8 +8,9 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from inbox.extensions import db
-from inbox.models import ConsentEvent, Contact, Journey, Message, PracticeNumber, User, utcnow
+from inbox.models import ConsentEvent, Contact, Journey, PracticeNumber, User, utcnow
 from inbox.texting.practices import create_practice
+from inbox.texting.thread import new_message
 from inbox.web.auth import hash_password
 
 # (first, last, phone, pathway, stage, consent, thread of (direction, body))
@@ -144,10 +145,8 @@ def load_demo(number: str, password: str) -> bool:
         at = now - timedelta(hours=len(CONTACTS) - index, minutes=len(thread) * 5)
         for direction, body in thread:
             at += timedelta(minutes=5)
-            msg = Message(
-                practice_id=practice.id,
-                journey_id=journey.id,
-                contact_id=contact.id,
+            msg = new_message(
+                journey,
                 direction=direction,
                 kind="inbound" if direction == "inbound" else "staff",
                 body=body,
@@ -155,7 +154,6 @@ def load_demo(number: str, password: str) -> bool:
                 twilio_sid="SM" + secrets.token_hex(16),
                 created_at=at,
             )
-            db.session.add(msg)
             db.session.flush()
             journey.last_message_id, journey.last_activity_at = msg.id, at
     db.session.commit()

@@ -21,8 +21,7 @@ from inbox.crypto import keyring
 from inbox.extensions import db
 from inbox.media import processing as media
 from inbox.models import Attachment, utcnow
-from inbox.presenters import message_json
-from inbox.realtime import journey_room, push
+from inbox.texting.thread import announce
 
 log = logging.getLogger(__name__)
 VARIANTS = ("original", "thumb")
@@ -132,7 +131,7 @@ def _run(gateway, att: Attachment) -> int:
     att.content_type, att.size = processed.content_type, len(processed.data)
     att.width, att.height, att.has_thumbnail = processed.width, processed.height, bool(processed.thumbnail)
     db.session.flush()
-    push("message.updated", message_json(att.message), journey_room(att.journey_id))
+    announce(att.message)
     db.session.commit()
     log.info("attachment ready id=%s type=%s bytes=%s", att.id, att.content_type, att.size)
     _delete_at_twilio(gateway, att)
@@ -143,7 +142,7 @@ def _give_up(att: Attachment, reason: str) -> int:
     """Show the attachment as unavailable with its reason; staff can retry it."""
     att.status, att.error, att.lease_until = "unavailable", reason[:200], None
     db.session.flush()
-    push("message.updated", message_json(att.message), journey_room(att.journey_id))
+    announce(att.message)
     db.session.commit()
     log.warning("attachment unavailable id=%s reason=%s", att.id, reason)
     return 1

@@ -15,8 +15,7 @@ from inbox.extensions import db
 from inbox.gateway.rest import SendError
 from inbox.media.attachments import destroy_blobs
 from inbox.models import Attachment, Message, User, utcnow
-from inbox.presenters import message_json
-from inbox.realtime import journey_room, push
+from inbox.texting.thread import announce
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +81,7 @@ def redact(msg: Message, actor: User, gateway) -> list[str]:
     problems = [f"{what}: {exc.reason}" for what, exc in delete_twilio_copies(msg, gateway).failures]
     audit.record("message.redact", msg, journey_id=msg.journey_id, twilio_problems=len(problems))
     db.session.flush()
-    push("message.updated", message_json(msg), journey_room(msg.journey_id))
+    announce(msg)
     db.session.commit()
     log.info("message id=%s redacted by user id=%s", msg.id, actor.id)
     return problems

@@ -29,9 +29,8 @@ from sqlalchemy.orm import selectinload
 from inbox.common import audit
 from inbox.extensions import db
 from inbox.models import Attachment, Message, Practice, utcnow
-from inbox.presenters import message_json
-from inbox.realtime import journey_room, push
 from inbox.records.redaction import TwilioDeletion, delete_media_copy, delete_twilio_copies, destroy
+from inbox.texting.thread import announce
 
 log = logging.getLogger(__name__)
 BATCH = 200
@@ -152,7 +151,7 @@ def _purge_batch(msgs: list[Message], gateway, now: datetime, counts: Counts, re
         counts.photos += len(msg.attachments)
     db.session.flush()
     for msg in msgs:
-        push("message.updated", message_json(msg), journey_room(msg.journey_id))
+        announce(msg)
     db.session.commit()
     counts.purged += len(msgs)
     for msg in msgs:

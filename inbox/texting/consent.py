@@ -14,6 +14,7 @@ from inbox.extensions import db
 from inbox.models import ConsentEvent, Contact, Message, User, utcnow
 from inbox.presenters import iso
 from inbox.realtime import practice_room, push
+from inbox.texting.thread import set_statuses
 
 OPT_OUT_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"}
 OPT_IN_WORDS = {"START", "YES", "UNSTOP"}
@@ -217,8 +218,6 @@ def badge(contact: Contact) -> dict:
 
 def _cancel_pending(contact: Contact) -> None:
     """STOP cancels everything not yet handed to Twilio, at once (claimed-but-unsent included)."""
-    from inbox.texting.outbox import set_statuses
-
     pending = [
         msg
         for msg in _outbound(contact, ("held_for_consent", "queued", "sending"))
@@ -230,8 +229,6 @@ def _cancel_pending(contact: Contact) -> None:
 
 def _release_held(contact: Contact) -> None:
     """Opt-in releases the held texts; the outbox sends them in their original (id) order."""
-    from inbox.texting.outbox import set_statuses
-
     set_statuses(_outbound(contact, ("held_for_consent",)), "queued")
 
 
@@ -250,8 +247,6 @@ def _outbound(contact: Contact, statuses: tuple[str, ...]) -> list[Message]:
 
 def set_require_opt_in(practice, required: bool, actor: User | None = None) -> None:
     """Change the practice's opt-in rule; turning it off releases held texts (in their order)."""
-    from inbox.texting.outbox import set_statuses
-
     practice.require_opt_in = required
     if required:
         return  # the worker holds at send time and asks for consent then

@@ -17,13 +17,13 @@ from sqlalchemy.exc import IntegrityError
 from inbox.common.phones import InvalidNumber, to_e164
 from inbox.extensions import db
 from inbox.models import Attachment, Contact, Message, Practice, PracticeNumber
-from inbox.presenters import message_json, notification_json
-from inbox.realtime import journey_room, practice_room, push
+from inbox.presenters import notification_json
+from inbox.realtime import practice_room, push
 from inbox.texting import consent
 from inbox.texting.automations import send_welcome
 from inbox.texting.journeys import find_contact, open_journey, route_inbound
-from inbox.texting.outbox import touch_journey
 from inbox.texting.templating import TemplateError, placeholder_values, render
+from inbox.texting.thread import announce, new_message, touch_journey
 
 log = logging.getLogger(__name__)
 SID = re.compile(r"^(SM|MM)[0-9a-fA-F]{32}$")
@@ -147,10 +147,9 @@ def _store(fields: InboundForm, practice: Practice, number_id: int) -> Received:
     if new_journey:
         # The welcome goes out after the message is stored, so it sorts after it in the thread.
         journey = _new_inquiry(contact)
-    msg = Message(
-        practice_id=practice.id,
-        journey=journey,
-        contact=contact,
+    msg = new_message(
+        journey,
+        contact=contact,  # loaded already: the presenters below read it without a query
         direction="inbound",
         kind="inbound",
         body=fields.body,
@@ -170,10 +169,9 @@ def _store(fields: InboundForm, practice: Practice, number_id: int) -> Received:
             for position, (url, declared) in enumerate(fields.media)
         ],
     )
-    db.session.add(msg)
     db.session.flush()  # one flush: the message and its attachment jobs
     touch_journey(journey, msg)
-    push("message.new", message_json(msg), journey_room(journey.id))
+    announce(msg, "message.new")
     push("notify", notification_json(practice, msg), practice_room(practice.id))
     reply = _apply_keyword(contact, journey, msg, fields)
     if new_journey and consent.keyword(fields.body, fields.opt_out_type) != "opt_out":
@@ -221,17 +219,13 @@ def _apply_keyword(contact: Contact, journey, msg: Message, fields: InboundForm)
 
 def _record_reply(journey, reply: str) -> None:
     """Keep the keyword reply (sent as TwiML in the webhook answer) in the thread."""
-    answer = Message(
-        practice_id=journey.practice_id,
-        journey_id=journey.id,
-        contact_id=journey.contact_id,
+    answer = new_message(
+        journey,
         direction="outbound",
         kind="keyword_reply",
         body=reply,
         status="sent",
         consent_decision=consent.decide(journey.contact, "keyword_reply").reason,
-        attachments=[],  # a text, never media: message_json need not query for them
     )
-    db.session.add(answer)
     db.session.flush()
-    push("message.new", message_json(answer), journey_room(journey.id))
+    announce(answer, "message.new")

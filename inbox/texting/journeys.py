@@ -10,7 +10,7 @@ from inbox.extensions import db
 from inbox.models import Contact, Journey, Message, ReadMarker, User
 from inbox.presenters import journey_json, message_json
 from inbox.realtime import journey_room, practice_room, push, user_room
-from inbox.texting.outbox import touch_journey
+from inbox.texting.thread import log_activity, touch_journey
 
 
 def reached_the_contact():
@@ -57,24 +57,6 @@ def open_journey(
 
         send_welcome(journey)
     return journey
-
-
-def log_activity(journey: Journey, text: str, actor: User | None = None) -> Message:
-    """An activity line in the thread ("Dana Reyes moved this journey to Waitlist"), stored like a message."""
-    line = Message(
-        practice_id=journey.practice_id,
-        journey_id=journey.id,
-        contact_id=journey.contact_id,
-        direction="activity",
-        kind="activity",
-        status="logged",
-        body=text,
-        author_id=actor.id if actor else None,
-    )
-    db.session.add(line)
-    db.session.flush()
-    push("message.new", message_json(line), journey_room(journey.id))
-    return line
 
 
 def route_inbound(contact: Contact) -> Journey | None:

@@ -22,10 +22,9 @@ from inbox.extensions import db
 from inbox.gateway.errors import error_reason
 from inbox.gateway.rest import SendError
 from inbox.models import Contact, Journey, Message, PracticeNumber, User, utcnow
-from inbox.presenters import journey_json, message_json
-from inbox.realtime import journey_room, practice_room, push
 from inbox.texting import consent
 from inbox.texting.templating import placeholder_values, render
+from inbox.texting.thread import announce, new_message, set_status, touch_journey
 
 log = logging.getLogger(__name__)
 LEASE = timedelta(seconds=60)
@@ -76,57 +75,6 @@ class Preview:
     decision: consent.Decision
 
 
-def set_status(msg: Message, status: str, *, reason: str | None = None, code: int | None = None) -> None:
-    """Change an outbound message's status and announce it to the thread."""
-    msg.status = status
-    msg.error_code = code if code is not None else msg.error_code
-    msg.error_reason = reason if reason is not None else (error_reason(code) if code else msg.error_reason)
-    msg.updated_at = utcnow()
-    if status not in ("sending",):
-        msg.lease_owner = msg.lease_until = None
-    db.session.flush()
-    push("message.updated", message_json(msg), journey_room(msg.journey_id))
-
-
-def set_statuses(msgs: list[Message], status: str, *, reason: str | None = None) -> None:
-    """`set_status` for many loaded messages in one UPDATE, so that a YES releasing 1,000 held texts (or a
-    STOP cancelling them) costs the same statements as one; each thread still hears message.updated."""
-    if not msgs:
-        return
-    values: dict = {"status": status, "updated_at": utcnow()}
-    if reason is not None:
-        values["error_reason"] = reason
-    if status != "sending":
-        values.update(lease_owner=None, lease_until=None)
-    db.session.execute(
-        update(Message).where(Message.id.in_([m.id for m in msgs])).values(**values),
-        execution_options={"synchronize_session": False},
-    )
-    for msg in msgs:
-        # The rows now hold these values: tell the loaded objects without another flush or query.
-        for key, value in values.items():
-            set_committed_value(msg, key, value)
-        push("message.updated", message_json(msg), journey_room(msg.journey_id))
-
-
-# Texts the app sends by itself: they move a journey up the inbox but never replace the preview of
-# what a person wrote (a form request must not read as our opt-in request).
-AUTOMATIC_KINDS = ("automated", "opt_in_request", "keyword_reply")
-
-
-def touch_journey(journey: Journey, msg: Message) -> None:
-    """Move a journey to the top of the inbox and tell every staff tab."""
-    values = {"last_activity_at": msg.created_at or utcnow(), "last_message_id": msg.id}
-    if msg.kind in AUTOMATIC_KINDS and journey.last_message_id:
-        del values["last_message_id"]
-    # A plain UPDATE, not a dirty attribute: the ORM's second flush per text cost more than the statement.
-    db.session.execute(update(Journey.__table__).where(Journey.id == journey.id).values(**values))
-    for key, value in values.items():
-        set_committed_value(journey, key, value)
-    shown = msg if values.get("last_message_id") == msg.id else None
-    push("journey.updated", journey_json(journey, shown), practice_room(journey.practice_id))
-
-
 def compose(
     journey: Journey,
     body: str,
@@ -148,10 +96,8 @@ def compose(
     if decision.action == "block":
         raise Blocked(decision.reason)
     number = number or _sender_number(journey)
-    msg = Message(
-        practice_id=journey.practice_id,
-        journey_id=journey.id,
-        contact_id=contact.id,
+    msg = new_message(
+        journey,
         direction="outbound",
         kind=kind,
         body=body,
@@ -163,11 +109,9 @@ def compose(
         number_id=number.id,
         flags={"by_contact": True} if by_contact and kind == "opt_in_request" else {},
         created_at=now or utcnow(),  # the clock the decision used, so time-based automations agree
-        attachments=[],  # known empty, so message_json() does not load them
     )
-    db.session.add(msg)
     db.session.flush()
-    push("message.new", message_json(msg), journey_room(journey.id))
+    announce(msg, "message.new")
     touch_journey(journey, msg)
     if decision.action == "hold":
         _ask_for_consent(journey, number, by_contact=by_contact, now=now)
@@ -342,7 +286,7 @@ def cancel(msg: Message, actor: User) -> bool:
         return False
     for key, value in {"status": "cancelled", "error_reason": reason}.items():
         set_committed_value(msg, key, value)
-    push("message.updated", message_json(msg), journey_room(msg.journey_id))
+    announce(msg)
     return True
 
 

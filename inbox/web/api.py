@@ -23,12 +23,13 @@ from inbox.models import (
     utcnow,
 )
 from inbox.presenters import attachment_json, iso, journey_json, message_json
-from inbox.realtime import journey_room, practice_room, push
+from inbox.realtime import practice_room, push
 from inbox.texting import automations, consent, journeys
-from inbox.texting.journeys import log_activity, mark_read, open_journey
+from inbox.texting.journeys import mark_read, open_journey
 from inbox.texting.outbox import AskedRecently, Blocked, cancel, compose, preview, request_opt_in
 from inbox.texting.queries import inbox_page, thread
 from inbox.texting.templating import TemplateError, count_segments
+from inbox.texting.thread import announce, log_activity
 from inbox.web.auth import admin_required
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -310,7 +311,7 @@ def update_attachment(attachment_id: int):
         att.reviewed_by_id, att.reviewed_at = current_user.id, utcnow()
     audit.record("attachment.update", att, label=att.label, reviewed=bool(data.get("reviewed")))
     db.session.flush()
-    push("message.updated", message_json(att.message), journey_room(att.journey_id))
+    announce(att.message)
     db.session.commit()
     return jsonify(attachment=attachment_json(att))
 

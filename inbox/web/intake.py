@@ -20,13 +20,13 @@ from inbox.common import audit
 from inbox.common.phones import InvalidNumber, to_e164
 from inbox.extensions import db
 from inbox.models import AuditEvent, Contact, Journey, Message, Practice, utcnow
-from inbox.presenters import message_json, notification_json
-from inbox.realtime import journey_room, practice_room, push
+from inbox.presenters import notification_json
+from inbox.realtime import practice_room, push
 from inbox.texting import consent
 from inbox.texting.automations import send_welcome
-from inbox.texting.journeys import find_contact, log_activity, open_journey
-from inbox.texting.outbox import touch_journey
+from inbox.texting.journeys import find_contact, open_journey
 from inbox.texting.practices import WEB_CONSENT_SENTENCE
+from inbox.texting.thread import announce, log_activity, new_message, touch_journey
 
 bp = Blueprint("intake", __name__)
 SUBMISSIONS_PER_HOUR = 5  # per address, on the public form
@@ -92,20 +92,10 @@ def _open_inquiry(contact: Contact, form: RequestForm, *, source: str, stage: st
 
 def _store_web_request(journey: Journey, body: str) -> Message:
     """The website form's request as an inbound message of the new journey (encrypted like any text)."""
-    msg = Message(
-        practice_id=journey.practice_id,
-        journey_id=journey.id,
-        contact_id=journey.contact_id,
-        direction="inbound",
-        kind="web_request",
-        body=body,
-        status="received",
-        attachments=[],
-    )
-    db.session.add(msg)
+    msg = new_message(journey, direction="inbound", kind="web_request", body=body, status="received")
     db.session.flush()
     touch_journey(journey, msg)
-    push("message.new", message_json(msg), journey_room(journey.id))
+    announce(msg, "message.new")
     push("notify", notification_json(journey.contact.practice, msg), practice_room(journey.practice_id))
     return msg
 
