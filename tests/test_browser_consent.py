@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from inbox.extensions import db
 from inbox.models import Contact, Message
-from inbox.texting import consent
+from inbox.texting import consent, wording
 from tests import factories
 from tests.browser import open_journey, screenshot
 
@@ -85,7 +85,7 @@ def test_a_request_never_sent_reads_send(page, live_server, practice):
 
 def test_opted_in_never_sits_beside_not_sent_yet(page, live_server, practice):
     contact = factories.contact(practice, phone="+14155550145")
-    consent.record(contact, "opted_in", "phone_attestation", evidence=consent.PHONE_ATTESTATION)
+    consent.record(contact, "opted_in", "phone_attestation", evidence=wording.PHONE_ATTESTATION)
     db.session.commit()
     open_journey(page, live_server, factories.journey(contact).id)
     expect(page.locator("#consent-badge")).to_have_text("Opted in")

@@ -11,7 +11,7 @@ from inbox.extensions import db
 from inbox.models import Message, Template
 from inbox.texting import automations
 from inbox.texting.journeys import open_journey
-from inbox.texting.practices import DEFAULT_TEMPLATES
+from inbox.texting.wording import DEFAULT_TEMPLATES
 from tests import factories
 from tests.test_intake_forms import submit
 

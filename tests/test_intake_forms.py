@@ -9,8 +9,7 @@ from sqlalchemy import func, select, text
 
 from inbox.extensions import db
 from inbox.models import ConsentEvent, Contact, Journey, Message
-from inbox.texting.consent import PHONE_ATTESTATION
-from inbox.texting.practices import WEB_CONSENT_SENTENCE
+from inbox.texting.wording import PHONE_ATTESTATION, WEB_CONSENT_SENTENCE
 from tests import factories
 from tests.conftest import StaffClient
 

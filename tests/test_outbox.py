@@ -10,7 +10,7 @@ from sqlalchemy import select
 from inbox.extensions import db
 from inbox.gateway.rest import TwilioGateway
 from inbox.models import Contact, Journey, Message, PracticeNumber
-from inbox.texting import consent, outbox
+from inbox.texting import consent, outbox, wording
 from tests import factories
 from tests.conftest import PUBLIC_URL, signed_post
 
@@ -301,8 +301,8 @@ def test_staff_opt_in_needs_the_attestation(staff_client, journey):
     url = f"/api/contacts/{journey.contact_id}/consent"
     refused = staff_client.post(url, json={"state": "opted_in"})
     assert refused.status_code == 422
-    assert refused.get_json()["attestation"] == consent.PHONE_ATTESTATION
-    accepted = staff_client.post(url, json={"state": "opted_in", "attestation": consent.PHONE_ATTESTATION})
+    assert refused.get_json()["attestation"] == wording.PHONE_ATTESTATION
+    accepted = staff_client.post(url, json={"state": "opted_in", "attestation": wording.PHONE_ATTESTATION})
     assert accepted.get_json()["consent"]["colour"] == "green"
     history = staff_client.get(url).get_json()["events"]
     assert history[0]["source"] == "phone_attestation" and history[0]["actor"] == "Dana Reyes"

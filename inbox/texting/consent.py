@@ -15,6 +15,7 @@ from inbox.models import ConsentEvent, Contact, Message, User, utcnow
 from inbox.presenters import iso
 from inbox.realtime import practice_room, push
 from inbox.texting.thread import set_statuses
+from inbox.texting.wording import PHONE_ATTESTATION
 
 OPT_OUT_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"}
 OPT_IN_WORDS = {"START", "YES", "UNSTOP"}
@@ -38,10 +39,6 @@ SOURCE_TEXT = {
 }
 # Kinds of outbound message, each with its own rule in decide().
 KINDS = ("staff", "automated", "opt_in_request", "keyword_reply")
-PHONE_ATTESTATION = (
-    "This caller was informed they will receive text communication to the phone number provided "
-    "and can opt-out of this communication at any time by responding STOP."
-)
 
 
 @dataclass(frozen=True)

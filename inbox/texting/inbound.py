@@ -24,17 +24,12 @@ from inbox.texting.automations import send_welcome
 from inbox.texting.journeys import find_contact, open_journey, route_inbound
 from inbox.texting.templating import TemplateError, placeholder_values, render
 from inbox.texting.thread import announce, new_message, touch_journey
+from inbox.texting.wording import DEFAULT_HELP, START_CONFIRMATION, STOP_CONFIRMATION
 
 log = logging.getLogger(__name__)
 SID = re.compile(r"^(SM|MM)[0-9a-fA-F]{32}$")
 MAX_BODY = 1600 * 4  # Twilio's concatenation limit is 1600 characters; allow for its oddities
 MAX_MEDIA = 10
-DEFAULT_HELP = (
-    "{{ practice.name }}: texts about your appointments and intake. Questions? Call {{ practice.phone }}. "
-    "Reply STOP to opt out. Msg & data rates may apply."
-)
-STOP_CONFIRMATION = "{{ practice.name }}: you are unsubscribed and will get no more texts from us. Reply START to resubscribe."
-START_CONFIRMATION = "{{ practice.name }}: thank you, you are subscribed to texts from us. Reply STOP to opt out, HELP for help."
 
 
 class BadWebhook(ValueError):

@@ -25,6 +25,7 @@ from inbox.models import Contact, Journey, Message, PracticeNumber, User, utcnow
 from inbox.texting import consent
 from inbox.texting.templating import placeholder_values, render
 from inbox.texting.thread import announce, new_message, set_status, touch_journey
+from inbox.texting.wording import DEFAULT_OPT_IN_TEXT
 
 log = logging.getLogger(__name__)
 LEASE = timedelta(seconds=60)
@@ -42,12 +43,6 @@ STATUS_RANK = {
     "failed": 3,
     "cancelled": 3,
 }
-DEFAULT_OPT_IN_TEXT = (
-    "{{ practice.name }} would like to text you about your care. Texts are not encrypted: others with "
-    "access to your phone or carrier could read them. We keep your replies in our secure, HIPAA-compliant "
-    "record and send only what is needed. Reply YES to accept texts, STOP to opt out. "
-    "Msg & data rates may apply."
-)
 
 
 class Blocked(Exception):

@@ -6,59 +6,7 @@ from flask import current_app
 
 from inbox.extensions import db
 from inbox.models import Practice, PracticeNumber, Template
-
-WEB_CONSENT_SENTENCE = (
-    "By submitting this form, I understand that I may receive text communication to the phone number "
-    "provided. I can opt-out of this communication at any time by responding STOP."
-)
-# Two manual-send and four auto-send templates, as the seed CRM pre-loads them. They greet the reader
-# (`recipient`): the guardian when the number we text is the guardian's, else the contact.
-DEFAULT_TEMPLATES = [
-    (
-        "Schedule an intake call",
-        "manual",
-        None,
-        "Hi {{ recipient.first_name }}, this is {{ staff.first_name }} from {{ practice.name }}. "
-        "When is a good time for a short intake call?",
-    ),
-    (
-        "Ask for insurance card photos",
-        "manual",
-        None,
-        "Hi {{ recipient.first_name }}, could you reply with a photo of the front and back of your "
-        "insurance card? Thank you! {{ practice.name }}",
-    ),
-    (
-        "Welcome (new journey or inquiry)",
-        "auto",
-        "welcome",
-        "Hi {{ recipient.first_name }}, Welcome to {{ practice.name }}! To communicate with our intake "
-        "coordinators about scheduling an appointment, feel free to text this number, send an email to "
-        "{{ practice.email }}, or call {{ practice.phone }}. Text STOP to unsubscribe from these messages "
-        "at any time.",
-    ),
-    (
-        "Appointment confirmation",
-        "auto",
-        "appointment",
-        "Hi {{ recipient.first_name }}, this confirms your appointment with {{ practice.name }} on "
-        "{{ journey.appointment_time }}. Reply here if you need to reschedule.",
-    ),
-    (
-        "Paperwork reminder",
-        "auto",
-        "paperwork",
-        "Hi {{ recipient.first_name }}, a reminder from {{ practice.name }}: please complete your intake "
-        "paperwork before your first appointment. Questions? Call {{ practice.phone }}.",
-    ),
-    (
-        "Follow-up check-in",
-        "auto",
-        "followup",
-        "Hi {{ recipient.first_name }}, {{ practice.name }} checking in. Is there anything we can help you "
-        "with? Reply here or call {{ practice.phone }}.",
-    ),
-]
+from inbox.texting.wording import DEFAULT_TEMPLATES, WEB_CONSENT_SENTENCE
 
 
 def create_practice(name: str, number: str, timezone: str, **details) -> Practice:

@@ -24,7 +24,7 @@ from inbox.models import (
 )
 from inbox.presenters import attachment_json, iso, journey_json, message_json
 from inbox.realtime import practice_room, push
-from inbox.texting import automations, consent, journeys
+from inbox.texting import automations, consent, journeys, wording
 from inbox.texting.journeys import mark_read, open_journey
 from inbox.texting.outbox import AskedRecently, Blocked, cancel, compose, preview, request_opt_in
 from inbox.texting.queries import inbox_page, thread
@@ -365,10 +365,10 @@ def change_consent(contact_id: int):
     elif state == "opted_in":
         if not consent.staff_opt_in_allowed(data.get("attestation")):
             return _error(
-                422, "an opt-in needs the attestation sentence", attestation=consent.PHONE_ATTESTATION
+                422, "an opt-in needs the attestation sentence", attestation=wording.PHONE_ATTESTATION
             )
         consent.record(
-            contact, "opted_in", "phone_attestation", evidence=consent.PHONE_ATTESTATION, actor=current_user
+            contact, "opted_in", "phone_attestation", evidence=wording.PHONE_ATTESTATION, actor=current_user
         )
     else:
         return _error(400, "state must be opted_out or opted_in")

@@ -22,11 +22,11 @@ from inbox.extensions import db
 from inbox.models import AuditEvent, Contact, Journey, Message, Practice, utcnow
 from inbox.presenters import notification_json
 from inbox.realtime import practice_room, push
-from inbox.texting import consent
+from inbox.texting import consent, wording
 from inbox.texting.automations import send_welcome
 from inbox.texting.journeys import find_contact, open_journey
-from inbox.texting.practices import WEB_CONSENT_SENTENCE
 from inbox.texting.thread import announce, log_activity, new_message, touch_journey
+from inbox.texting.wording import WEB_CONSENT_SENTENCE
 
 bp = Blueprint("intake", __name__)
 SUBMISSIONS_PER_HOUR = 5  # per address, on the public form
@@ -165,7 +165,7 @@ def phone_intake():
     if form.validate_on_submit():
         contact = _contact_from(form, practice)
         consent.record(
-            contact, "opted_in", "phone_attestation", evidence=consent.PHONE_ATTESTATION, actor=current_user
+            contact, "opted_in", "phone_attestation", evidence=wording.PHONE_ATTESTATION, actor=current_user
         )
         journey = _open_inquiry(contact, form, source="phone", stage="Phone inquiry", actor=current_user)
         audit.record("phone_intake.submit", journey)
@@ -173,4 +173,4 @@ def phone_intake():
         flash("Phone inquiry saved.", "info")
         return redirect(url_for("views.journey_page", journey_id=journey.id))
     status = 400 if request.method == "POST" else 200
-    return render_template("phone_intake.html", form=form, sentence=consent.PHONE_ATTESTATION), status
+    return render_template("phone_intake.html", form=form, sentence=wording.PHONE_ATTESTATION), status

@@ -38,10 +38,9 @@ from inbox.extensions import db
 from inbox.models import Message, Practice, Template, User
 from inbox.realtime import practice_room, push
 from inbox.texting import consent
-from inbox.texting.inbound import DEFAULT_HELP
-from inbox.texting.outbox import DEFAULT_OPT_IN_TEXT
-from inbox.texting.practices import WEB_CONSENT_SENTENCE, public_form_url
+from inbox.texting.practices import public_form_url
 from inbox.texting.templating import TemplateError, count_segments, placeholder_values, render
+from inbox.texting.wording import DEFAULT_HELP, DEFAULT_OPT_IN_TEXT, WEB_CONSENT_SENTENCE
 from inbox.web.auth import admin_required
 
 bp = Blueprint("settings", __name__, url_prefix="/admin")
