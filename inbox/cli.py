@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from inbox.common.phones import InvalidNumber, to_e164
 from inbox.crypto import keyring
 from inbox.extensions import db
+from inbox.gateway import gateway_for
 from inbox.media import attachments
 from inbox.models import ROLES, Attachment, Message, Practice, PracticeNumber, User, utcnow
 from inbox.records import retention
@@ -144,15 +145,13 @@ def rotate_keys_command(batch: int) -> None:
 @click.option("--batch", default=retention.BATCH, show_default=True)
 def purge_command(practice_id: int | None, dry_run: bool, batch: int) -> None:
     """Apply each practice's retention policy now: purge bodies and media older than its retention_days."""
-    from inbox.worker import make_gateway
-
     query = select(Practice).order_by(Practice.id)
     if practice_id is not None:
         query = query.where(Practice.id == practice_id)
     practices = db.session.scalars(query).all()
     if not practices:
         raise click.ClickException("no such practice")
-    gateway = make_gateway()
+    gateway = gateway_for()
     now = utcnow()
 
     def progress(counts: retention.Counts) -> None:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from flask import Flask, current_app
 
 from inbox.extensions import db, socketio
+from inbox.gateway import Gateway, gateway_for
 from inbox.media import attachments
 from inbox.models import WorkerHeartbeat, utcnow
 from inbox.records import retention
@@ -27,22 +28,6 @@ IDLE_SLEEP = 0.5
 SWEEP_EVERY = 15.0  # seconds between idle-logoff and time-based automation sweeps
 _clock = time.monotonic
 _next_run: dict[str, float] = {}  # periodic job -> when it is due next (this process's clock)
-
-
-def make_gateway(app: Flask | None = None):
-    """The Twilio gateway for this app (default: the current one): the real REST API, or the simulator's twin."""
-    app = app or current_app._get_current_object()
-    if app.config["INBOX_SIMULATOR"]:
-        from inbox.dev.simulator import SimulatorGateway
-
-        return SimulatorGateway(app)
-    from inbox.gateway.rest import TwilioGateway
-
-    return TwilioGateway(
-        app.config["TWILIO_ACCOUNT_SID"],
-        app.config["TWILIO_AUTH_TOKEN"],
-        api_base_url=app.config["TWILIO_API_BASE_URL"],
-    )
 
 
 def worker_name() -> str:
@@ -59,7 +44,7 @@ def _due(job: str, every: float) -> bool:
     return True
 
 
-def run_once(gateway, name: str) -> int:
+def run_once(gateway: Gateway, name: str) -> int:
     """One pass over every queue; returns how much work it did."""
     if _due("sweep", SWEEP_EVERY):
         end_idle_sessions()
@@ -81,7 +66,7 @@ def run_forever(app: Flask, should_stop: Callable[[], bool] = lambda: False) -> 
     """Loop until told to stop; errors are logged (without ePHI) and the loop goes on."""
     name = worker_name()
     with app.app_context():
-        gateway = make_gateway(app)
+        gateway = gateway_for(app)
         log.info("worker %s started", name)
         while not should_stop():
             try:

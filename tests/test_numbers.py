@@ -9,13 +9,12 @@ import pytest
 from sqlalchemy import select
 
 from inbox.extensions import db
-from inbox.gateway import webhook_check
+from inbox.gateway import gateway_for, webhook_check
 from inbox.gateway.errors import NUMBER_REASONS
 from inbox.gateway.rest import SendError, TwilioGateway
 from inbox.models import AuditEvent, PracticeNumber
 from inbox.web.admin import numbers
 from inbox.web.admin.numbers import NumberProblem
-from inbox.worker import make_gateway
 from tests import factories
 from tests.conftest import PUBLIC_URL, StaffClient, running_app
 from tests.test_compliance import admin_browser
@@ -57,14 +56,14 @@ def twilio_number(app, fake_twilio, practice, e164: str = "+12125550100", sms_ur
 
 def results(app, number, **kwargs) -> dict[str, webhook_check.CheckResult]:
     """Run the webhook check on a number; its results by name."""
-    return {r.name: r for r in webhook_check.check_webhook(make_gateway(), number, **kwargs)}
+    return {r.name: r for r in webhook_check.check_webhook(gateway_for(), number, **kwargs)}
 
 
 # -- search and buy ---------------------------------------------------------------------------
 
 
 def test_search_offers_local_numbers_of_the_area_code(app, practice, fake_twilio, admin_client):
-    offers = numbers.search(make_gateway(), "415")
+    offers = numbers.search(gateway_for(), "415")
     assert offers and all(o.e164.startswith("+1415") for o in offers)
     page = admin_client.get("/admin/numbers?area_code=415").get_data(as_text=True)
     assert "(415) 555-0100" in page and 'name="e164" value="+14155550100"' in page
@@ -73,7 +72,7 @@ def test_search_offers_local_numbers_of_the_area_code(app, practice, fake_twilio
 @pytest.mark.parametrize("area_code", ["", "41", "4155", "015", "abc"])
 def test_search_refuses_what_is_not_an_area_code(app, area_code):
     with pytest.raises(NumberProblem, match="three-digit US area code"):
-        numbers.search(make_gateway(), area_code)
+        numbers.search(gateway_for(), area_code)
 
 
 def test_buying_points_the_number_at_our_webhook_and_stores_it(
@@ -96,7 +95,7 @@ def test_buying_points_the_number_at_our_webhook_and_stores_it(
         {"twilio_sid": number.twilio_sid},
     )
     assert "+14155550101" not in str(event.detail)  # ids only, no phone numbers
-    assert "+14155550101" not in [o.e164 for o in numbers.search(make_gateway(), "415")]
+    assert "+14155550101" not in [o.e164 for o in numbers.search(gateway_for(), "415")]
 
 
 def test_buying_a_number_someone_just_took_says_so_and_stores_nothing(
@@ -113,7 +112,7 @@ def test_buying_a_number_someone_just_took_says_so_and_stores_nothing(
 def test_a_number_another_practice_has_is_never_bought(app, practice, fake_twilio):
     other = factories.practice(name="Other", number="+14155550103")
     with pytest.raises(NumberProblem, match="another practice"):
-        numbers.buy(make_gateway(), practice, "+14155550103")
+        numbers.buy(gateway_for(), practice, "+14155550103")
     assert stored("+14155550103").practice_id == other.id
     assert fake_twilio.number_by_e164("+14155550103") is None
 
@@ -154,12 +153,12 @@ def test_a_number_attached_to_another_practice_is_refused_and_left_alone(
 @pytest.mark.parametrize("sid", ["", "PN123", "../Messages", "PN" + "g" * 32])
 def test_attach_takes_only_a_number_sid(app, practice, sid):
     with pytest.raises(NumberProblem, match="Pick a number"):
-        numbers.attach(make_gateway(), practice, sid)
+        numbers.attach(gateway_for(), practice, sid)
 
 
 def test_attaching_a_number_the_account_does_not_own_is_refused(app, practice, fake_twilio):
     with pytest.raises(NumberProblem, match="does not have this number"):
-        numbers.attach(make_gateway(), practice, "PN" + "0" * 32)
+        numbers.attach(gateway_for(), practice, "PN" + "0" * 32)
 
 
 def test_detach_forgets_a_number_without_texts_only(app, practice, fake_twilio, inbound, admin_client):
@@ -327,7 +326,7 @@ def test_simulator_mode_offers_made_up_numbers_and_stores_a_purchase(sim_app):
     assert bought == ["(303) 555-0100 is the practice's now. Its texts come to this inbox."]
     number = stored("+13035550100")
     assert number.practice_id == practice.id and number.twilio_sid.startswith("PN")
-    gateway = make_gateway()
+    gateway = gateway_for()
     assert "+13035550100" not in [o.e164 for o in gateway.search_local_numbers("303")]
     with pytest.raises(SendError) as gone:
         gateway.buy_number("+13035550100", WEBHOOK)

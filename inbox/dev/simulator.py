@@ -20,6 +20,7 @@ from flask_login import login_required
 from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
+from inbox import gateway
 from inbox.common.phones import InvalidNumber, to_e164
 from inbox.extensions import db, socketio
 from inbox.gateway.rest import Alert, AvailableNumber, OwnedNumber, SendError, SendResult
@@ -238,6 +239,8 @@ def serve_media(token: str):
 
 
 def init_app(app: Flask) -> None:
-    """Register the simulator and its media route (outside the login wall: the worker uses basic auth)."""
+    """Register the simulator, its media route (outside the login wall: the worker uses basic auth) and
+    its twin of the gateway, which every Twilio call of this app now goes through."""
     app.register_blueprint(bp)
+    gateway.use(app, SimulatorGateway(app))
     app.add_url_rule("/simulator/media/<token>", "simulator_media", serve_media)

@@ -19,6 +19,7 @@ from sqlalchemy import or_, select, update
 from inbox.common.concurrency import run_cpu
 from inbox.crypto import keyring
 from inbox.extensions import db
+from inbox.gateway import Gateway
 from inbox.media import processing as media
 from inbox.models import Attachment, utcnow
 from inbox.texting.thread import announce
@@ -96,7 +97,7 @@ def _claim_due(now: datetime, limit: int) -> list[int]:
     return claimed
 
 
-def process_due(gateway, *, limit: int = 5, now: datetime | None = None) -> int:
+def process_due(gateway: Gateway, *, limit: int = 5, now: datetime | None = None) -> int:
     """Run due media jobs; returns how many finished (ready or given up)."""
     done = 0
     for att_id in _claim_due(now or utcnow(), limit):
@@ -105,7 +106,7 @@ def process_due(gateway, *, limit: int = 5, now: datetime | None = None) -> int:
     return done
 
 
-def _run(gateway, att: Attachment) -> int:
+def _run(gateway: Gateway, att: Attachment) -> int:
     """Fetch, process, seal and store one attachment; a failure retries with backoff, then shows."""
     config = current_app.config
     try:
@@ -148,7 +149,7 @@ def _give_up(att: Attachment, reason: str) -> int:
     return 1
 
 
-def _delete_at_twilio(gateway, att: Attachment) -> None:
+def _delete_at_twilio(gateway: Gateway, att: Attachment) -> None:
     """Our encrypted copy is safe: remove Twilio's (a practice setting, on by default)."""
     if not att.message.journey.contact.practice.delete_media_at_twilio or gateway is None:
         return

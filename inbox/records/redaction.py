@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from inbox.common import audit
 from inbox.extensions import db
+from inbox.gateway import Gateway
 from inbox.gateway.rest import SendError
 from inbox.media.attachments import destroy_blobs
 from inbox.models import Attachment, Message, User, utcnow
@@ -41,7 +42,7 @@ def destroy(msg: Message, attachment_status: str) -> None:
         att.status, att.has_thumbnail = attachment_status, False
 
 
-def delete_media_copy(att: Attachment, gateway, result: TwilioDeletion) -> None:
+def delete_media_copy(att: Attachment, gateway: Gateway, result: TwilioDeletion) -> None:
     """Delete one photo at Twilio; a cleared source_url records that Twilio confirmed it."""
     if not att.source_url:
         return
@@ -54,7 +55,9 @@ def delete_media_copy(att: Attachment, gateway, result: TwilioDeletion) -> None:
     result.deleted += 1
 
 
-def delete_twilio_copies(msg: Message, gateway, result: TwilioDeletion | None = None) -> TwilioDeletion:
+def delete_twilio_copies(
+    msg: Message, gateway: Gateway, result: TwilioDeletion | None = None
+) -> TwilioDeletion:
     """Delete Twilio's copies of a message and its photos, recording each one Twilio confirmed."""
     result = result or TwilioDeletion()
     for att in msg.attachments:
@@ -70,7 +73,7 @@ def delete_twilio_copies(msg: Message, gateway, result: TwilioDeletion | None = 
     return result
 
 
-def redact(msg: Message, actor: User, gateway) -> list[str]:
+def redact(msg: Message, actor: User, gateway: Gateway) -> list[str]:
     """Destroy the body ciphertext and media blobs, delete Twilio's copies, keep a tombstone.
 
     Returns what could not be deleted at Twilio (reasons, no ePHI), so the admin can be told; the

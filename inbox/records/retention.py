@@ -28,6 +28,7 @@ from sqlalchemy.orm import selectinload
 
 from inbox.common import audit
 from inbox.extensions import db
+from inbox.gateway import Gateway
 from inbox.models import Attachment, Message, Practice, utcnow
 from inbox.records.redaction import TwilioDeletion, delete_media_copy, delete_twilio_copies, destroy
 from inbox.texting.thread import announce
@@ -124,7 +125,9 @@ def _with_thread_fields(query):
     )
 
 
-def _retry_twilio(practice: Practice, gateway, now: datetime, batch: int, result: TwilioDeletion) -> None:
+def _retry_twilio(
+    practice: Practice, gateway: Gateway, now: datetime, batch: int, result: TwilioDeletion
+) -> None:
     """Retry Twilio deletions that an earlier run (or a redaction, or a media job) could not finish."""
     messages = db.session.scalars(
         _with_thread_fields(_pending_messages(practice)).order_by(Message.id).limit(batch)
@@ -141,7 +144,9 @@ def _retry_twilio(practice: Practice, gateway, now: datetime, batch: int, result
     db.session.commit()
 
 
-def _purge_batch(msgs: list[Message], gateway, now: datetime, counts: Counts, result: TwilioDeletion) -> None:
+def _purge_batch(
+    msgs: list[Message], gateway: Gateway, now: datetime, counts: Counts, result: TwilioDeletion
+) -> None:
     """Destroy a batch here and commit, then delete Twilio's copies (pending ones wait for a later run)."""
     for msg in msgs:
         # Blobs are unlinked before the commit: a crash in between leaves the row unpurged, and the
@@ -211,7 +216,7 @@ def purge_practice(
     return counts
 
 
-def sweep(gateway, now: datetime | None = None, *, limit: int = BATCH) -> bool:
+def sweep(gateway: Gateway, now: datetime | None = None, *, limit: int = BATCH) -> bool:
     """The worker's pass over every practice, purging at most `limit` messages; True if work remains."""
     now = now or utcnow()
     budget = limit

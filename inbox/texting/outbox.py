@@ -19,6 +19,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 
 from inbox.extensions import db
+from inbox.gateway import Gateway
 from inbox.gateway.errors import error_reason
 from inbox.gateway.rest import SendError
 from inbox.models import Contact, Journey, Message, PracticeNumber, User, utcnow
@@ -288,7 +289,7 @@ def cancel(msg: Message, actor: User) -> bool:
 UNCONFIRMED = "Outcome unknown: the send may have reached Twilio. Check before sending again."
 
 
-def drain(gateway, worker: str, *, limit: int = 20, now: datetime | None = None) -> int:
+def drain(gateway: Gateway, worker: str, *, limit: int = 20, now: datetime | None = None) -> int:
     """Send what is due, at most `limit` texts; returns how many were handed to Twilio."""
     now = now or utcnow()
     sent = 0
@@ -308,7 +309,7 @@ def drain(gateway, worker: str, *, limit: int = 20, now: datetime | None = None)
     return sent
 
 
-def _send_claimed(gateway, msg: Message, now: datetime) -> int:
+def _send_claimed(gateway: Gateway, msg: Message, now: datetime) -> int:
     """Ask the decision again, mark the hand-over, call Twilio, and record the answer."""
     db.session.refresh(msg)
     contact = msg.contact

@@ -12,6 +12,7 @@ from inbox.common import audit
 from inbox.common.access import attachment_or_404, contact_or_404, journey_or_404, message_or_404
 from inbox.common.phones import pretty
 from inbox.extensions import db
+from inbox.gateway import gateway_for
 from inbox.models import (
     ATTACHMENT_LABELS,
     PATHWAYS,
@@ -382,14 +383,13 @@ def change_consent(contact_id: int):
 def redact_message(message_id: int):
     """Admins only: destroy a message's body and media for good, here and at Twilio."""
     from inbox.records.redaction import redact
-    from inbox.worker import make_gateway
 
     msg = message_or_404(message_id)
     if msg.redacted_at or msg.purged_at:
         return _error(
             409, "already redacted" if msg.redacted_at else "already purged by the retention policy"
         )
-    problems = redact(msg, current_user, make_gateway())
+    problems = redact(msg, current_user, gateway_for())
     return jsonify(message=message_json(msg), twilio_problems=problems)
 
 

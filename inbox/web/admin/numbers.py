@@ -19,12 +19,12 @@ from inbox.common import audit
 from inbox.common.access import number_or_404
 from inbox.common.phones import InvalidNumber, pretty, to_e164
 from inbox.extensions import db
+from inbox.gateway import gateway_for
 from inbox.gateway.errors import NUMBER_REASONS
 from inbox.gateway.rest import AvailableNumber, OwnedNumber, SendError
 from inbox.gateway.webhook_check import CHECK_LABELS, check_webhook, last_checks, webhook_url
 from inbox.models import Message, Practice, PracticeNumber
 from inbox.web.auth import admin_required
-from inbox.worker import make_gateway
 
 bp = Blueprint("numbers", __name__, url_prefix="/admin")
 AREA_CODE = re.compile(r"^[2-9]\d\d$")
@@ -163,9 +163,9 @@ def index():
     offers = owned = problem = None
     try:
         if area_code:
-            offers = search(make_gateway(), area_code)
+            offers = search(gateway_for(), area_code)
         if request.args.get("owned"):
-            owned = account_numbers(make_gateway(), practice)
+            owned = account_numbers(gateway_for(), practice)
     except NumberProblem as exc:
         problem = str(exc)
     numbers = db.session.scalars(
@@ -192,7 +192,7 @@ def buy_view():
     e164 = request.form.get("e164", "")
 
     def work() -> str:
-        number = buy(make_gateway(), current_user.practice, e164)
+        number = buy(gateway_for(), current_user.practice, e164)
         return f"{pretty(number.e164)} is the practice's now. Its texts come to this inbox."
 
     return _then_back(work, area_code=request.form.get("area_code") or None)
@@ -204,7 +204,7 @@ def attach_view():
     """Attach (or re-point) a number the account owns."""
 
     def work() -> str:
-        number = attach(make_gateway(), current_user.practice, request.form.get("sid", ""))
+        number = attach(gateway_for(), current_user.practice, request.form.get("sid", ""))
         return f"{pretty(number.e164)} now sends its texts to this inbox."
 
     return _then_back(work)
@@ -215,7 +215,7 @@ def attach_view():
 def check_view(number_id: int):
     """Run the webhook check and show each result."""
     number = number_or_404(number_id)
-    for result in check_webhook(make_gateway(), number):
+    for result in check_webhook(gateway_for(), number):
         flash(("OK: " if result.ok else "Problem: ") + result.message, "info" if result.ok else "error")
     return redirect(url_for("numbers.index"))
 
