@@ -10,7 +10,7 @@ from typing import Any
 from flask import Flask, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from inbox import crypto, gateway
+from inbox import crypto, gateway, vocabulary
 from inbox.config import load_config
 from inbox.extensions import csrf, db, login_manager, migrate, socketio
 
@@ -41,6 +41,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     crypto.init_app(app)
     gateway.init_app(app)
+    # The states and kinds the browser's scripts test against, from the one vocabulary.
+    app.context_processor(lambda: {"vocabulary": vocabulary.for_pages()})
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"), render_as_batch=True)
     csrf.init_app(app)

@@ -17,6 +17,7 @@ from inbox.media import attachments
 from inbox.models import ROLES, Attachment, Message, Practice, PracticeNumber, User, utcnow
 from inbox.records import retention
 from inbox.texting.practices import create_practice, public_form_url
+from inbox.vocabulary import AttachmentStatus
 from inbox.web.auth import hash_password
 
 DEMO_NUMBER = "+15005550006"
@@ -130,7 +131,7 @@ def rotate_keys_command(batch: int) -> None:
         db.session.commit()
         click.echo(f"messages: {done}/{total} checked, {rotated} re-encrypted")
     files = 0
-    for att in db.session.scalars(select(Attachment).where(Attachment.status == "ready")):
+    for att in db.session.scalars(select(Attachment).where(Attachment.status == AttachmentStatus.READY)):
         for path in attachments.blob_paths(att):
             variant = path.suffix.lstrip(".")
             if ring.key_id(path.read_bytes()) != ring.primary:

@@ -9,6 +9,7 @@ from flask_login import UserMixin
 from sqlalchemy import (
     JSON,
     Boolean,
+    CheckConstraint,
     DateTime,
     ForeignKey,
     Index,
@@ -23,28 +24,22 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from inbox.crypto import EncryptedField
 from inbox.extensions import db
-
-PATHWAYS = {"intake": "Intake", "waitlist": "Waitlist", "current": "Current Clients"}
-ROLES = ("admin", "staff")
-CONSENT_STATES = ("unknown", "pending", "opted_in", "opted_out")
-# Outbound life cycle; `unconfirmed` is a send whose outcome is unknown (left for staff to check).
-OUTBOUND_STATUSES = (
-    "held_for_consent",
-    "queued",
-    "sending",
-    "sent",
-    "delivered",
-    "undelivered",
-    "failed",
-    "cancelled",
-    "unconfirmed",
+from inbox.vocabulary import (
+    LABEL_TEXT,
+    PATHWAY_LABELS,
+    AttachmentLabel,
+    AttachmentStatus,
+    ConsentState,
+    Direction,
+    Kind,
+    Pathway,
+    Status,
+    check,
 )
-ATTACHMENT_LABELS = {
-    "insurance_front": "Insurance card (front)",
-    "insurance_back": "Insurance card (back)",
-    "photo_id": "Photo ID",
-    "other": "Other",
-}
+
+PATHWAYS = PATHWAY_LABELS
+ROLES = ("admin", "staff")
+ATTACHMENT_LABELS = LABEL_TEXT
 
 
 def utcnow() -> datetime:
@@ -174,7 +169,10 @@ class Contact(db.Model):
     """A person texting the practice; the number is unique within the practice."""
 
     __tablename__ = "contacts"
-    __table_args__ = (UniqueConstraint("practice_id", "phone", name="uq_contacts_practice_phone"),)
+    __table_args__ = (
+        UniqueConstraint("practice_id", "phone", name="uq_contacts_practice_phone"),
+        CheckConstraint(check("consent_state", ConsentState), name="consent_state"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     practice_id: Mapped[int] = mapped_column(ForeignKey("practices.id"))
@@ -211,7 +209,10 @@ class Journey(db.Model):
     """A contact's case in a pathway; the thread of messages hangs off it."""
 
     __tablename__ = "journeys"
-    __table_args__ = (Index("ix_journeys_practice_activity", "practice_id", "last_activity_at"),)
+    __table_args__ = (
+        Index("ix_journeys_practice_activity", "practice_id", "last_activity_at"),
+        CheckConstraint(check("pathway", Pathway), name="pathway"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     practice_id: Mapped[int] = mapped_column(ForeignKey("practices.id"))
@@ -246,6 +247,9 @@ class Message(db.Model):
         Index("ix_messages_outbox", "status", "not_before"),
         Index("ix_messages_contact_status", "contact_id", "status"),
         Index("ix_messages_retention", "practice_id", "purged_at", "created_at"),
+        CheckConstraint(check("direction", Direction), name="direction"),
+        CheckConstraint(check("kind", Kind), name="kind"),
+        CheckConstraint(check("status", Status), name="status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -302,7 +306,11 @@ class Attachment(db.Model):
     """A photo or PDF of an MMS; its media-fetch job state lives on the row."""
 
     __tablename__ = "attachments"
-    __table_args__ = (Index("ix_attachments_jobs", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_attachments_jobs", "status", "next_attempt_at"),
+        CheckConstraint(check("status", AttachmentStatus), name="status"),
+        CheckConstraint("label IS NULL OR " + check("label", AttachmentLabel), name="label"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     uid: Mapped[str] = mapped_column(String(32), unique=True, default=new_uid)
@@ -336,7 +344,10 @@ class ConsentEvent(db.Model):
     """Append-only consent ledger: every change with its source, evidence and actor."""
 
     __tablename__ = "consent_events"
-    __table_args__ = (Index("ix_consent_events_contact", "contact_id", "id"),)
+    __table_args__ = (
+        Index("ix_consent_events_contact", "contact_id", "id"),
+        CheckConstraint(check("state", ConsentState), name="state"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     practice_id: Mapped[int] = mapped_column(ForeignKey("practices.id"))

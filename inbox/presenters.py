@@ -7,6 +7,7 @@ from typing import Any
 
 from inbox.gateway.errors import error_reason
 from inbox.models import ATTACHMENT_LABELS, Attachment, Contact, Journey, Message, Practice
+from inbox.vocabulary import AttachmentStatus, Direction
 
 SNIPPET_CHARS = 80
 
@@ -18,7 +19,7 @@ def iso(value: datetime | None) -> str | None:
 
 def attachment_json(att: Attachment) -> dict[str, Any]:
     """An attachment with the URLs that serve it (decrypted, to authorised staff only)."""
-    ready = att.status == "ready"
+    ready = att.status == AttachmentStatus.READY
     return {
         "id": att.id,
         "message_id": att.message_id,
@@ -41,9 +42,9 @@ def attachment_json(att: Attachment) -> dict[str, Any]:
 
 def message_json(msg: Message) -> dict[str, Any]:
     """A message as the thread shows it; the body is decrypted here, for entitled callers only."""
-    if msg.direction == "activity":
+    if msg.direction == Direction.ACTIVITY:
         sender = msg.author.display_name if msg.author else "System"
-    elif msg.direction == "outbound":
+    elif msg.direction == Direction.OUTBOUND:
         sender = msg.author.display_name if msg.author else "Automation"
     else:
         sender = msg.contact.label

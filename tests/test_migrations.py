@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import upgrade
@@ -43,3 +44,29 @@ def test_upgrade_on_an_empty_database_matches_the_models(app_env, monkeypatch, t
         create_engine(url).dispose()
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+@pytest.mark.parametrize(
+    ("table", "column", "bad"),
+    [
+        ("messages", "status", "lost"),
+        ("messages", "kind", "spam"),
+        ("contacts", "consent_state", "maybe"),
+        ("journeys", "pathway", "elsewhere"),
+    ],
+)
+def test_the_database_refuses_a_word_outside_the_vocabulary(app, practice, table, column, bad):
+    from sqlalchemy import text
+    from sqlalchemy.exc import IntegrityError
+
+    from tests import factories
+
+    journey = factories.journey(factories.contact(practice))
+    factories.message(journey, "Hello")
+    db.session.commit()
+    row_id = {"messages": None, "contacts": journey.contact_id, "journeys": journey.id}.get(table)
+    where = f"id = {row_id}" if row_id else "1 = 1"
+    with pytest.raises(IntegrityError):
+        db.session.execute(text(f"UPDATE {table} SET {column} = :bad WHERE {where}"), {"bad": bad})  # noqa: S608
+        db.session.flush()
+    db.session.rollback()

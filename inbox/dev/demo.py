@@ -11,6 +11,7 @@ from inbox.extensions import db
 from inbox.models import ConsentEvent, Contact, Journey, PracticeNumber, User, utcnow
 from inbox.texting.practices import create_practice
 from inbox.texting.thread import new_message
+from inbox.vocabulary import ConsentState, Direction, Kind, Status
 from inbox.web.auth import hash_password
 
 # (first, last, phone, pathway, stage, consent, thread of (direction, body))
@@ -128,7 +129,7 @@ def load_demo(number: str, password: str) -> bool:
                 practice_id=practice.id,
                 contact_id=contact.id,
                 state=consent_state,
-                source="sms_keyword" if consent_state != "pending" else "opt_in_request",
+                source="sms_keyword" if consent_state != ConsentState.PENDING else "opt_in_request",
                 evidence={"opted_in": "YES", "opted_out": "STOP"}.get(consent_state, "opt-in request sent"),
             )
         )
@@ -148,9 +149,9 @@ def load_demo(number: str, password: str) -> bool:
             msg = new_message(
                 journey,
                 direction=direction,
-                kind="inbound" if direction == "inbound" else "staff",
+                kind=Kind.INBOUND if direction == Direction.INBOUND else "staff",
                 body=body,
-                status="received" if direction == "inbound" else "delivered",
+                status=Status.RECEIVED if direction == Direction.INBOUND else "delivered",
                 twilio_sid="SM" + secrets.token_hex(16),
                 created_at=at,
             )

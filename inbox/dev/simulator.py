@@ -26,6 +26,7 @@ from inbox.extensions import db, socketio
 from inbox.gateway.rest import Alert, AvailableNumber, OwnedNumber, SendError, SendResult
 from inbox.media.processing import sniff
 from inbox.models import Contact, Message, PracticeNumber
+from inbox.vocabulary import Direction, Status
 
 bp = Blueprint("simulator", __name__, url_prefix="/simulator")
 SIM_ACCOUNT = "ACsimulator"
@@ -58,7 +59,7 @@ class SimulatorGateway:
         sid = "SM" + secrets.token_hex(16)
         if status_callback:
             socketio.start_background_task(self._report, sid, from_, to, status_callback)
-        return SendResult(sid=sid, status="queued")
+        return SendResult(sid=sid, status=Status.QUEUED)
 
     def _report(self, sid: str, from_: str, to: str, callback: str) -> None:
         """Signed status callbacks, a moment apart, like a real carrier's."""
@@ -200,7 +201,7 @@ def thread():
             Message.contact_id == contact.id,
             Message.redacted_at.is_(None),
             Message.purged_at.is_(None),
-            (Message.direction == "inbound") | Message.status.in_(("sending", "sent", "delivered")),
+            (Message.direction == Direction.INBOUND) | Message.status.in_(("sending", "sent", "delivered")),
         )
         .order_by(Message.id)
     )

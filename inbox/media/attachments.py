@@ -23,6 +23,7 @@ from inbox.gateway import Gateway
 from inbox.media import processing as media
 from inbox.models import Attachment, utcnow
 from inbox.texting.thread import announce
+from inbox.vocabulary import AttachmentStatus
 
 log = logging.getLogger(__name__)
 VARIANTS = ("original", "thumb")
@@ -73,7 +74,7 @@ def _claim_due(now: datetime, limit: int) -> list[int]:
     candidates = db.session.scalars(
         select(Attachment.id)
         .where(
-            Attachment.status == "pending",
+            Attachment.status == AttachmentStatus.PENDING,
             Attachment.next_attempt_at <= now,
             or_(Attachment.lease_until.is_(None), Attachment.lease_until < now),
         )
@@ -86,7 +87,7 @@ def _claim_due(now: datetime, limit: int) -> list[int]:
             update(Attachment)
             .where(
                 Attachment.id == att_id,
-                Attachment.status == "pending",
+                Attachment.status == AttachmentStatus.PENDING,
                 or_(Attachment.lease_until.is_(None), Attachment.lease_until < now),
             )
             .values(lease_until=now + LEASE, attempts=Attachment.attempts + 1)
@@ -128,7 +129,7 @@ def _run(gateway: Gateway, att: Attachment) -> int:
     write_blob(att, "original", processed.data)
     if processed.thumbnail:
         write_blob(att, "thumb", processed.thumbnail)
-    att.status, att.error, att.lease_until = "ready", None, None
+    att.status, att.error, att.lease_until = AttachmentStatus.READY, None, None
     att.content_type, att.size = processed.content_type, len(processed.data)
     att.width, att.height, att.has_thumbnail = processed.width, processed.height, bool(processed.thumbnail)
     db.session.flush()
@@ -141,7 +142,7 @@ def _run(gateway: Gateway, att: Attachment) -> int:
 
 def _give_up(att: Attachment, reason: str) -> int:
     """Show the attachment as unavailable with its reason; staff can retry it."""
-    att.status, att.error, att.lease_until = "unavailable", reason[:200], None
+    att.status, att.error, att.lease_until = AttachmentStatus.UNAVAILABLE, reason[:200], None
     db.session.flush()
     announce(att.message)
     db.session.commit()

@@ -17,6 +17,7 @@ from inbox.gateway.rest import SendError
 from inbox.media.attachments import destroy_blobs
 from inbox.models import Attachment, Message, User, utcnow
 from inbox.texting.thread import announce
+from inbox.vocabulary import AttachmentStatus
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ class TwilioDeletion:
         return any(exc.retryable or exc.ambiguous for _what, exc in self.failures)
 
 
-def destroy(msg: Message, attachment_status: str) -> None:
+def destroy(msg: Message, attachment_status: AttachmentStatus) -> None:
     """Destroy the body ciphertext and the media blobs on disk; cannot be undone."""
     msg.body = None
     for att in msg.attachments:
@@ -79,7 +80,7 @@ def redact(msg: Message, actor: User, gateway: Gateway) -> list[str]:
     Returns what could not be deleted at Twilio (reasons, no ePHI), so the admin can be told; the
     local destruction happens regardless and cannot be undone.
     """
-    destroy(msg, "redacted")
+    destroy(msg, AttachmentStatus.REDACTED)
     msg.redacted_at, msg.redacted_by_id = utcnow(), actor.id
     problems = [f"{what}: {exc.reason}" for what, exc in delete_twilio_copies(msg, gateway).failures]
     audit.record("message.redact", msg, journey_id=msg.journey_id, twilio_problems=len(problems))

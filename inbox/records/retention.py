@@ -32,12 +32,12 @@ from inbox.gateway import Gateway
 from inbox.models import Attachment, Message, Practice, utcnow
 from inbox.records.redaction import TwilioDeletion, delete_media_copy, delete_twilio_copies, destroy
 from inbox.texting.thread import announce
+from inbox.vocabulary import FINISHED, AttachmentStatus, Direction
 
 log = logging.getLogger(__name__)
 BATCH = 200
 # Outbound statuses after which nothing more happens to a message (a late delivery receipt is harmless).
-FINISHED_OUTBOUND = ("sent", "delivered", "undelivered", "failed", "cancelled")
-DESTROYED = ("redacted", "purged")
+DESTROYED = (AttachmentStatus.REDACTED, AttachmentStatus.PURGED)
 # A stored photo's own post-download deletion at Twilio gets this long before the sweep retries it.
 MEDIA_GRACE = timedelta(minutes=10)
 
@@ -74,8 +74,8 @@ def _due(practice: Practice, before: datetime):
         Message.redacted_at.is_(None),
         Message.created_at < before,
         or_(
-            Message.direction == "inbound",
-            and_(Message.direction == "outbound", Message.status.in_(FINISHED_OUTBOUND)),
+            Message.direction == Direction.INBOUND,
+            and_(Message.direction == Direction.OUTBOUND, Message.status.in_(FINISHED)),
         ),
     )
 
@@ -96,7 +96,7 @@ def _pending_photos(practice: Practice, now: datetime):
     """Stored photos still at Twilio although the practice has Twilio delete them once stored."""
     return select(Attachment).where(
         Attachment.practice_id == practice.id,
-        Attachment.status == "ready",
+        Attachment.status == AttachmentStatus.READY,
         Attachment.source_url.is_not(None),
         Attachment.created_at < now - MEDIA_GRACE,
     )
@@ -151,7 +151,7 @@ def _purge_batch(
     for msg in msgs:
         # Blobs are unlinked before the commit: a crash in between leaves the row unpurged, and the
         # next run destroys it again (unlinking is idempotent) rather than leaving a file behind.
-        destroy(msg, "purged")
+        destroy(msg, AttachmentStatus.PURGED)
         msg.purged_at = now
         counts.photos += len(msg.attachments)
     db.session.flush()

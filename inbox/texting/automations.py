@@ -18,6 +18,7 @@ from sqlalchemy.orm import aliased
 from inbox.extensions import db
 from inbox.models import Journey, Message, Template, utcnow
 from inbox.texting.templating import TemplateError, placeholder_values, render
+from inbox.vocabulary import Direction, Kind
 
 log = logging.getLogger(__name__)
 PAPERWORK_NOTICE = timedelta(days=1)
@@ -51,7 +52,7 @@ def fire(
     try:
         body = render(template.body, placeholder_values(practice, journey.contact, None, journey))
         return compose(
-            journey, body, kind="automated", template_id=template.id, now=now, by_contact=by_contact
+            journey, body, kind=Kind.AUTOMATED, template_id=template.id, now=now, by_contact=by_contact
         )
     except Blocked:
         return None  # an opted-out contact gets no automation
@@ -83,7 +84,7 @@ def _sent_since(trigger: str, after):
         exists()
         .where(
             sent.journey_id == Journey.id,
-            sent.kind == "automated",
+            sent.kind == Kind.AUTOMATED,
             sent.template_id.in_(select(Template.id).where(Template.trigger == trigger)),
             newer,
         )
@@ -105,7 +106,7 @@ def tick(now: datetime | None = None) -> int:
     inbound = aliased(Message)
     last_inbound = (
         select(func.coalesce(func.max(inbound.id), 0))
-        .where(inbound.journey_id == Journey.id, inbound.direction == "inbound")
+        .where(inbound.journey_id == Journey.id, inbound.direction == Direction.INBOUND)
         .correlate(Journey)
         .scalar_subquery()
     )

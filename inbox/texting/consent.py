@@ -16,6 +16,7 @@ from inbox.presenters import iso
 from inbox.realtime import practice_room, push
 from inbox.texting.thread import set_statuses
 from inbox.texting.wording import PHONE_ATTESTATION
+from inbox.vocabulary import LEFT_FOR_TWILIO, ConsentState, Kind, Status
 
 OPT_OUT_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"}
 OPT_IN_WORDS = {"START", "YES", "UNSTOP"}
@@ -99,7 +100,7 @@ def explain(contact: Contact) -> str:
         "pending": "opt-in request sent, not answered yet",
         "unknown": "consent evidence recorded",
     }[event.state]
-    if event.state == "pending":
+    if event.state == ConsentState.PENDING:
         return f"{words} (last sent {when})"
     return f"{words} {how} on {when}"
 
@@ -133,13 +134,13 @@ def decide(contact: Contact, kind: str, now: datetime | None = None, *, by_conta
     now = now or utcnow()
     practice = contact.practice
     state = contact.consent_state
-    if kind == "keyword_reply":
+    if kind == Kind.KEYWORD_REPLY:
         # The answer to STOP/HELP/START itself is required by carriers, whatever the state.
         return Decision("send", "reply to a keyword")
-    if state == "opted_out":
+    if state == ConsentState.OPTED_OUT:
         return Decision("block", f"blocked: {explain(contact)}")
-    if kind == "opt_in_request":
-        if state == "opted_in":
+    if kind == Kind.OPT_IN_REQUEST:
+        if state == ConsentState.OPTED_IN:
             # A request waiting for the morning is moot once they accepted.
             return Decision("block", f"not needed: {explain(contact)}")
         # Answering the person's own text or form at once is expected; staff and automations wait.
@@ -148,15 +149,15 @@ def decide(contact: Contact, kind: str, now: datetime | None = None, *, by_conta
             return Decision("delay", _waits_until(quiet_end), quiet_end)
         return Decision("send", "opt-in request")
     name = contact.first_name or "the contact"
-    if practice.require_opt_in and state != "opted_in":
-        if state == "pending":
+    if practice.require_opt_in and state != ConsentState.OPTED_IN:
+        if state == ConsentState.PENDING:
             return Decision("hold", f"held until {name} accepts the opt-in request")
         return Decision("hold", f"held: the opt-in request goes to {name} first")
-    if kind == "automated":
+    if kind == Kind.AUTOMATED:
         quiet_end = in_quiet_hours(contact, now)
         if quiet_end is not None:
             return Decision("delay", _waits_until(quiet_end), quiet_end)
-    if state == "opted_in":
+    if state == ConsentState.OPTED_IN:
         return Decision("send", explain(contact))
     return Decision("send", "consent implied by the form (opt-in not required)")
 
@@ -182,11 +183,11 @@ def record(
     )
     db.session.add(event)
     contact.consent_state = state
-    if state == "pending":
+    if state == ConsentState.PENDING:
         contact.opt_in_requested_at = utcnow()
-    if state == "opted_out":
+    if state == ConsentState.OPTED_OUT:
         _cancel_pending(contact)
-    elif state == "opted_in":
+    elif state == ConsentState.OPTED_IN:
         _release_held(contact)
     db.session.flush()
     push("consent.changed", {"contact_id": contact.id, **badge(contact)}, practice_room(contact.practice_id))
@@ -196,14 +197,14 @@ def record(
 def badge(contact: Contact) -> dict:
     """The consent header's colour (red, amber, green), state, reason in words and last opt-in request."""
     state = contact.consent_state
-    if state == "opted_out":
+    if state == ConsentState.OPTED_OUT:
         colour = "red"
-    elif state == "opted_in" or not contact.practice.require_opt_in:
+    elif state == ConsentState.OPTED_IN or not contact.practice.require_opt_in:
         colour = "green"
     else:
         colour = "amber"
     reason = explain(contact)
-    if state == "unknown" and not contact.practice.require_opt_in:
+    if state == ConsentState.UNKNOWN and not contact.practice.require_opt_in:
         reason = "consent implied by the form (opt-in not required)"
     return {
         "state": state,
@@ -217,19 +218,19 @@ def _cancel_pending(contact: Contact) -> None:
     """STOP cancels everything not yet handed to Twilio, at once (claimed-but-unsent included)."""
     pending = [
         msg
-        for msg in _outbound(contact, ("held_for_consent", "queued", "sending"))
+        for msg in _outbound(contact, LEFT_FOR_TWILIO)
         # A claimed text already handed to Twilio is too late to cancel.
-        if not (msg.status == "sending" and (msg.twilio_sid or msg.handed_over_at))
+        if not (msg.status == Status.SENDING and (msg.twilio_sid or msg.handed_over_at))
     ]
-    set_statuses(pending, "cancelled", reason="The contact opted out.")
+    set_statuses(pending, Status.CANCELLED, reason="The contact opted out.")
 
 
 def _release_held(contact: Contact) -> None:
     """Opt-in releases the held texts; the outbox sends them in their original (id) order."""
-    set_statuses(_outbound(contact, ("held_for_consent",)), "queued")
+    set_statuses(_outbound(contact, (Status.HELD_FOR_CONSENT,)), Status.QUEUED)
 
 
-def _outbound(contact: Contact, statuses: tuple[str, ...]) -> list[Message]:
+def _outbound(contact: Contact, statuses: tuple[Status, ...]) -> list[Message]:
     """A contact's outbound messages in the given statuses, oldest first."""
     # Loaded with what message_json() needs, so releasing 1,000 held texts is not 4,000 queries.
     return list(
@@ -252,8 +253,8 @@ def set_require_opt_in(practice, required: bool, actor: User | None = None) -> N
         .join(Contact, Contact.id == Message.contact_id)
         .where(
             Message.practice_id == practice.id,
-            Message.status == "held_for_consent",
-            Contact.consent_state != "opted_out",
+            Message.status == Status.HELD_FOR_CONSENT,
+            Contact.consent_state != ConsentState.OPTED_OUT,
         )
         .order_by(Message.id)
     ).all()
@@ -267,7 +268,7 @@ def set_require_opt_in(practice, required: bool, actor: User | None = None) -> N
                 .options(selectinload(Message.attachments), selectinload(Message.author))
                 .order_by(Message.id)
             ).all(),
-            "queued",
+            Status.QUEUED,
         )
 
 

@@ -25,6 +25,7 @@ from inbox.texting.journeys import find_contact, open_journey, route_inbound
 from inbox.texting.templating import TemplateError, placeholder_values, render
 from inbox.texting.thread import announce, new_message, touch_journey
 from inbox.texting.wording import DEFAULT_HELP, START_CONFIRMATION, STOP_CONFIRMATION
+from inbox.vocabulary import ConsentState, Direction, Kind, Status
 
 log = logging.getLogger(__name__)
 SID = re.compile(r"^(SM|MM)[0-9a-fA-F]{32}$")
@@ -145,11 +146,11 @@ def _store(fields: InboundForm, practice: Practice, number_id: int) -> Received:
     msg = new_message(
         journey,
         contact=contact,  # loaded already: the presenters below read it without a query
-        direction="inbound",
-        kind="inbound",
+        direction=Direction.INBOUND,
+        kind=Kind.INBOUND,
         body=fields.body,
         twilio_sid=fields.sid,
-        status="received",
+        status=Status.RECEIVED,
         number_id=number_id,
         flags={"opt_out_language": True} if consent.reads_like_opt_out(fields.body) else {},
         # Given even when empty: the presenters below then read the list instead of querying for it.
@@ -189,13 +190,17 @@ def _apply_keyword(contact: Contact, journey, msg: Message, fields: InboundForm)
     handled_by_twilio = fields.opt_out_type is not None
     text = None
     if word == "opt_out":
-        if contact.consent_state != "opted_out":
-            consent.record(contact, "opted_out", "sms_keyword", evidence=evidence, message_sid=fields.sid)
+        if contact.consent_state != ConsentState.OPTED_OUT:
+            consent.record(
+                contact, ConsentState.OPTED_OUT, "sms_keyword", evidence=evidence, message_sid=fields.sid
+            )
         if practice.send_stop_confirmation and not handled_by_twilio:
             text = STOP_CONFIRMATION
     elif word == "opt_in":
-        if contact.consent_state != "opted_in":
-            consent.record(contact, "opted_in", "sms_keyword", evidence=evidence, message_sid=fields.sid)
+        if contact.consent_state != ConsentState.OPTED_IN:
+            consent.record(
+                contact, ConsentState.OPTED_IN, "sms_keyword", evidence=evidence, message_sid=fields.sid
+            )
         if not handled_by_twilio:
             text = START_CONFIRMATION
     elif not handled_by_twilio:
@@ -216,10 +221,10 @@ def _record_reply(journey, reply: str) -> None:
     """Keep the keyword reply (sent as TwiML in the webhook answer) in the thread."""
     answer = new_message(
         journey,
-        direction="outbound",
-        kind="keyword_reply",
+        direction=Direction.OUTBOUND,
+        kind=Kind.KEYWORD_REPLY,
         body=reply,
-        status="sent",
+        status=Status.SENT,
         consent_decision=consent.decide(journey.contact, "keyword_reply").reason,
     )
     db.session.flush()

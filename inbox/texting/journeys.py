@@ -11,6 +11,7 @@ from inbox.models import Contact, Journey, Message, ReadMarker, User
 from inbox.presenters import journey_json, message_json
 from inbox.realtime import journey_room, practice_room, push, user_room
 from inbox.texting.thread import log_activity, touch_journey
+from inbox.vocabulary import MOVABLE_KINDS, Direction, Status
 
 
 def reached_the_contact():
@@ -18,7 +19,7 @@ def reached_the_contact():
     did not fail; a keyword reply went back in the webhook's own answer, so it is `sent` without a SID."""
     return or_(
         Message.status.in_(("sent", "delivered")),
-        and_(Message.status == "sending", Message.twilio_sid.is_not(None)),
+        and_(Message.status == Status.SENDING, Message.twilio_sid.is_not(None)),
     )
 
 
@@ -74,7 +75,7 @@ def route_inbound(contact: Contact) -> Journey | None:
         .where(
             Message.journey_id == Journey.id,
             Message.contact_id == contact.id,
-            Message.direction == "outbound",
+            Message.direction == Direction.OUTBOUND,
             reached_the_contact(),
         )
         .order_by(Message.id.desc())
@@ -105,10 +106,6 @@ def mark_read(user: User, journey: Journey) -> None:
         # The user's other tabs clear the journey's unread badge too.
         push("journey.read", {"journey_id": journey.id, "last_read_message_id": seen}, user_room(user.id))
     marker.last_read_message_id = seen
-
-
-# What staff may move to another journey of the same contact: what the person wrote, and staff notes.
-MOVABLE_KINDS = ("inbound", "note")
 
 
 class CannotMove(ValueError):
@@ -144,7 +141,7 @@ def _recount_last_message(journey: Journey) -> None:
     """After a move: the journey's newest remaining text drives its inbox row."""
     journey.last_message_id = db.session.scalar(
         select(Message.id)
-        .where(Message.journey_id == journey.id, Message.direction != "activity")
+        .where(Message.journey_id == journey.id, Message.direction != Direction.ACTIVITY)
         .order_by(Message.id.desc())
         .limit(1)
     )

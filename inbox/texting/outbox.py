@@ -27,23 +27,13 @@ from inbox.texting import consent
 from inbox.texting.templating import placeholder_values, render
 from inbox.texting.thread import announce, new_message, set_status, touch_journey
 from inbox.texting.wording import DEFAULT_OPT_IN_TEXT
+from inbox.vocabulary import CANCELLABLE, STATUS_RANK, ConsentState, Direction, Kind, Status
 
 log = logging.getLogger(__name__)
 LEASE = timedelta(seconds=60)
 # Staff asking again within this long of the last opt-in request must confirm it (`force`).
 OPT_IN_REQUEST_GAP = timedelta(hours=24)
 MAX_ATTEMPTS = 5
-STATUS_RANK = {
-    "held_for_consent": 0,
-    "queued": 0,
-    "sending": 1,
-    "unconfirmed": 1,
-    "sent": 2,
-    "delivered": 3,
-    "undelivered": 3,
-    "failed": 3,
-    "cancelled": 3,
-}
 
 
 class Blocked(Exception):
@@ -94,16 +84,16 @@ def compose(
     number = number or _sender_number(journey)
     msg = new_message(
         journey,
-        direction="outbound",
+        direction=Direction.OUTBOUND,
         kind=kind,
         body=body,
-        status="held_for_consent" if decision.action == "hold" else "queued",
+        status=Status.HELD_FOR_CONSENT if decision.action == "hold" else Status.QUEUED,
         not_before=decision.not_before,
         consent_decision=decision.reason,
         author=author,
         template_id=template_id,
         number_id=number.id,
-        flags={"by_contact": True} if by_contact and kind == "opt_in_request" else {},
+        flags={"by_contact": True} if by_contact and kind == Kind.OPT_IN_REQUEST else {},
         created_at=now or utcnow(),  # the clock the decision used, so time-based automations agree
     )
     db.session.flush()
@@ -122,7 +112,7 @@ def _ask_for_consent(
     now: datetime | None = None,
 ) -> None:
     """A text was held: if nobody asked this contact yet, the opt-in request goes out (exactly once)."""
-    if journey.contact.consent_state == "unknown":
+    if journey.contact.consent_state == ConsentState.UNKNOWN:
         request_opt_in(journey, automatic=True, number=number, by_contact=by_contact, now=now)
 
 
@@ -140,7 +130,7 @@ def request_opt_in(
     second one within a day only when they confirm it (`force`), else AskedRecently. Inside quiet hours
     it waits for the morning unless the person's own text or form caused it (`by_contact`)."""
     contact = journey.contact
-    if contact.consent_state == "opted_in":
+    if contact.consent_state == ConsentState.OPTED_IN:
         raise Blocked(f"{contact.first_name or 'The contact'} has already opted in")
     last = contact.opt_in_requested_at
     if not automatic and not force and last is not None and (now or utcnow()) - last < OPT_IN_REQUEST_GAP:
@@ -149,17 +139,17 @@ def request_opt_in(
         # Compare-and-set, so two held messages racing in two processes still make one request.
         won = db.session.execute(
             update(Contact)
-            .where(Contact.id == contact.id, Contact.consent_state == "unknown")
-            .values(consent_state="pending")
+            .where(Contact.id == contact.id, Contact.consent_state == ConsentState.UNKNOWN)
+            .values(consent_state=ConsentState.PENDING)
         ).rowcount
         if not won:
             return None
     practice = contact.practice
     text = render(practice.opt_in_text or DEFAULT_OPT_IN_TEXT, placeholder_values(practice, contact, actor))
     msg = compose(
-        journey, text, kind="opt_in_request", author=actor, number=number, by_contact=by_contact, now=now
+        journey, text, kind=Kind.OPT_IN_REQUEST, author=actor, number=number, by_contact=by_contact, now=now
     )
-    consent.record(contact, "pending", "opt_in_request", evidence=text, actor=actor)
+    consent.record(contact, ConsentState.PENDING, "opt_in_request", evidence=text, actor=actor)
     return msg
 
 
@@ -175,7 +165,7 @@ def _sender_number(journey: Journey) -> PracticeNumber:
     the carrier keeps per sender number); a contact who never texted hears from the practice's first."""
     last_texted = (
         select(Message.number_id)
-        .where(Message.contact_id == journey.contact_id, Message.direction == "inbound")
+        .where(Message.contact_id == journey.contact_id, Message.direction == Direction.INBOUND)
         .order_by(Message.id.desc())
         .limit(1)
         .scalar_subquery()
@@ -198,12 +188,12 @@ def _due_ids(now: datetime, limit: int) -> list[int]:
     blocked_by_earlier = exists().where(
         and_(
             earlier.contact_id == Message.contact_id,
-            earlier.direction == "outbound",
+            earlier.direction == Direction.OUTBOUND,
             earlier.id < Message.id,
             or_(
-                earlier.status == "sending",
+                earlier.status == Status.SENDING,
                 and_(
-                    earlier.status == "queued",
+                    earlier.status == Status.QUEUED,
                     or_(earlier.not_before.is_(None), earlier.not_before <= now),
                 ),
             ),
@@ -212,7 +202,7 @@ def _due_ids(now: datetime, limit: int) -> list[int]:
     )
     query = (
         select(Message.id)
-        .where(Message.status == "queued", due, ~blocked_by_earlier)
+        .where(Message.status == Status.QUEUED, due, ~blocked_by_earlier)
         .order_by(Message.id)
         .limit(limit)
     )
@@ -240,9 +230,12 @@ def _claim(message_id: int, worker: str, now: datetime) -> bool:
     return bool(
         db.session.execute(
             update(Message)
-            .where(Message.id == message_id, Message.status == "queued")
+            .where(Message.id == message_id, Message.status == Status.QUEUED)
             .values(
-                status="sending", lease_owner=worker, lease_until=now + LEASE, attempts=Message.attempts + 1
+                status=Status.SENDING,
+                lease_owner=worker,
+                lease_until=now + LEASE,
+                attempts=Message.attempts + 1,
             )
         ).rowcount
     )
@@ -253,20 +246,16 @@ def reap_expired_leases(now: datetime | None = None) -> int:
     now = now or utcnow()
     stale = db.session.scalars(
         select(Message).where(
-            Message.status == "sending", Message.twilio_sid.is_(None), Message.lease_until < now
+            Message.status == Status.SENDING, Message.twilio_sid.is_(None), Message.lease_until < now
         )
     ).all()
     for msg in stale:
         if msg.handed_over_at is None:
-            set_status(msg, "queued")
+            set_status(msg, Status.QUEUED)
         else:
-            set_status(msg, "unconfirmed", reason=UNCONFIRMED)
+            set_status(msg, Status.UNCONFIRMED, reason=UNCONFIRMED)
     db.session.commit()
     return len(stale)
-
-
-# What staff may still stop: texts no worker has claimed, never handed to Twilio.
-CANCELLABLE = ("held_for_consent", "queued")
 
 
 def cancel(msg: Message, actor: User) -> bool:
@@ -275,12 +264,12 @@ def cancel(msg: Message, actor: User) -> bool:
     won = db.session.execute(
         update(Message)
         .where(Message.id == msg.id, Message.status.in_(CANCELLABLE), Message.twilio_sid.is_(None))
-        .values(status="cancelled", error_reason=reason, updated_at=utcnow())
+        .values(status=Status.CANCELLED, error_reason=reason, updated_at=utcnow())
         .execution_options(synchronize_session=False)
     ).rowcount
     if not won:
         return False
-    for key, value in {"status": "cancelled", "error_reason": reason}.items():
+    for key, value in {"status": Status.CANCELLED, "error_reason": reason}.items():
         set_committed_value(msg, key, value)
     announce(msg)
     return True
@@ -315,20 +304,20 @@ def _send_claimed(gateway: Gateway, msg: Message, now: datetime) -> int:
     contact = msg.contact
     decision = consent.decide(contact, msg.kind, now, by_contact=bool((msg.flags or {}).get("by_contact")))
     if decision.action == "block":
-        set_status(msg, "cancelled", reason=decision.reason)
+        set_status(msg, Status.CANCELLED, reason=decision.reason)
     elif decision.action == "hold":
-        set_status(msg, "held_for_consent")
+        set_status(msg, Status.HELD_FOR_CONSENT)
         _ask_for_consent(msg.journey, now=now)
     elif decision.action == "delay":
         msg.not_before = decision.not_before
-        set_status(msg, "queued")
+        set_status(msg, Status.QUEUED)
     if decision.action != "send":
         db.session.commit()
         return 0
     # The point of no return, as a compare-and-set: a STOP that cancelled the claim wins.
     handed_over = db.session.execute(
         update(Message)
-        .where(Message.id == msg.id, Message.status == "sending", Message.handed_over_at.is_(None))
+        .where(Message.id == msg.id, Message.status == Status.SENDING, Message.handed_over_at.is_(None))
         .values(handed_over_at=utcnow(), consent_decision=decision.reason)
     ).rowcount
     db.session.commit()  # past this point a crash means "unconfirmed", never a blind resend
@@ -348,7 +337,7 @@ def _send_claimed(gateway: Gateway, msg: Message, now: datetime) -> int:
         return 0
     msg.twilio_sid = result.sid
     msg.lease_owner = msg.lease_until = None
-    set_status(msg, "sending")
+    set_status(msg, Status.SENDING)
     db.session.commit()
     log.info("sent message id=%s sid=%s", msg.id, result.sid)
     return 1
@@ -358,16 +347,18 @@ def _record_failure(msg: Message, exc: SendError) -> None:
     """Turn a failed send into a visible status; only a retry that can succeed is scheduled."""
     log.warning("send failed message id=%s code=%s retryable=%s", msg.id, exc.code, exc.retryable)
     if exc.ambiguous:
-        set_status(msg, "unconfirmed", reason=UNCONFIRMED)
+        set_status(msg, Status.UNCONFIRMED, reason=UNCONFIRMED)
     elif exc.code == 21610:
-        set_status(msg, "failed", code=21610)
-        consent.record(msg.contact, "opted_out", "carrier_error", evidence="Twilio error 21610")
+        set_status(msg, Status.FAILED, code=21610)
+        consent.record(msg.contact, ConsentState.OPTED_OUT, "carrier_error", evidence="Twilio error 21610")
     elif exc.retryable and msg.attempts < MAX_ATTEMPTS:
         msg.handed_over_at = None
         msg.not_before = utcnow() + timedelta(seconds=2**msg.attempts)
-        set_status(msg, "queued", reason=f"Retrying: {exc.reason}")
+        set_status(msg, Status.QUEUED, reason=f"Retrying: {exc.reason}")
     else:
-        set_status(msg, "failed", code=exc.code, reason=error_reason(exc.code) if exc.code else exc.reason)
+        set_status(
+            msg, Status.FAILED, code=exc.code, reason=error_reason(exc.code) if exc.code else exc.reason
+        )
 
 
 def apply_status_callback(sid: str, status: str, code: int | None, uid: str | None = None) -> Message | None:
@@ -392,6 +383,10 @@ def apply_status_callback(sid: str, status: str, code: int | None, uid: str | No
         set_status(msg, status, code=code)
         if code == 21610:
             consent.record(
-                msg.contact, "opted_out", "carrier_error", evidence="Twilio error 21610", message_sid=sid
+                msg.contact,
+                ConsentState.OPTED_OUT,
+                "carrier_error",
+                evidence="Twilio error 21610",
+                message_sid=sid,
             )
     return msg

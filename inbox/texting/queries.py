@@ -8,6 +8,7 @@ from sqlalchemy.orm import selectinload
 from inbox.extensions import db
 from inbox.models import Attachment, Journey, Message, ReadMarker, User
 from inbox.presenters import journey_json
+from inbox.vocabulary import Direction
 
 PAGE = 50
 
@@ -60,7 +61,7 @@ def unread_counts(user: User, journey_ids: list[int]) -> dict[int, int]:
         .outerjoin(marker, marker.c.journey_id == Message.journey_id)
         .where(
             Message.journey_id.in_(journey_ids),
-            Message.direction == "inbound",
+            Message.direction == Direction.INBOUND,
             Message.id > func.coalesce(marker.c.last_read_message_id, 0),
         )
         .group_by(Message.journey_id)

@@ -14,6 +14,7 @@ from inbox.gateway.errors import error_reason
 from inbox.models import Journey, Message, User, utcnow
 from inbox.presenters import journey_json, message_json
 from inbox.realtime import journey_room, practice_room, push
+from inbox.vocabulary import AUTOMATIC_KINDS, Direction, Kind, Status
 
 
 def new_message(
@@ -61,7 +62,7 @@ def set_statuses(msgs: list[Message], status: str, *, reason: str | None = None)
     values: dict = {"status": status, "updated_at": utcnow()}
     if reason is not None:
         values["error_reason"] = reason
-    if status != "sending":
+    if status != Status.SENDING:
         values.update(lease_owner=None, lease_until=None)
     db.session.execute(
         update(Message).where(Message.id.in_([m.id for m in msgs])).values(**values),
@@ -72,11 +73,6 @@ def set_statuses(msgs: list[Message], status: str, *, reason: str | None = None)
         for key, value in values.items():
             set_committed_value(msg, key, value)
         announce(msg)
-
-
-# Texts the app sends by itself: they move a journey up the inbox but never replace the preview of
-# what a person wrote (a form request must not read as our opt-in request).
-AUTOMATIC_KINDS = ("automated", "opt_in_request", "keyword_reply")
 
 
 def touch_journey(journey: Journey, msg: Message) -> None:
@@ -96,9 +92,9 @@ def log_activity(journey: Journey, text: str, actor: User | None = None) -> Mess
     """An activity line in the thread ("Dana Reyes moved this journey to Waitlist"), stored like a message."""
     line = new_message(
         journey,
-        direction="activity",
-        kind="activity",
-        status="logged",
+        direction=Direction.ACTIVITY,
+        kind=Kind.ACTIVITY,
+        status=Status.LOGGED,
         body=text,
         author_id=actor.id if actor else None,
     )

@@ -31,6 +31,7 @@ from inbox.texting.outbox import AskedRecently, Blocked, cancel, compose, previe
 from inbox.texting.queries import inbox_page, thread
 from inbox.texting.templating import TemplateError, count_segments
 from inbox.texting.thread import announce, log_activity
+from inbox.vocabulary import AttachmentStatus, ConsentState, Direction, Kind
 from inbox.web.auth import admin_required
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -158,7 +159,7 @@ def send_message(journey_id: int):
     text, template_id = _composed_text(journey)
     try:
         body = preview(journey, text, current_user).body
-        msg = compose(journey, body, kind="staff", author=current_user, template_id=template_id)
+        msg = compose(journey, body, kind=Kind.STAFF, author=current_user, template_id=template_id)
     except TemplateError as exc:
         return _error(422, str(exc))
     except Blocked as exc:
@@ -321,9 +322,9 @@ def update_attachment(attachment_id: int):
 def retry_attachment(attachment_id: int):
     """Try an unavailable attachment's download again."""
     att = attachment_or_404(attachment_id)
-    if att.status != "unavailable" or not att.source_url:
+    if att.status != AttachmentStatus.UNAVAILABLE or not att.source_url:
         return _error(409, "this attachment cannot be fetched again")
-    att.status, att.attempts, att.next_attempt_at, att.error = "pending", 0, utcnow(), None
+    att.status, att.attempts, att.next_attempt_at, att.error = AttachmentStatus.PENDING, 0, utcnow(), None
     audit.record("attachment.retry", att)
     db.session.commit()
     return jsonify(attachment=attachment_json(att))
@@ -361,15 +362,21 @@ def change_consent(contact_id: int):
     contact = contact_or_404(contact_id)
     data = request.get_json(silent=True) or {}
     state = data.get("state")
-    if state == "opted_out":
-        consent.record(contact, "opted_out", "staff_manual", evidence=data.get("note"), actor=current_user)
-    elif state == "opted_in":
+    if state == ConsentState.OPTED_OUT:
+        consent.record(
+            contact, ConsentState.OPTED_OUT, "staff_manual", evidence=data.get("note"), actor=current_user
+        )
+    elif state == ConsentState.OPTED_IN:
         if not consent.staff_opt_in_allowed(data.get("attestation")):
             return _error(
                 422, "an opt-in needs the attestation sentence", attestation=wording.PHONE_ATTESTATION
             )
         consent.record(
-            contact, "opted_in", "phone_attestation", evidence=wording.PHONE_ATTESTATION, actor=current_user
+            contact,
+            ConsentState.OPTED_IN,
+            "phone_attestation",
+            evidence=wording.PHONE_ATTESTATION,
+            actor=current_user,
         )
     else:
         return _error(400, "state must be opted_out or opted_in")
@@ -415,7 +422,7 @@ def cancel_message(message_id: int):
     """Stop a held or queued text before it goes to Twilio."""
     msg = message_or_404(message_id)
     was = msg.status
-    if msg.direction != "outbound" or not cancel(msg, current_user):
+    if msg.direction != Direction.OUTBOUND or not cancel(msg, current_user):
         db.session.rollback()
         return _error(
             409, "this text is not waiting any more: it cannot be cancelled", message_status=msg.status

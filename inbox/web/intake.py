@@ -27,6 +27,7 @@ from inbox.texting.automations import send_welcome
 from inbox.texting.journeys import find_contact, open_journey
 from inbox.texting.thread import announce, log_activity, new_message, touch_journey
 from inbox.texting.wording import WEB_CONSENT_SENTENCE
+from inbox.vocabulary import ConsentState, Direction, Kind, Status
 
 bp = Blueprint("intake", __name__)
 SUBMISSIONS_PER_HOUR = 5  # per address, on the public form
@@ -92,7 +93,9 @@ def _open_inquiry(contact: Contact, form: RequestForm, *, source: str, stage: st
 
 def _store_web_request(journey: Journey, body: str) -> Message:
     """The website form's request as an inbound message of the new journey (encrypted like any text)."""
-    msg = new_message(journey, direction="inbound", kind="web_request", body=body, status="received")
+    msg = new_message(
+        journey, direction=Direction.INBOUND, kind=Kind.WEB_REQUEST, body=body, status=Status.RECEIVED
+    )
     db.session.flush()
     touch_journey(journey, msg)
     announce(msg, "message.new")
@@ -144,7 +147,7 @@ def request_form(token: str):
             if form.consent.data:
                 # With opt-in required, a form is evidence but cannot prove the number is theirs:
                 # the state stays as it is and the contact still confirms by replying YES.
-                state = "opted_in" if not practice.require_opt_in else contact.consent_state
+                state = ConsentState.OPTED_IN if not practice.require_opt_in else contact.consent_state
                 consent.record(contact, state, "web_form", evidence=sentence)
             journey = _open_inquiry(contact, form, source="web", stage="Web request")
             audit.record("webform.submit", journey, practice_id=practice.id, consent=bool(form.consent.data))
@@ -165,7 +168,11 @@ def phone_intake():
     if form.validate_on_submit():
         contact = _contact_from(form, practice)
         consent.record(
-            contact, "opted_in", "phone_attestation", evidence=wording.PHONE_ATTESTATION, actor=current_user
+            contact,
+            ConsentState.OPTED_IN,
+            "phone_attestation",
+            evidence=wording.PHONE_ATTESTATION,
+            actor=current_user,
         )
         journey = _open_inquiry(contact, form, source="phone", stage="Phone inquiry", actor=current_user)
         audit.record("phone_intake.submit", journey)

@@ -14,6 +14,7 @@ from inbox.media.attachments import read_blob
 from inbox.models import ATTACHMENT_LABELS, PATHWAYS, Journey, Template, User
 from inbox.texting import consent
 from inbox.texting.queries import inbox_page
+from inbox.vocabulary import AttachmentStatus
 
 bp = Blueprint("views", __name__)
 DOWNLOAD_EXT = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "application/pdf": "pdf"}
@@ -87,7 +88,7 @@ def journey_page(journey_id: int):
 def attachment_file(attachment_id: int):
     """Serve a photo or PDF decrypted, never cached, never sniffed, never rendered as a page."""
     att = attachment_or_404(attachment_id)
-    if att.status != "ready":
+    if att.status != AttachmentStatus.READY:
         abort(404)
     variant = "thumb" if request.args.get("variant") == "thumb" else "original"
     download = request.args.get("download") == "1"

@@ -1,6 +1,7 @@
 // A journey's thread: one bubble per message id, updated in place, oldest first.
 
 import { formatSize, formatTime, statusText } from "./format.js";
+import { CANCELLABLE, MOVABLE, UNSETTLED } from "./vocabulary.js";
 
 const KIND_WORDS = {
   automated: "Automated",
@@ -8,11 +9,6 @@ const KIND_WORDS = {
   keyword_reply: "Keyword reply",
   web_request: "Website request",
 };
-// Texts that wait here and so can still be stopped (the server's outbox.CANCELLABLE).
-const CANCELLABLE = new Set(["held_for_consent", "queued", "scheduled"]);
-const MOVABLE = new Set(["inbound", "note"]);
-// Outbound states that can still change, and so need a look after a network blip.
-const UNSETTLED = new Set(["held_for_consent", "queued", "sending", "sent", "unconfirmed"]);
 
 // A new element with a class and (text-only) content.
 function el(tag, className, text) {

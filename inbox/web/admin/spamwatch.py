@@ -19,6 +19,7 @@ from sqlalchemy import case, func, literal, select
 from inbox.common import audit
 from inbox.extensions import db
 from inbox.models import ConsentEvent, Message, Practice, utcnow
+from inbox.vocabulary import CARRIED, FAILED_STATUSES, ConsentState, Direction, Kind
 from inbox.web.auth import admin_required
 
 bp = Blueprint("spamwatch", __name__, url_prefix="/admin")
@@ -30,8 +31,8 @@ MIN_OPT_OUTS = 3
 RELATIVE = 2.0
 ABSOLUTE = 1.5
 # Texts that went to the carrier with an outcome; undelivered and failed are the errors.
-SENT = ("sent", "delivered", "undelivered", "failed")
-ERRORS = ("undelivered", "failed")
+SENT = CARRIED
+ERRORS = FAILED_STATUSES
 OPT_OUT_SOURCES = {
     "sms_keyword": "by text (STOP)",
     "carrier_error": "by the carrier",
@@ -117,8 +118,8 @@ def _opt_outs(practice: Practice):
         .where(ConsentEvent.practice_id == practice.id, ConsentEvent.channel == "sms")
         .subquery()
     )
-    return ledger, (ledger.c.state == "opted_out") & (
-        ledger.c.previous.is_(None) | (ledger.c.previous != "opted_out")
+    return ledger, (ledger.c.state == ConsentState.OPTED_OUT) & (
+        ledger.c.previous.is_(None) | (ledger.c.previous != ConsentState.OPTED_OUT)
     )
 
 
@@ -133,8 +134,8 @@ def report(practice: Practice, now: datetime | None = None, days: int = DAYS) ->
         .select_from(Message)
         .where(
             Message.practice_id == practice.id,
-            Message.direction == "outbound",
-            Message.kind != "keyword_reply",  # the answer to a STOP is not traffic we started
+            Message.direction == Direction.OUTBOUND,
+            Message.kind != Kind.KEYWORD_REPLY,  # the answer to a STOP is not traffic we started
             Message.status.in_(SENT),
         ),
         when,
