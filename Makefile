@@ -6,6 +6,7 @@ VENDOR := static/vendor/socket.io.min.js
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 
 .PHONY: run test test-sqlite test-postgres install vendor system lint worker bench clean
+.DEFAULT_GOAL := install  # a bare `make` sets up .venv/, as before the system step came first
 
 # What the two commands need from the system besides python3: venv support, Node/npm while the vendored
 # Socket.IO client is missing or stale, and for the browser tests Debian's Chromium and libatomic1 (the

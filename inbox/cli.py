@@ -91,6 +91,10 @@ def demo_command() -> None:
     click.echo(f"  admin:       admin@example.com / {DEMO_PASSWORD}")
     if current_app.config["INBOX_SIMULATOR"]:
         click.echo(f"Play a client's phone at {current_app.config['INBOX_PUBLIC_URL']}/simulator/")
+    # The form a patient fills in on the practice's website, at the address this machine serves.
+    number = db.session.scalar(select(PracticeNumber).where(PracticeNumber.e164 == DEMO_NUMBER))
+    form_url = public_form_url(db.session.get(Practice, number.practice_id))
+    click.echo(f"Public appointment-request form: {form_url}")
 
 
 @click.command("worker")

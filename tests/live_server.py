@@ -200,8 +200,8 @@ def _wait_until_up(server: LiveServer) -> None:
         try:
             if requests.get(f"{server.url}/login", timeout=1).status_code == 200:
                 return
-        except requests.ConnectionError:
-            pass
+        except (requests.ConnectionError, requests.Timeout):
+            pass  # not listening yet, or still importing on a busy machine: ask again until the deadline
         time.sleep(0.05)
     server.stop()
     raise RuntimeError(f"live server did not answer within {START_TIMEOUT}s:\n{server.output()}")

@@ -94,6 +94,7 @@ def test_make_run_on_another_port_is_live_there(dev_server):
     # What it prints points at the real address.
     assert f"Log in at {server.url}/login" in demo
     assert f"Play a client's phone at {server.url}/simulator/" in demo
+    assert f"Public appointment-request form: {server.url}/request/" in demo
     assert ":5000" not in demo
     assert f"Intake Inbox on {server.url}" in server.output()
     browser = server.login("dana@example.com", DEMO_PASSWORD)
