@@ -246,6 +246,8 @@ def _outbound(contact: Contact, statuses: tuple[Status, ...]) -> list[Message]:
 def set_require_opt_in(practice, required: bool, actor: User | None = None) -> None:
     """Change the practice's opt-in rule; turning it off releases held texts (in their order)."""
     practice.require_opt_in = required
+    # Every consent badge may change colour: open journey pages re-read theirs.
+    push("practice.consent_rule", {"require_opt_in": required}, practice_room(practice.id))
     if required:
         return  # the worker holds at send time and asks for consent then
     held_ids = db.session.scalars(

@@ -1,11 +1,13 @@
-"""Setting up a practice: its number and the six pre-loaded templates."""
+"""A practice: setting it up (its number, the six pre-loaded templates) and changing its settings."""
 
 from __future__ import annotations
 
 from flask import current_app
 
+from inbox.common import audit
 from inbox.extensions import db
-from inbox.models import Practice, PracticeNumber, Template
+from inbox.models import Practice, PracticeNumber, Template, User
+from inbox.texting import consent
 from inbox.texting.wording import DEFAULT_TEMPLATES, WEB_CONSENT_SENTENCE
 
 
@@ -23,3 +25,17 @@ def create_practice(name: str, number: str, timezone: str, **details) -> Practic
 def public_form_url(practice: Practice) -> str:
     """The practice's public appointment-request form, as patients and its website reach it."""
     return f"{current_app.config['INBOX_PUBLIC_URL']}/request/{practice.public_token}"
+
+
+def update_practice(practice: Practice, values: dict, actor: User) -> list[str]:
+    """Apply changed settings; returns the names of the fields that changed (audited, caller commits)."""
+    changed = [name for name, value in values.items() if getattr(practice, name) != value]
+    for name in changed:
+        if name == "require_opt_in":
+            consent.set_require_opt_in(practice, values[name], actor)
+        else:
+            setattr(practice, name, values[name])
+    if changed:
+        switches = {n: values[n] for n in changed if isinstance(values[n], bool)}
+        audit.record("settings.update", practice, fields=changed, **switches)
+    return changed

@@ -35,10 +35,8 @@ from wtforms.validators import (
 
 from inbox.common import audit
 from inbox.extensions import db
-from inbox.models import Message, Practice, Template, User
-from inbox.realtime import practice_room, push
-from inbox.texting import consent
-from inbox.texting.practices import public_form_url
+from inbox.models import Message, Template
+from inbox.texting.practices import public_form_url, update_practice
 from inbox.texting.templating import TemplateError, count_segments, placeholder_values, render
 from inbox.texting.wording import DEFAULT_HELP, DEFAULT_OPT_IN_TEXT, WEB_CONSENT_SENTENCE
 from inbox.web.auth import admin_required
@@ -133,25 +131,6 @@ class TemplateForm(FlaskForm):
 def _minutes(value: time | None) -> int | None:
     """A time of day as minutes after midnight, as the practice stores quiet hours."""
     return None if value is None else value.hour * 60 + value.minute
-
-
-def update_practice(practice: Practice, values: dict, actor: User) -> list[str]:
-    """Apply changed settings; returns the names of the fields that changed (audited, caller commits)."""
-    changed = [name for name, value in values.items() if getattr(practice, name) != value]
-    for name in changed:
-        if name == "require_opt_in":
-            consent.set_require_opt_in(practice, values[name], actor)
-        else:
-            setattr(practice, name, values[name])
-    if changed:
-        switches = {n: values[n] for n in changed if isinstance(values[n], bool)}
-        audit.record("settings.update", practice, fields=changed, **switches)
-    if "require_opt_in" in changed:
-        # Every consent badge may change colour: open journey pages re-read theirs.
-        push(
-            "practice.consent_rule", {"require_opt_in": values["require_opt_in"]}, practice_room(practice.id)
-        )
-    return changed
 
 
 @bp.route("/settings", methods=["GET", "POST"])
