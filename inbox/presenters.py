@@ -5,8 +5,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from inbox.common.phones import pretty
 from inbox.gateway.errors import error_reason
-from inbox.models import ATTACHMENT_LABELS, Attachment, Contact, Journey, Message, Practice
+from inbox.models import (
+    ATTACHMENT_LABELS,
+    Attachment,
+    ConsentEvent,
+    Contact,
+    Journey,
+    Message,
+    Practice,
+    Template,
+    User,
+)
 from inbox.vocabulary import AttachmentStatus, Direction
 
 SNIPPET_CHARS = 80
@@ -124,3 +135,54 @@ def notification_json(practice: Practice, msg: Message) -> dict[str, Any]:
         "pathway": journey.pathway,
         "url": f"/journeys/{journey.id}",
     }
+
+
+def contact_json(contact: Contact, badge: dict[str, Any]) -> dict[str, Any]:
+    """A journey page's contact header: who, their number as people write it, and the consent badge."""
+    return {
+        "id": contact.id,
+        "name": contact.full_name,
+        "phone": pretty(contact.phone),
+        "guardian": contact.guardian_name,
+        "consent": badge,
+    }
+
+
+def consent_event_json(event: ConsentEvent) -> dict[str, Any]:
+    """One entry of a contact's consent ledger, with its evidence."""
+    return {
+        "id": event.id,
+        "state": event.state,
+        "source": event.source,
+        "evidence": event.evidence,
+        "actor": event.actor.display_name if event.actor else None,
+        "message_sid": event.message_sid,
+        "created_at": iso(event.created_at),
+    }
+
+
+def preview_json(body: str, decision: Any, segments: Any) -> dict[str, Any]:
+    """What the composer shows before sending: the filled-in text, the consent decision, the segments."""
+    return {
+        "body": body,
+        "decision": {
+            "action": decision.action,
+            "reason": decision.reason,
+            "not_before": iso(decision.not_before),
+        },
+        "segments": {
+            "encoding": segments.encoding,
+            "characters": segments.characters,
+            "count": segments.segments,
+        },
+    }
+
+
+def template_json(template: Template) -> dict[str, Any]:
+    """A manual template the composer offers."""
+    return {"id": template.id, "name": template.name, "body": template.body}
+
+
+def staff_json(user: User) -> dict[str, Any]:
+    """A staff member as the assignment menu lists them."""
+    return {"id": user.id, "name": user.display_name}

@@ -10,7 +10,6 @@ from sqlalchemy import select
 
 from inbox.common import audit
 from inbox.common.access import attachment_or_404, contact_or_404, journey_or_404, message_or_404
-from inbox.common.phones import pretty
 from inbox.extensions import db
 from inbox.gateway import gateway_for
 from inbox.models import (
@@ -23,7 +22,17 @@ from inbox.models import (
     User,
     utcnow,
 )
-from inbox.presenters import attachment_json, iso, journey_json, message_json
+from inbox.presenters import (
+    attachment_json,
+    consent_event_json,
+    contact_json,
+    iso,
+    journey_json,
+    message_json,
+    preview_json,
+    staff_json,
+    template_json,
+)
 from inbox.realtime import practice_room, push
 from inbox.texting import automations, consent, journeys, wording
 from inbox.texting.journeys import mark_read, open_journey
@@ -76,16 +85,7 @@ def get_journey(journey_id: int):
     contact = journey.contact
     audit.record("journey.view", journey)
     db.session.commit()
-    return jsonify(
-        journey=journey_json(journey),
-        contact={
-            "id": contact.id,
-            "name": contact.full_name,
-            "phone": pretty(contact.phone),
-            "guardian": contact.guardian_name,
-            "consent": consent.badge(contact),
-        },
-    )
+    return jsonify(journey=journey_json(journey), contact=contact_json(contact, consent.badge(contact)))
 
 
 @bp.get("/journeys/<int:journey_id>/messages")
@@ -136,20 +136,7 @@ def preview_message(journey_id: int):
         return _error(422, str(exc))
     audit.record("message.preview", journey)  # the preview fills in the contact's name
     db.session.commit()
-    segments = count_segments(result.body)
-    return jsonify(
-        body=result.body,
-        decision={
-            "action": result.decision.action,
-            "reason": result.decision.reason,
-            "not_before": iso(result.decision.not_before),
-        },
-        segments={
-            "encoding": segments.encoding,
-            "characters": segments.characters,
-            "count": segments.segments,
-        },
-    )
+    return jsonify(preview_json(result.body, result.decision, count_segments(result.body)))
 
 
 @bp.post("/journeys/<int:journey_id>/messages")
@@ -337,23 +324,10 @@ def consent_history(contact_id: int):
     events = db.session.scalars(
         select(ConsentEvent).where(ConsentEvent.contact_id == contact.id).order_by(ConsentEvent.id.desc())
     )
+    payload = [consent_event_json(e) for e in events]
     audit.record("consent.view", contact)
     db.session.commit()
-    return jsonify(
-        consent=consent.badge(contact),
-        events=[
-            {
-                "id": e.id,
-                "state": e.state,
-                "source": e.source,
-                "evidence": e.evidence,
-                "actor": e.actor.display_name if e.actor else None,
-                "message_sid": e.message_sid,
-                "created_at": iso(e.created_at),
-            }
-            for e in events
-        ],
-    )
+    return jsonify(consent=consent.badge(contact), events=payload)
 
 
 @bp.post("/contacts/<int:contact_id>/consent")
@@ -444,7 +418,7 @@ def list_templates():
         )
         .order_by(Template.name)
     )
-    return jsonify(templates=[{"id": t.id, "name": t.name, "body": t.body} for t in templates])
+    return jsonify(templates=[template_json(t) for t in templates])
 
 
 @bp.get("/staff")
@@ -455,4 +429,4 @@ def list_staff():
         .where(User.practice_id == current_user.practice_id, User.active.is_(True))
         .order_by(User.id)
     )
-    return jsonify(staff=[{"id": u.id, "name": u.display_name} for u in users])
+    return jsonify(staff=[staff_json(u) for u in users])
