@@ -10,7 +10,7 @@ from typing import Any
 from flask import Flask, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import crypto
+from . import crypto, inputs
 from .config import load_config
 from .extensions import csrf, db, login_manager, migrate, socketio
 
@@ -39,6 +39,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         n = app.config["INBOX_TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)
 
+    inputs.init_app(app)  # first: it bounds the <int:...> converter that every route below uses
     crypto.init_app(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"), render_as_batch=True)
@@ -77,7 +78,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     realtime.init_app(app)
     app.register_blueprint(account.bp)
     app.register_blueprint(views.bp)
-    app.register_blueprint(api.bp)
+    api.init_app(app)
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(intake.bp)
     app.register_blueprint(compliance.bp)
