@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from flask import Flask, current_app
 
-from . import attachments, automations, outbox, retention
+from . import attachments, automations, outbox, retention, throttle
 from .auth import end_idle_sessions
 from .extensions import db, socketio
 from .models import WorkerHeartbeat, utcnow
@@ -62,6 +62,7 @@ def run_once(gateway, name: str) -> int:
     if _due("sweep", SWEEP_EVERY):
         end_idle_sessions()
         automations.tick()
+        throttle.purge()
     if _due("retention", current_app.config["INBOX_RETENTION_EVERY_SECONDS"]) and retention.sweep(gateway):
         # More is past the retention window than one bounded batch: go on next pass, not next hour.
         _next_run["retention"] = 0.0
