@@ -13,6 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from . import crypto, inputs
 from .config import load_config
 from .extensions import csrf, db, login_manager, migrate, socketio
+from .headers import HSTS, SocketIOHeaders
 
 CSP = (
     "default-src 'self'; img-src 'self' blob: data:; style-src 'self'; script-src 'self'; "
@@ -53,6 +54,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         cors_allowed_origins=[app.config["INBOX_PUBLIC_URL"]],
         manage_session=False,
     )
+    # Engine.IO answers long-polling before Flask's after_request runs: give it the same headers.
+    app.wsgi_app = SocketIOHeaders(app.wsgi_app, hsts=app.config["SESSION_COOKIE_SECURE"])
     _enable_sqlite_wal(app)
 
     from . import (
@@ -109,7 +112,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         if response.mimetype in ("text/html", "application/json"):
             response.headers.setdefault("Cache-Control", "no-store")
         if app.config["SESSION_COOKIE_SECURE"]:
-            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+            response.headers.setdefault("Strict-Transport-Security", HSTS)
         return response
 
     return app
