@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, request
+from sqlalchemy.engine import make_url
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import crypto, inputs
@@ -56,6 +57,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
     # Engine.IO answers long-polling before Flask's after_request runs: give it the same headers.
     app.wsgi_app = SocketIOHeaders(app.wsgi_app, hsts=app.config["SESSION_COOKIE_SECURE"])
+    _create_private_files(app)
     _enable_sqlite_wal(app)
 
     from . import (
@@ -116,6 +118,25 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         return response
 
     return app
+
+
+def _create_private_files(app: Flask) -> None:
+    """The SQLite file (its WAL and shared-memory files take its mode) and the media folder hold ePHI:
+    when we are the ones creating them, they are created 0600 and 0700, like the generated keys.
+    Existing ones keep the mode their deployer gave them; a place we cannot write is left for the first
+    write to report."""
+    url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    database = url.database if url.get_backend_name() == "sqlite" else None
+    try:
+        Path(app.config["INBOX_MEDIA_DIR"]).mkdir(parents=True, exist_ok=True, mode=0o700)
+        if database and database != ":memory:" and not database.startswith("file:"):
+            path = Path(database)
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass  # the database is there already (or another process created it first)
+    except OSError:
+        pass
 
 
 def _enable_sqlite_wal(app: Flask) -> None:
