@@ -178,7 +178,7 @@ def seed(env: AppEnv, practices: int, staff_per_practice: int, contacts_per_prac
     with env.app_context():
         from inbox.extensions import db
         from inbox.models import Contact, Journey, User
-        from inbox.practices import create_practice
+        from inbox.texting.practices import create_practice
 
         db.create_all()
         # Cheap argon2 parameters: logging in 500 bench users must not take minutes.

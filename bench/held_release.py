@@ -102,7 +102,7 @@ def main() -> None:
         with env.app_context() as app:
             from inbox.extensions import db
             from inbox.models import Contact, Journey, Message, PracticeNumber, utcnow
-            from inbox.outbox import drain
+            from inbox.texting.outbox import drain
 
             db.session.execute(db.update(Contact).values(consent_state="pending"))
             db.session.commit()

@@ -58,9 +58,9 @@ def bench_size(label: str, data: bytes, reps: int, fake, env: AppEnv) -> dict:
     """Time each stage of the pipeline and the baselines over `reps` runs."""
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-    from inbox import media
-    from inbox.attachments import write_blob
     from inbox.crypto import keyring
+    from inbox.media import processing as media
+    from inbox.media.attachments import write_blob
     from inbox.models import Attachment
 
     url = fake.add_media("MM" + "0" * 32, data, "image/jpeg")

@@ -11,10 +11,11 @@ from flask import Flask, request
 from sqlalchemy.engine import make_url
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import crypto, inputs
-from .config import load_config
-from .extensions import csrf, db, login_manager, migrate, socketio
-from .headers import HSTS, SocketIOHeaders
+from inbox import crypto
+from inbox.common import inputs
+from inbox.config import load_config
+from inbox.extensions import csrf, db, login_manager, migrate, socketio
+from inbox.web.headers import HSTS, SocketIOHeaders
 
 CSP = (
     "default-src 'self'; img-src 'self' blob: data:; style-src 'self'; script-src 'self'; "
@@ -60,23 +61,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     _create_private_files(app)
     _enable_sqlite_wal(app)
 
-    from . import (
-        account,
-        admin,
-        api,
-        auth,
-        cli,
-        compliance,
-        health,
-        intake,
-        numbers,
-        realtime,
-        settings,
-        spamwatch,
-        staff,
-        views,
-        webhooks,
-    )
+    from inbox import cli, realtime
+    from inbox.web import account, admin, api, auth, health, intake, views, webhooks
+    from inbox.web.admin import compliance, numbers, settings, spamwatch, staff
 
     auth.init_app(app)
     admin.init_app(app)
@@ -94,7 +81,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(health.bp)  # no login: the proxy's probe
     csrf.exempt(webhooks.bp)  # Twilio signs its requests instead
     if app.config["INBOX_SIMULATOR"]:
-        from . import simulator
+        from inbox.dev import simulator
 
         simulator.init_app(app)
     cli.init_app(app)

@@ -9,13 +9,14 @@ import click
 from flask import Flask, current_app
 from sqlalchemy import func, select
 
-from . import attachments, retention
-from .auth import hash_password
-from .crypto import keyring
-from .extensions import db
-from .models import ROLES, Attachment, Message, Practice, PracticeNumber, User, utcnow
-from .phones import InvalidNumber, to_e164
-from .practices import create_practice, public_form_url
+from inbox.common.phones import InvalidNumber, to_e164
+from inbox.crypto import keyring
+from inbox.extensions import db
+from inbox.media import attachments
+from inbox.models import ROLES, Attachment, Message, Practice, PracticeNumber, User, utcnow
+from inbox.records import retention
+from inbox.texting.practices import create_practice, public_form_url
+from inbox.web.auth import hash_password
 
 DEMO_NUMBER = "+15005550006"
 DEMO_PASSWORD = "intake-demo-2026"  # noqa: S105 - the embedded demo only; printed by `demo`
@@ -79,7 +80,7 @@ def create_user_command(practice_number: str, email: str, role: str, first_name:
 @click.command("demo")
 def demo_command() -> None:
     """Load a demo practice with staff, contacts in every pathway and short threads (idempotent)."""
-    from .demo import load_demo
+    from inbox.dev.demo import load_demo
 
     created = load_demo(DEMO_NUMBER, DEMO_PASSWORD)
     click.echo("Demo data loaded." if created else "Demo data already present.")
@@ -95,7 +96,7 @@ def worker_command() -> None:
     """Run background jobs (media, outbox) until stopped."""
     import signal
 
-    from .worker import run_forever
+    from inbox.worker import run_forever
 
     stopping = []
     # systemd stops with SIGTERM: finish the current pass (never abandon a send mid-flight), then exit.
@@ -143,7 +144,7 @@ def rotate_keys_command(batch: int) -> None:
 @click.option("--batch", default=retention.BATCH, show_default=True)
 def purge_command(practice_id: int | None, dry_run: bool, batch: int) -> None:
     """Apply each practice's retention policy now: purge bodies and media older than its retention_days."""
-    from .worker import make_gateway
+    from inbox.worker import make_gateway
 
     query = select(Practice).order_by(Practice.id)
     if practice_id is not None:

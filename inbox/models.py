@@ -21,8 +21,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .crypto import EncryptedField
-from .extensions import db
+from inbox.crypto import EncryptedField
+from inbox.extensions import db
 
 PATHWAYS = {"intake": "Intake", "waitlist": "Waitlist", "current": "Current Clients"}
 ROLES = ("admin", "staff")

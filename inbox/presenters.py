@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from .errors import error_reason
-from .models import ATTACHMENT_LABELS, Attachment, Contact, Journey, Message, Practice
+from inbox.gateway.errors import error_reason
+from inbox.models import ATTACHMENT_LABELS, Attachment, Contact, Journey, Message, Practice
 
 SNIPPET_CHARS = 80
 

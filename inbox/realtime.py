@@ -16,8 +16,8 @@ from flask_socketio import ConnectionRefusedError, join_room, leave_room
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from .extensions import db, socketio
-from .inputs import parse_id
+from inbox.common.inputs import parse_id
+from inbox.extensions import db, socketio
 
 
 def practice_room(practice_id: int) -> str:
@@ -83,7 +83,7 @@ SWEEP_SECONDS = 20
 
 def sweep_ended_sessions(app) -> None:
     """Forever: disconnect this process's sockets whose login ended (logout, idle, deactivation)."""
-    from .models import StaffSession
+    from inbox.models import StaffSession
 
     while True:
         socketio.sleep(SWEEP_SECONDS)
@@ -145,7 +145,7 @@ def _journey_id(data: Any) -> int | None:
 
 def on_join_journey(data: Any = None) -> dict[str, Any]:
     """Join a thread's room after checking the journey belongs to the user's practice."""
-    from .models import Journey
+    from inbox.models import Journey
 
     if not _live_session():
         return {"ok": False, "error": "login required"}

@@ -15,10 +15,13 @@ from collections.abc import Callable
 
 from flask import Flask, current_app
 
-from . import attachments, automations, outbox, retention, throttle
-from .auth import end_idle_sessions
-from .extensions import db, socketio
-from .models import WorkerHeartbeat, utcnow
+from inbox.common import throttle
+from inbox.extensions import db, socketio
+from inbox.media import attachments
+from inbox.models import WorkerHeartbeat, utcnow
+from inbox.records import retention
+from inbox.texting import automations, outbox
+from inbox.web.auth import end_idle_sessions
 
 log = logging.getLogger(__name__)
 IDLE_SLEEP = 0.5
@@ -31,10 +34,10 @@ def make_gateway(app: Flask | None = None):
     """The Twilio gateway for this app (default: the current one): the real REST API, or the simulator's twin."""
     app = app or current_app._get_current_object()
     if app.config["INBOX_SIMULATOR"]:
-        from .simulator import SimulatorGateway
+        from inbox.dev.simulator import SimulatorGateway
 
         return SimulatorGateway(app)
-    from .twilio_gateway import TwilioGateway
+    from inbox.gateway.rest import TwilioGateway
 
     return TwilioGateway(
         app.config["TWILIO_ACCOUNT_SID"],

@@ -17,7 +17,7 @@ from sqlalchemy import text
 
 from inbox import create_app
 from inbox.extensions import db
-from inbox.twilio_gateway import TwilioGateway
+from inbox.gateway.rest import TwilioGateway
 from tests import ephi_watch, factories
 from tests.fake_twilio import FakeTwilio, sign
 

@@ -8,7 +8,7 @@ from argon2 import PasswordHasher
 
 from inbox.extensions import db
 from inbox.models import Contact, Journey, Message, Practice, User
-from inbox.practices import create_practice
+from inbox.texting.practices import create_practice
 from tests import ephi_watch
 
 PASSWORD = "correct horse battery staple"

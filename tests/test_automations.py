@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from inbox import automations, consent
 from inbox.extensions import db
-from inbox.journeys import open_journey
 from inbox.models import Journey, Message, Template
+from inbox.texting import automations, consent
+from inbox.texting.journeys import open_journey
 from tests import factories
 
 

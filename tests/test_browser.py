@@ -17,8 +17,8 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect, sync_playwright
 
-from inbox import consent
 from inbox.extensions import db
+from inbox.texting import consent
 from tests import factories
 
 pytest_plugins = ["tests.live_server"]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from inbox.demo import CONTACTS
+from inbox.dev.demo import CONTACTS
 from inbox.extensions import db
 from inbox.models import Journey, Message, Practice, User
 

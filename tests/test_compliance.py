@@ -8,9 +8,9 @@ import re
 
 from sqlalchemy import select
 
-from inbox import consent
 from inbox.extensions import db
 from inbox.models import AuditEvent
+from inbox.texting import consent
 from tests import factories
 from tests.conftest import StaffClient
 
@@ -97,7 +97,8 @@ def test_audit_viewer_shows_the_practices_trail_filtered_and_paged(
 
 
 def test_audit_viewer_pages_through_older_events(app, practice, admin_client, admin):
-    from inbox import audit, compliance
+    from inbox.common import audit
+    from inbox.web.admin import compliance
 
     for _ in range(compliance.PAGE + 5):
         audit.record("settings.view", practice, practice_id=practice.id, user_id=admin.id)
@@ -117,7 +118,7 @@ def test_audit_viewer_is_for_admins_only(staff_client, client):
 def test_audit_dates_are_the_practices_local_days(practice, admin_client, admin):
     from datetime import UTC, datetime
 
-    from inbox import audit
+    from inbox.common import audit
 
     late_evening = audit.record("settings.view", practice_id=practice.id, user_id=admin.id)
     late_evening.created_at = datetime(2026, 11, 22, 4, 30, tzinfo=UTC)  # 23:30 on the 21st in New York

@@ -39,11 +39,11 @@ from hypothesis.stateful import (
 )
 from sqlalchemy import delete, event, func, or_, select
 
-from inbox import consent, outbox
 from inbox.extensions import db
-from inbox.inbound import receive_message
+from inbox.gateway.rest import TwilioGateway
 from inbox.models import ConsentEvent, Contact, Journey, Message, Practice, PracticeNumber
-from inbox.twilio_gateway import TwilioGateway
+from inbox.texting import consent, outbox
+from inbox.texting.inbound import receive_message
 from tests import factories
 
 PRACTICE_NUMBER = "+15005550006"  # the `practice` fixture's number

@@ -201,7 +201,7 @@ def test_known_number_goes_to_its_open_journey(inbound, practice):
 
 
 def test_several_open_journeys_route_to_the_last_outbound_text(inbound, practice):
-    from inbox.outbox import compose
+    from inbox.texting.outbox import compose
 
     guardian = factories.contact(practice, phone="+14155550123", consent_state="opted_in")
     first = factories.journey(guardian, stage="Child A")
@@ -215,7 +215,7 @@ def test_several_open_journeys_route_to_the_last_outbound_text(inbound, practice
 
 
 def test_the_last_outbound_text_beats_more_recent_activity(inbound, practice):
-    from inbox.outbox import compose
+    from inbox.texting.outbox import compose
 
     guardian = factories.contact(practice, phone="+14155550123", consent_state="opted_in")
     answered = factories.journey(guardian, stage="Child A")
@@ -237,7 +237,7 @@ def test_without_outbound_texts_the_most_recently_active_journey_wins(inbound, p
 
 
 def test_a_closed_journeys_outbound_text_does_not_route(inbound, practice):
-    from inbox.outbox import compose
+    from inbox.texting.outbox import compose
 
     guardian = factories.contact(practice, phone="+14155550123", consent_state="opted_in")
     still_open = factories.journey(guardian, stage="Child A")
@@ -395,7 +395,7 @@ def test_stop_confirmation_can_be_left_to_twilio(inbound, practice):
 
 
 def test_stop_cancels_everything_held_or_queued(inbound, practice):
-    from inbox.outbox import compose
+    from inbox.texting.outbox import compose
 
     contact = factories.contact(practice, phone="+14155550123")
     journey = factories.journey(contact)

@@ -7,10 +7,10 @@ import re
 import pytest
 from sqlalchemy import func, select, text
 
-from inbox.consent import PHONE_ATTESTATION
 from inbox.extensions import db
 from inbox.models import ConsentEvent, Contact, Journey, Message
-from inbox.practices import WEB_CONSENT_SENTENCE
+from inbox.texting.consent import PHONE_ATTESTATION
+from inbox.texting.practices import WEB_CONSENT_SENTENCE
 
 VALID = {
     "first_name": "Maria",

@@ -11,9 +11,10 @@ import requests
 from argon2 import PasswordHasher
 from sqlalchemy import func, select, update
 
-from inbox import auth, throttle
+from inbox.common import throttle
 from inbox.extensions import db
 from inbox.models import AuditEvent, ThrottleCounter, utcnow
+from inbox.web import auth
 from tests import factories
 from tests.conftest import StaffClient
 from tests.live_server import CSRF_INPUT, VALUE

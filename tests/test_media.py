@@ -19,8 +19,8 @@ from PIL import ExifTags, Image, ImageCms, ImageFile, PngImagePlugin
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from inbox import media
-from inbox.media import MediaFetchError, MediaRejected, fetch, parse_origins, process, sniff
+from inbox.media import processing as media
+from inbox.media.processing import MediaFetchError, MediaRejected, fetch, parse_origins, process, sniff
 
 CREDENTIALS = ("AC0123", "s3cret-token")
 BASIC_AUTH = "Basic " + base64.b64encode(b"AC0123:s3cret-token").decode()

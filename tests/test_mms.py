@@ -9,10 +9,10 @@ import pytest
 from PIL import Image
 from sqlalchemy import select
 
-from inbox import attachments
 from inbox.extensions import db
-from inbox.inbound import UNUSABLE_MEDIA_URL
+from inbox.media import attachments
 from inbox.models import Attachment, AuditEvent
+from inbox.texting.inbound import UNUSABLE_MEDIA_URL
 from tests import factories
 from tests.conftest import StaffClient
 

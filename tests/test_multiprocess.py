@@ -34,9 +34,10 @@ from flask import Flask
 from flask_migrate import upgrade
 from sqlalchemy import func, select, update
 
-from inbox import consent, create_app
+from inbox import create_app
 from inbox.extensions import db
 from inbox.models import Contact, Journey, Message, PracticeNumber, Template, WorkerHeartbeat
+from inbox.texting import consent
 from tests import ephi_watch, factories
 from tests.conftest import TEST_KEY
 from tests.fake_twilio import FakeTwilio

@@ -8,12 +8,13 @@ from html import unescape
 import pytest
 from sqlalchemy import select
 
-from inbox import numbers, webhook_check
-from inbox.errors import NUMBER_REASONS
 from inbox.extensions import db
+from inbox.gateway import webhook_check
+from inbox.gateway.errors import NUMBER_REASONS
+from inbox.gateway.rest import SendError, TwilioGateway
 from inbox.models import AuditEvent, PracticeNumber
-from inbox.numbers import NumberProblem
-from inbox.twilio_gateway import SendError, TwilioGateway
+from inbox.web.admin import numbers
+from inbox.web.admin.numbers import NumberProblem
 from inbox.worker import make_gateway
 from tests import factories
 from tests.conftest import PUBLIC_URL, StaffClient, running_app

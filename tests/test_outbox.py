@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from inbox import consent, outbox
 from inbox.extensions import db
+from inbox.gateway.rest import TwilioGateway
 from inbox.models import Contact, Journey, Message, PracticeNumber
-from inbox.twilio_gateway import TwilioGateway
+from inbox.texting import consent, outbox
 from tests import factories
 from tests.conftest import PUBLIC_URL, signed_post
 
@@ -354,7 +354,7 @@ def test_unknown_placeholder_is_an_error_not_a_blank(staff_client, journey):
     ],
 )
 def test_segment_counting(text, encoding, segments):
-    from inbox.templating import count_segments
+    from inbox.texting.templating import count_segments
 
     result = count_segments(text)
     assert (result.encoding, result.segments) == (encoding, segments)
@@ -378,7 +378,7 @@ def test_empty_and_oversized_replies_are_400(staff_client, journey):
 
 
 def test_a_long_thread_opens_on_its_latest_messages(staff_client, practice, journey):
-    from inbox import inbox_queries
+    from inbox.texting import queries as inbox_queries
 
     practice.require_opt_in = False
     db.session.commit()

@@ -175,7 +175,7 @@ def test_replayed_webhook_is_one_statement(inbound, practice):
 @pytest.mark.parametrize("keyword", ["YES", "STOP"])
 def test_consent_keyword_costs_the_same_for_5_or_50_held_texts(inbound, practice, staff, keyword):
     # YES releases every held text, STOP cancels them: one UPDATE for all, not one per text.
-    from inbox.outbox import compose
+    from inbox.texting.outbox import compose
 
     def keyword_after_held(phone: str, held: int) -> StatementCounter:
         journey = factories.journey(factories.contact(practice, phone=phone))

@@ -8,10 +8,10 @@ from pathlib import Path
 from PIL import Image
 from sqlalchemy import select, text
 
-from inbox import attachments
 from inbox.extensions import db
+from inbox.gateway.rest import TwilioGateway
+from inbox.media import attachments
 from inbox.models import Attachment, AuditEvent, Message, utcnow
-from inbox.twilio_gateway import TwilioGateway
 from tests import factories
 from tests.conftest import StaffClient
 

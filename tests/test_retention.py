@@ -8,11 +8,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, text
 
-from inbox import attachments, retention, worker
+from inbox import worker
 from inbox.extensions import db
+from inbox.gateway.rest import TwilioGateway
+from inbox.media import attachments
 from inbox.models import Attachment, AuditEvent, Message, utcnow
 from inbox.presenters import message_json
-from inbox.twilio_gateway import TwilioGateway
+from inbox.records import retention
 from tests import factories
 from tests.fake_twilio import new_sid
 from tests.test_cli import run

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from inbox.extensions import db
 from inbox.models import AuditEvent, ConsentEvent, Message, Practice, Template
-from inbox.outbox import compose
+from inbox.texting.outbox import compose
 from tests import factories
 from tests.conftest import StaffClient
 

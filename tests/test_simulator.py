@@ -10,10 +10,11 @@ import pytest
 from PIL import Image
 from sqlalchemy import select, text
 
-from inbox import consent, create_app, outbox
+from inbox import create_app
+from inbox.dev.simulator import SimulatorGateway
 from inbox.extensions import db
 from inbox.models import Attachment, Journey, Message
-from inbox.simulator import SimulatorGateway
+from inbox.texting import consent, outbox
 from tests import factories
 from tests.conftest import StaffClient, running_app
 

@@ -9,9 +9,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from inbox import consent, spamwatch
 from inbox.extensions import db
 from inbox.models import AuditEvent
+from inbox.texting import consent
+from inbox.web.admin import spamwatch
 from tests import factories
 from tests.conftest import StaffClient
 

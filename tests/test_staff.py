@@ -7,9 +7,9 @@ import re
 import pytest
 from sqlalchemy import select
 
-from inbox import staff as staff_admin
 from inbox.extensions import db
 from inbox.models import AuditEvent, StaffSession, User
+from inbox.web.admin import staff as staff_admin
 from tests import factories
 from tests.conftest import StaffClient
 

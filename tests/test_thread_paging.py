@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from inbox import inbox_queries
 from inbox.extensions import db
 from inbox.models import AuditEvent
+from inbox.texting import queries as inbox_queries
 from tests import factories
 
 

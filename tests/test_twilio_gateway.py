@@ -9,7 +9,7 @@ import pytest
 import requests
 from twilio.request_validator import RequestValidator
 
-from inbox.twilio_gateway import SendError, SendResult, TwilioGateway
+from inbox.gateway.rest import SendError, SendResult, TwilioGateway
 from tests.fake_twilio import FakeTwilio, sign
 
 CLINIC = "+15005550006"

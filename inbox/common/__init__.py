@@ -1,0 +1,1 @@
+"""Cross-cutting helpers every area uses: audit trail, tenancy lookups, phone numbers, the CPU pool."""

@@ -1,0 +1,1 @@
+"""Development only: the demo practice and the Twilio simulator."""

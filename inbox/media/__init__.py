@@ -1,0 +1,1 @@
+"""MMS attachments: durable download jobs and the pure image/PDF pipeline."""

@@ -1,0 +1,1 @@
+"""Destroying patient data on purpose: an admin's redaction and the retention policy."""

@@ -1,0 +1,1 @@
+"""The texting domain: consent, inbound, outbox, journeys, automations, templates and their words."""

@@ -1,0 +1,270 @@
+"""The consent rules: keywords, the ledger, and the one decision every sender asks before a text leaves."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from inbox.extensions import db
+from inbox.models import ConsentEvent, Contact, Message, User, utcnow
+from inbox.presenters import iso
+from inbox.realtime import practice_room, push
+
+OPT_OUT_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"}
+OPT_IN_WORDS = {"START", "YES", "UNSTOP"}
+HELP_WORDS = {"HELP", "INFO"}
+# Twilio's own opt-out handling tells us what it did in OptOutType.
+OPT_OUT_TYPES = {"STOP": "opt_out", "START": "opt_in", "HELP": "help"}
+# A patient may revoke consent "in any reasonable way": these get flagged for staff to confirm.
+OPT_OUT_LANGUAGE = re.compile(
+    r"\b(stop (texting|messaging|sending|contacting)|(don'?t|do not|never) (text|message|contact)"
+    r"|no more (texts|messages)|unsubscribe|opt ?(me )?out|remove me|take me off|leave me alone"
+    r"|no m[aá]s (mensajes|textos)?|no me (escriban|manden|env[ií]en))",
+    re.IGNORECASE,
+)
+SOURCE_TEXT = {
+    "sms_keyword": "by text",
+    "carrier_error": "by the carrier (unsubscribed recipient)",
+    "staff_manual": "by staff",
+    "web_form": "on the web form",
+    "phone_attestation": "by phone, attested by staff",
+    "opt_in_request": "opt-in request sent",
+}
+# Kinds of outbound message, each with its own rule in decide().
+KINDS = ("staff", "automated", "opt_in_request", "keyword_reply")
+PHONE_ATTESTATION = (
+    "This caller was informed they will receive text communication to the phone number provided "
+    "and can opt-out of this communication at any time by responding STOP."
+)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What may happen to one outbound text now: send, hold (for consent), delay (quiet hours), block."""
+
+    action: str
+    reason: str
+    not_before: datetime | None = None
+
+    @property
+    def allowed(self) -> bool:
+        """True when the text may leave now."""
+        return self.action == "send"
+
+
+def keyword(body: str | None, opt_out_type: str | None = None) -> str | None:
+    """`opt_out`, `opt_in` or `help` when the whole message is a keyword (or Twilio says it was)."""
+    if opt_out_type and opt_out_type.upper() in OPT_OUT_TYPES:
+        return OPT_OUT_TYPES[opt_out_type.upper()]
+    word = (body or "").strip().upper().rstrip(".!")
+    if word in OPT_OUT_WORDS:
+        return "opt_out"
+    if word in OPT_IN_WORDS:
+        return "opt_in"
+    if word in HELP_WORDS:
+        return "help"
+    return None
+
+
+def reads_like_opt_out(body: str | None) -> bool:
+    """An opt-out in other words, which staff should confirm."""
+    return bool(body) and OPT_OUT_LANGUAGE.search(body) is not None
+
+
+def latest_event(contact: Contact) -> ConsentEvent | None:
+    """The newest ledger entry of a contact."""
+    return db.session.scalar(
+        select(ConsentEvent)
+        .where(ConsentEvent.contact_id == contact.id)
+        .order_by(ConsentEvent.id.desc())
+        .limit(1)
+    )
+
+
+def explain(contact: Contact) -> str:
+    """Why a contact is in their consent state, in words ("opted out by text STOP on 2 Nov")."""
+    event = latest_event(contact)
+    if event is None:
+        return "no consent recorded yet"
+    when = event.created_at.strftime("%-d %b")
+    how = SOURCE_TEXT.get(event.source, event.source)
+    if event.source == "sms_keyword" and event.evidence:
+        how = f"by text {event.evidence}"
+    words = {
+        "opted_out": "opted out",
+        "opted_in": "opted in",
+        "pending": "opt-in request sent, not answered yet",
+        "unknown": "consent evidence recorded",
+    }[event.state]
+    if event.state == "pending":
+        return f"{words} (last sent {when})"
+    return f"{words} {how} on {when}"
+
+
+def in_quiet_hours(contact: Contact, now: datetime) -> datetime | None:
+    """When quiet hours are on in the practice's time zone, the moment they end; else None."""
+    practice = contact.practice
+    local = now.astimezone(ZoneInfo(practice.timezone))
+    minutes = local.hour * 60 + local.minute
+    start, end = practice.quiet_start, practice.quiet_end
+    quiet = (minutes >= start or minutes < end) if start > end else (start <= minutes < end)
+    if not quiet or start == end:
+        return None
+    end_local = datetime.combine(local.date(), time(end // 60, end % 60), tzinfo=local.tzinfo)
+    if end_local <= local:
+        end_local += timedelta(days=1)
+    return end_local
+
+
+def decide(contact: Contact, kind: str, now: datetime | None = None) -> Decision:
+    """The consent decision: every sender (composer, automations, retries, the outbox) asks this."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown message kind {kind!r}")
+    now = now or utcnow()
+    practice = contact.practice
+    state = contact.consent_state
+    if kind == "keyword_reply":
+        # The answer to STOP/HELP/START itself is required by carriers, whatever the state.
+        return Decision("send", "reply to a keyword")
+    if state == "opted_out":
+        return Decision("block", f"blocked: {explain(contact)}")
+    if kind == "opt_in_request":
+        return Decision("send", "opt-in request")
+    name = contact.first_name or "the contact"
+    if practice.require_opt_in and state != "opted_in":
+        if state == "pending":
+            return Decision("hold", f"held until {name} accepts the opt-in request")
+        return Decision("hold", f"held: the opt-in request goes to {name} first")
+    if kind == "automated":
+        quiet_end = in_quiet_hours(contact, now)
+        if quiet_end is not None:
+            return Decision("delay", f"waits for quiet hours to end ({quiet_end:%-I:%M %p})", quiet_end)
+    if state == "opted_in":
+        return Decision("send", explain(contact))
+    return Decision("send", "consent implied by the form (opt-in not required)")
+
+
+def record(
+    contact: Contact,
+    state: str,
+    source: str,
+    *,
+    evidence: str | None = None,
+    actor: User | None = None,
+    message_sid: str | None = None,
+) -> ConsentEvent:
+    """Append to the ledger, update the contact, and apply what the change means for queued texts."""
+    event = ConsentEvent(
+        practice_id=contact.practice_id,
+        contact_id=contact.id,
+        state=state,
+        source=source,
+        evidence=evidence,
+        actor_id=actor.id if actor else None,
+        message_sid=message_sid,
+    )
+    db.session.add(event)
+    contact.consent_state = state
+    if state == "pending":
+        contact.opt_in_requested_at = utcnow()
+    if state == "opted_out":
+        _cancel_pending(contact)
+    elif state == "opted_in":
+        _release_held(contact)
+    db.session.flush()
+    push("consent.changed", {"contact_id": contact.id, **badge(contact)}, practice_room(contact.practice_id))
+    return event
+
+
+def badge(contact: Contact) -> dict:
+    """The consent header's colour (red, amber, green), state, reason in words and last opt-in request."""
+    state = contact.consent_state
+    if state == "opted_out":
+        colour = "red"
+    elif state == "opted_in" or not contact.practice.require_opt_in:
+        colour = "green"
+    else:
+        colour = "amber"
+    reason = explain(contact)
+    if state == "unknown" and not contact.practice.require_opt_in:
+        reason = "consent implied by the form (opt-in not required)"
+    return {
+        "state": state,
+        "colour": colour,
+        "reason": reason,
+        "opt_in_requested_at": iso(contact.opt_in_requested_at),
+    }
+
+
+def _cancel_pending(contact: Contact) -> None:
+    """STOP cancels everything not yet handed to Twilio, at once (claimed-but-unsent included)."""
+    from inbox.texting.outbox import set_statuses
+
+    pending = [
+        msg
+        for msg in _outbound(contact, ("held_for_consent", "queued", "sending"))
+        # A claimed text already handed to Twilio is too late to cancel.
+        if not (msg.status == "sending" and (msg.twilio_sid or msg.handed_over_at))
+    ]
+    set_statuses(pending, "cancelled", reason="The contact opted out.")
+
+
+def _release_held(contact: Contact) -> None:
+    """Opt-in releases the held texts; the outbox sends them in their original (id) order."""
+    from inbox.texting.outbox import set_statuses
+
+    set_statuses(_outbound(contact, ("held_for_consent",)), "queued")
+
+
+def _outbound(contact: Contact, statuses: tuple[str, ...]) -> list[Message]:
+    """A contact's outbound messages in the given statuses, oldest first."""
+    # Loaded with what message_json() needs, so releasing 1,000 held texts is not 4,000 queries.
+    return list(
+        db.session.scalars(
+            select(Message)
+            .where(Message.contact_id == contact.id, Message.status.in_(statuses))
+            .options(selectinload(Message.attachments), selectinload(Message.author))
+            .order_by(Message.id)
+        )
+    )
+
+
+def set_require_opt_in(practice, required: bool, actor: User | None = None) -> None:
+    """Change the practice's opt-in rule; turning it off releases held texts (in their order)."""
+    from inbox.texting.outbox import set_statuses
+
+    practice.require_opt_in = required
+    if required:
+        return  # the worker holds at send time and asks for consent then
+    held_ids = db.session.scalars(
+        select(Message.id)
+        .join(Contact, Contact.id == Message.contact_id)
+        .where(
+            Message.practice_id == practice.id,
+            Message.status == "held_for_consent",
+            Contact.consent_state != "opted_out",
+        )
+        .order_by(Message.id)
+    ).all()
+    # A practice may hold thousands: one UPDATE per 500, each with what message_json() needs loaded.
+    for start in range(0, len(held_ids), 500):
+        chunk = held_ids[start : start + 500]
+        set_statuses(
+            db.session.scalars(
+                select(Message)
+                .where(Message.id.in_(chunk))
+                .options(selectinload(Message.attachments), selectinload(Message.author))
+                .order_by(Message.id)
+            ).all(),
+            "queued",
+        )
+
+
+def staff_opt_in_allowed(attestation: str | None) -> bool:
+    """A manual opt-in needs the phone-consent sentence attested word for word."""
+    return isinstance(attestation, str) and attestation.strip() == PHONE_ATTESTATION

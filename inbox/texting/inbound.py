@@ -1,0 +1,249 @@
+"""Incoming texts: one public entry, receive_message(), idempotent on Twilio's MessageSid.
+
+Everything an inbound text causes (contact, inquiry journey, message, attachment jobs, consent events,
+keyword reply, welcome automation) is written in one transaction, so a duplicate or a failure leaves
+nothing half-stored, and pushes go out only after that transaction commits.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from inbox.common.inputs import clean, is_clean
+from inbox.common.phones import InvalidNumber, to_e164
+from inbox.extensions import db
+from inbox.models import Attachment, Contact, Message, Practice, PracticeNumber
+from inbox.presenters import message_json, notification_json
+from inbox.realtime import journey_room, practice_room, push
+from inbox.texting import consent
+from inbox.texting.automations import send_welcome
+from inbox.texting.journeys import find_contact, open_journey, route_inbound
+from inbox.texting.outbox import touch_journey
+from inbox.texting.templating import TemplateError, placeholder_values, render
+
+log = logging.getLogger(__name__)
+SID = re.compile(r"^(SM|MM)[0-9a-fA-F]{32}$")
+MAX_BODY = 1600 * 4  # Twilio's concatenation limit is 1600 characters; allow for its oddities
+MAX_MEDIA = 10
+UNUSABLE_MEDIA_URL = "Twilio sent a media link that cannot be fetched."
+DEFAULT_HELP = (
+    "{{ practice.name }}: texts about your appointments and intake. Questions? Call {{ practice.phone }}. "
+    "Reply STOP to opt out. Msg & data rates may apply."
+)
+STOP_CONFIRMATION = "{{ practice.name }}: you are unsubscribed and will get no more texts from us. Reply START to resubscribe."
+START_CONFIRMATION = "{{ practice.name }}: thank you, you are subscribed to texts from us. Reply STOP to opt out, HELP for help."
+
+
+class BadWebhook(ValueError):
+    """The form is not a message Twilio would send: answered 400, nothing stored."""
+
+
+class UnknownNumber(LookupError):
+    """The `To` number belongs to no practice: answered 404, nothing stored."""
+
+
+@dataclass(frozen=True)
+class Received:
+    """What the webhook answers: the stored message (or the earlier one) and an optional TwiML reply."""
+
+    message_id: int
+    duplicate: bool
+    reply: str | None = None
+
+
+@dataclass(frozen=True)
+class Media:
+    """One MediaUrlN of the webhook: its URL, or None when the URL Twilio sent is unusable."""
+
+    url: str | None
+    declared_type: str
+
+
+@dataclass(frozen=True)
+class InboundForm:
+    """The validated fields of Twilio's incoming-message webhook."""
+
+    sid: str
+    to: str
+    from_: str
+    body: str
+    media: list[Media]
+    opt_out_type: str | None
+
+
+def parse_form(form) -> InboundForm:
+    """Validate Twilio's fields strictly; any doubt is a BadWebhook (400), never a 500."""
+    sid = (form.get("MessageSid") or form.get("SmsMessageSid") or "").strip()
+    if not SID.fullmatch(sid):
+        raise BadWebhook("MessageSid missing or malformed")
+    try:
+        to, from_ = to_e164(form.get("To", "")), to_e164(form.get("From", ""))
+    except InvalidNumber as exc:
+        raise BadWebhook("To/From is not a phone number") from exc
+    body = clean(form.get("Body", ""))  # a NUL must not cost the patient's text (PostgreSQL refuses it)
+    if len(body) > MAX_BODY:
+        raise BadWebhook("Body too long")
+    try:
+        num_media = int(form.get("NumMedia", "0") or "0")
+    except ValueError as exc:
+        raise BadWebhook("NumMedia is not a number") from exc
+    if not 0 <= num_media <= MAX_MEDIA:
+        raise BadWebhook("NumMedia out of range")
+    media = []
+    for i in range(num_media):
+        url = form.get(f"MediaUrl{i}", "")
+        usable = url.startswith(("https://", "http://")) and len(url) <= 500 and is_clean(url)
+        # An unusable link loses that one attachment (shown as unavailable), never the text.
+        media.append(Media(url if usable else None, clean(form.get(f"MediaContentType{i}", ""))[:100]))
+    if not body.strip() and not media:
+        raise BadWebhook("empty message")
+    opt_out_type = clean(form.get("OptOutType", "")).strip()[:20] or None
+    return InboundForm(sid, to, from_, body, media, opt_out_type)
+
+
+def receive_message(form) -> Received:
+    """Store one inbound text (or recognise a duplicate) and apply its keywords; commits."""
+    fields = parse_form(form)
+    # Duplicates race on the unique SID (and a new number on the unique contact): the database
+    # constraint decides, and the loser sees the winner's row on its next try.
+    for _attempt in range(3):
+        target = _target(fields)
+        if target is None:
+            raise UnknownNumber("no practice has this number")
+        practice, number_id, existing = target
+        if existing is not None:
+            return Received(existing, duplicate=True)
+        try:
+            received = _store(fields, practice, number_id)
+            db.session.commit()
+            log.info(
+                "inbound message id=%s sid=%s media=%d", received.message_id, fields.sid, len(fields.media)
+            )
+            return received
+        except IntegrityError:
+            db.session.rollback()
+    raise RuntimeError("could not store inbound message after 3 attempts")
+
+
+def _target(fields: InboundForm) -> tuple[Practice, int, int | None] | None:
+    """In one statement: the practice behind the `To` number, the number's id, and an earlier message
+    with this SID; None for a number no practice has.
+
+    Read on every webhook rather than cached, so that a number moved between practices can never
+    route a text to the wrong one, whichever process answers.
+    """
+    earlier = select(Message.id).where(Message.twilio_sid == fields.sid).scalar_subquery()
+    row = db.session.execute(
+        select(Practice, PracticeNumber.id, earlier)
+        .join(PracticeNumber, PracticeNumber.practice_id == Practice.id)
+        .where(PracticeNumber.e164 == fields.to)
+    ).one_or_none()
+    return None if row is None else tuple(row)
+
+
+def _store(fields: InboundForm, practice: Practice, number_id: int) -> Received:
+    """Write the message and everything it causes into the current transaction."""
+    contact = find_contact(practice.id, fields.from_)
+    journey = route_inbound(contact) if contact else None
+    if contact is None:
+        contact = Contact(practice_id=practice.id, phone=fields.from_)
+        db.session.add(contact)
+        db.session.flush()
+    new_journey = journey is None
+    if new_journey:
+        # The welcome goes out after the message is stored, so it sorts after it in the thread.
+        journey = _new_inquiry(contact)
+    msg = Message(
+        practice_id=practice.id,
+        journey=journey,
+        contact=contact,
+        direction="inbound",
+        kind="inbound",
+        body=fields.body,
+        twilio_sid=fields.sid,
+        status="received",
+        number_id=number_id,
+        flags={"opt_out_language": True} if consent.reads_like_opt_out(fields.body) else {},
+        # Given even when empty: the presenters below then read the list instead of querying for it.
+        attachments=[
+            Attachment(
+                practice_id=practice.id,
+                journey_id=journey.id,
+                position=position,
+                source_url=media.url,
+                declared_type=media.declared_type,
+                **({} if media.url else {"status": "unavailable", "error": UNUSABLE_MEDIA_URL}),
+            )
+            for position, media in enumerate(fields.media)
+        ],
+    )
+    db.session.add(msg)
+    db.session.flush()  # one flush: the message and its attachment jobs
+    touch_journey(journey, msg)
+    push("message.new", message_json(msg), journey_room(journey.id))
+    push("notify", notification_json(practice, msg), practice_room(practice.id))
+    reply = _apply_keyword(contact, journey, msg, fields)
+    if new_journey and consent.keyword(fields.body, fields.opt_out_type) != "opt_out":
+        send_welcome(journey)
+    return Received(msg.id, duplicate=False, reply=reply)
+
+
+def _new_inquiry(contact: Contact):
+    """An unknown number (or one with no open journey) starts an inquiry in Intake, welcome deferred."""
+    return open_journey(contact, pathway="intake", source="sms", inquiry=True, welcome=False)
+
+
+def _apply_keyword(contact: Contact, journey, msg: Message, fields: InboundForm) -> str | None:
+    """STOP/START/YES/HELP: update the ledger and return the reply text, if we owe one."""
+    word = consent.keyword(fields.body, fields.opt_out_type)
+    if word is None:
+        return None
+    practice = contact.practice
+    evidence = fields.body.strip().upper()[:40] or fields.opt_out_type
+    handled_by_twilio = fields.opt_out_type is not None
+    text = None
+    if word == "opt_out":
+        if contact.consent_state != "opted_out":
+            consent.record(contact, "opted_out", "sms_keyword", evidence=evidence, message_sid=fields.sid)
+        if practice.send_stop_confirmation and not handled_by_twilio:
+            text = STOP_CONFIRMATION
+    elif word == "opt_in":
+        if contact.consent_state != "opted_in":
+            consent.record(contact, "opted_in", "sms_keyword", evidence=evidence, message_sid=fields.sid)
+        if not handled_by_twilio:
+            text = START_CONFIRMATION
+    elif not handled_by_twilio:
+        text = practice.help_text or DEFAULT_HELP
+    if text is None:
+        return None
+    try:
+        reply = render(text, placeholder_values(practice, contact, None))
+    except TemplateError:
+        # A practice's broken help text must not cost us the inbound text: fall back to ours.
+        log.warning("practice id=%s keyword reply has an unknown placeholder", practice.id)
+        reply = render(DEFAULT_HELP if word == "help" else text, placeholder_values(practice, contact, None))
+    _record_reply(journey, reply)
+    return reply
+
+
+def _record_reply(journey, reply: str) -> None:
+    """Keep the keyword reply (sent as TwiML in the webhook answer) in the thread."""
+    answer = Message(
+        practice_id=journey.practice_id,
+        journey_id=journey.id,
+        contact_id=journey.contact_id,
+        direction="outbound",
+        kind="keyword_reply",
+        body=reply,
+        status="sent",
+        consent_decision=consent.decide(journey.contact, "keyword_reply").reason,
+        attachments=[],  # a text, never media: message_json need not query for them
+    )
+    db.session.add(answer)
+    db.session.flush()
+    push("message.new", message_json(answer), journey_room(journey.id))

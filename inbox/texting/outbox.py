@@ -1,0 +1,397 @@
+"""The durable outbox: outbound messages are the queue, and nothing leaves without the consent decision.
+
+Life of an outbound text: ``compose()`` asks the decision and stores it as ``queued`` (or
+``held_for_consent``); a worker claims it with a lease (compare-and-set, plus ``FOR UPDATE SKIP LOCKED`` on
+PostgreSQL), asks the decision again, takes a pacing slot of the sender number, marks it handed over, and
+only then calls Twilio. A crash before the hand-over is retried; a crash or timeout after it leaves the
+message ``unconfirmed`` for staff to check, because resending could text the patient twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import and_, case, exists, or_, select, update
+from sqlalchemy.orm import aliased
+from sqlalchemy.orm.attributes import set_committed_value
+
+from inbox.extensions import db
+from inbox.gateway.errors import error_reason
+from inbox.gateway.rest import SendError
+from inbox.models import Contact, Journey, Message, PracticeNumber, User, utcnow
+from inbox.presenters import journey_json, message_json
+from inbox.realtime import journey_room, practice_room, push
+from inbox.texting import consent
+from inbox.texting.templating import placeholder_values, render
+
+log = logging.getLogger(__name__)
+LEASE = timedelta(seconds=60)
+MAX_ATTEMPTS = 5
+STATUS_RANK = {
+    "held_for_consent": 0,
+    "queued": 0,
+    "sending": 1,
+    "unconfirmed": 1,
+    "sent": 2,
+    "delivered": 3,
+    "undelivered": 3,
+    "failed": 3,
+    "cancelled": 3,
+}
+DEFAULT_OPT_IN_TEXT = (
+    "{{ practice.name }} would like to text you about your care. Texts are not encrypted: others with "
+    "access to your phone or carrier could read them. We keep your replies in our secure, HIPAA-compliant "
+    "record and send only what is needed. Reply YES to accept texts, STOP to opt out. "
+    "Msg & data rates may apply."
+)
+
+
+class Blocked(Exception):
+    """The consent decision forbids this text; `reason` says why in words."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What would happen if staff pressed Send now."""
+
+    body: str
+    decision: consent.Decision
+
+
+def set_status(msg: Message, status: str, *, reason: str | None = None, code: int | None = None) -> None:
+    """Change an outbound message's status and announce it to the thread."""
+    msg.status = status
+    msg.error_code = code if code is not None else msg.error_code
+    msg.error_reason = reason if reason is not None else (error_reason(code) if code else msg.error_reason)
+    msg.updated_at = utcnow()
+    if status not in ("sending",):
+        msg.lease_owner = msg.lease_until = None
+    db.session.flush()
+    push("message.updated", message_json(msg), journey_room(msg.journey_id))
+
+
+def set_statuses(msgs: list[Message], status: str, *, reason: str | None = None) -> None:
+    """`set_status` for many loaded messages in one UPDATE, so that a YES releasing 1,000 held texts (or a
+    STOP cancelling them) costs the same statements as one; each thread still hears message.updated."""
+    if not msgs:
+        return
+    values: dict = {"status": status, "updated_at": utcnow()}
+    if reason is not None:
+        values["error_reason"] = reason
+    if status != "sending":
+        values.update(lease_owner=None, lease_until=None)
+    db.session.execute(
+        update(Message).where(Message.id.in_([m.id for m in msgs])).values(**values),
+        execution_options={"synchronize_session": False},
+    )
+    for msg in msgs:
+        # The rows now hold these values: tell the loaded objects without another flush or query.
+        for key, value in values.items():
+            set_committed_value(msg, key, value)
+        push("message.updated", message_json(msg), journey_room(msg.journey_id))
+
+
+def touch_journey(journey: Journey, msg: Message) -> None:
+    """Move a journey to the top of the inbox and tell every staff tab."""
+    values = {"last_activity_at": msg.created_at or utcnow(), "last_message_id": msg.id}
+    # A plain UPDATE, not a dirty attribute: the ORM's second flush per text cost more than the statement.
+    db.session.execute(update(Journey.__table__).where(Journey.id == journey.id).values(**values))
+    for key, value in values.items():
+        set_committed_value(journey, key, value)
+    push("journey.updated", journey_json(journey, msg), practice_room(journey.practice_id))
+
+
+def compose(
+    journey: Journey,
+    body: str,
+    *,
+    kind: str = "staff",
+    author: User | None = None,
+    template_id: int | None = None,
+    now: datetime | None = None,
+    number: PracticeNumber | None = None,
+) -> Message:
+    """Store an outbound text for the worker, as the consent decision allows; raise Blocked if it does not.
+
+    `number` is the sender when the caller already knows it (the opt-in request after a held text)."""
+    contact = journey.contact
+    decision = consent.decide(contact, kind, now)
+    if decision.action == "block":
+        raise Blocked(decision.reason)
+    number = number or _sender_number(journey)
+    msg = Message(
+        practice_id=journey.practice_id,
+        journey_id=journey.id,
+        contact_id=contact.id,
+        direction="outbound",
+        kind=kind,
+        body=body,
+        status="held_for_consent" if decision.action == "hold" else "queued",
+        not_before=decision.not_before,
+        consent_decision=decision.reason,
+        author=author,
+        template_id=template_id,
+        number_id=number.id,
+        created_at=now or utcnow(),  # the clock the decision used, so time-based automations agree
+        attachments=[],  # known empty, so message_json() does not load them
+    )
+    db.session.add(msg)
+    db.session.flush()
+    push("message.new", message_json(msg), journey_room(journey.id))
+    touch_journey(journey, msg)
+    if decision.action == "hold":
+        _ask_for_consent(journey, number)
+    return msg
+
+
+def _ask_for_consent(journey: Journey, number: PracticeNumber | None = None) -> None:
+    """A text was held: if nobody asked this contact yet, the opt-in request goes out (exactly once)."""
+    if journey.contact.consent_state == "unknown":
+        request_opt_in(journey, automatic=True, number=number)
+
+
+def request_opt_in(
+    journey: Journey,
+    *,
+    actor: User | None = None,
+    automatic: bool = False,
+    number: PracticeNumber | None = None,
+) -> Message | None:
+    """Send the practice's opt-in request: automatically exactly once, by staff whenever they choose."""
+    contact = journey.contact
+    if contact.consent_state == "opted_in":
+        raise Blocked(f"{contact.first_name or 'The contact'} has already opted in")
+    if automatic:
+        # Compare-and-set, so two held messages racing in two processes still make one request.
+        won = db.session.execute(
+            update(Contact)
+            .where(Contact.id == contact.id, Contact.consent_state == "unknown")
+            .values(consent_state="pending")
+        ).rowcount
+        if not won:
+            return None
+    practice = contact.practice
+    text = render(practice.opt_in_text or DEFAULT_OPT_IN_TEXT, placeholder_values(practice, contact, actor))
+    msg = compose(journey, text, kind="opt_in_request", author=actor, number=number)
+    consent.record(contact, "pending", "opt_in_request", evidence=text, actor=actor)
+    return msg
+
+
+def preview(journey: Journey, text: str, staff: User) -> Preview:
+    """Render placeholders and say what sending would do, without storing anything."""
+    practice = journey.contact.practice
+    body = render(text, placeholder_values(practice, journey.contact, staff))
+    return Preview(body=body, decision=consent.decide(journey.contact, "staff"))
+
+
+def _sender_number(journey: Journey) -> PracticeNumber:
+    """The number the contact last texted, so a reply stays in their conversation (and under the opt-out
+    the carrier keeps per sender number); a contact who never texted hears from the practice's first."""
+    last_texted = (
+        select(Message.number_id)
+        .where(Message.contact_id == journey.contact_id, Message.direction == "inbound")
+        .order_by(Message.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    number = db.session.scalar(
+        select(PracticeNumber)
+        .where(PracticeNumber.practice_id == journey.practice_id)
+        .order_by(case((PracticeNumber.id == last_texted, 0), else_=1), PracticeNumber.id)
+        .limit(1)
+    )
+    if number is None:
+        raise Blocked("the practice has no texting number yet")
+    return number
+
+
+def _due_ids(now: datetime, limit: int) -> list[int]:
+    """Due queued texts, oldest first, skipping any behind an earlier due text to the same contact."""
+    earlier = aliased(Message)
+    due = or_(Message.not_before.is_(None), Message.not_before <= now)
+    blocked_by_earlier = exists().where(
+        and_(
+            earlier.contact_id == Message.contact_id,
+            earlier.direction == "outbound",
+            earlier.id < Message.id,
+            or_(
+                earlier.status == "sending",
+                and_(
+                    earlier.status == "queued",
+                    or_(earlier.not_before.is_(None), earlier.not_before <= now),
+                ),
+            ),
+            earlier.twilio_sid.is_(None),
+        )
+    )
+    query = (
+        select(Message.id)
+        .where(Message.status == "queued", due, ~blocked_by_earlier)
+        .order_by(Message.id)
+        .limit(limit)
+    )
+    if db.engine.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True, of=Message)
+    return list(db.session.scalars(query))
+
+
+def _take_pacing_slot(number_id: int, now: datetime) -> bool:
+    """Reserve the sender number's next send slot (compare-and-set, safe across workers)."""
+    interval = timedelta(seconds=current_app.config["INBOX_SEND_INTERVAL"])
+    taken = db.session.execute(
+        update(PracticeNumber)
+        .where(
+            PracticeNumber.id == number_id,
+            or_(PracticeNumber.next_send_at.is_(None), PracticeNumber.next_send_at <= now),
+        )
+        .values(next_send_at=now + interval)
+    ).rowcount
+    return bool(taken)
+
+
+def _claim(message_id: int, worker: str, now: datetime) -> bool:
+    """Lease one queued message to this worker; False if another worker got it first."""
+    return bool(
+        db.session.execute(
+            update(Message)
+            .where(Message.id == message_id, Message.status == "queued")
+            .values(
+                status="sending", lease_owner=worker, lease_until=now + LEASE, attempts=Message.attempts + 1
+            )
+        ).rowcount
+    )
+
+
+def reap_expired_leases(now: datetime | None = None) -> int:
+    """Recover texts whose worker died: retry those never handed over, flag the ambiguous ones."""
+    now = now or utcnow()
+    stale = db.session.scalars(
+        select(Message).where(
+            Message.status == "sending", Message.twilio_sid.is_(None), Message.lease_until < now
+        )
+    ).all()
+    for msg in stale:
+        if msg.handed_over_at is None:
+            set_status(msg, "queued")
+        else:
+            set_status(msg, "unconfirmed", reason=UNCONFIRMED)
+    db.session.commit()
+    return len(stale)
+
+
+UNCONFIRMED = "Outcome unknown: the send may have reached Twilio. Check before sending again."
+
+
+def drain(gateway, worker: str, *, limit: int = 20, now: datetime | None = None) -> int:
+    """Send what is due, at most `limit` texts; returns how many were handed to Twilio."""
+    now = now or utcnow()
+    sent = 0
+    paced_out: set[int] = set()
+    for message_id in _due_ids(now, limit):
+        msg = db.session.get(Message, message_id)
+        if msg.number_id in paced_out or not _take_pacing_slot(msg.number_id, now):
+            paced_out.add(msg.number_id)
+            db.session.rollback()
+            continue
+        if not _claim(message_id, worker, now):
+            db.session.rollback()
+            continue
+        db.session.commit()
+        sent += _send_claimed(gateway, db.session.get(Message, message_id), now)
+    db.session.commit()
+    return sent
+
+
+def _send_claimed(gateway, msg: Message, now: datetime) -> int:
+    """Ask the decision again, mark the hand-over, call Twilio, and record the answer."""
+    db.session.refresh(msg)
+    contact = msg.contact
+    decision = consent.decide(contact, msg.kind, now)
+    if decision.action == "block":
+        set_status(msg, "cancelled", reason=decision.reason)
+    elif decision.action == "hold":
+        set_status(msg, "held_for_consent")
+        _ask_for_consent(msg.journey)
+    elif decision.action == "delay":
+        msg.not_before = decision.not_before
+        set_status(msg, "queued")
+    if decision.action != "send":
+        db.session.commit()
+        return 0
+    # The point of no return, as a compare-and-set: a STOP that cancelled the claim wins.
+    handed_over = db.session.execute(
+        update(Message)
+        .where(Message.id == msg.id, Message.status == "sending", Message.handed_over_at.is_(None))
+        .values(handed_over_at=utcnow(), consent_decision=decision.reason)
+    ).rowcount
+    db.session.commit()  # past this point a crash means "unconfirmed", never a blind resend
+    if not handed_over:
+        return 0
+    db.session.refresh(msg)
+    number = db.session.get(PracticeNumber, msg.number_id)
+    # The row's uid in the callback URL ties a late callback to this row even if we never saw the SID.
+    callback = current_app.config["INBOX_PUBLIC_URL"] + f"/twilio/status?m={msg.uid}"
+    try:
+        result = gateway.send_message(
+            from_=number.e164, to=contact.phone, body=msg.body, status_callback=callback
+        )
+    except SendError as exc:
+        _record_failure(msg, exc)
+        db.session.commit()
+        return 0
+    msg.twilio_sid = result.sid
+    msg.lease_owner = msg.lease_until = None
+    set_status(msg, "sending")
+    db.session.commit()
+    log.info("sent message id=%s sid=%s", msg.id, result.sid)
+    return 1
+
+
+def _record_failure(msg: Message, exc: SendError) -> None:
+    """Turn a failed send into a visible status; only a retry that can succeed is scheduled."""
+    log.warning("send failed message id=%s code=%s retryable=%s", msg.id, exc.code, exc.retryable)
+    if exc.ambiguous:
+        set_status(msg, "unconfirmed", reason=UNCONFIRMED)
+    elif exc.code == 21610:
+        set_status(msg, "failed", code=21610)
+        consent.record(msg.contact, "opted_out", "carrier_error", evidence="Twilio error 21610")
+    elif exc.retryable and msg.attempts < MAX_ATTEMPTS:
+        msg.handed_over_at = None
+        msg.not_before = utcnow() + timedelta(seconds=2**msg.attempts)
+        set_status(msg, "queued", reason=f"Retrying: {exc.reason}")
+    else:
+        set_status(msg, "failed", code=exc.code, reason=error_reason(exc.code) if exc.code else exc.reason)
+
+
+def apply_status_callback(sid: str, status: str, code: int | None, uid: str | None = None) -> Message | None:
+    """A Twilio status callback: move forward only, never backwards, and announce it."""
+    msg = db.session.scalar(select(Message).where(Message.twilio_sid == sid))
+    if msg is None and uid:
+        # An "unconfirmed" send did reach Twilio after all: its callback names our row.
+        msg = db.session.scalar(select(Message).where(Message.uid == uid, Message.twilio_sid.is_(None)))
+        if msg is not None:
+            msg.twilio_sid = sid
+    if msg is None:
+        return None
+    status = {
+        "accepted": "sending",
+        "queued": "sending",
+        "scheduled": "sending",
+        "canceled": "cancelled",
+    }.get(status, status)
+    if status not in STATUS_RANK:
+        return msg
+    if STATUS_RANK[status] > STATUS_RANK.get(msg.status, 0):
+        set_status(msg, status, code=code)
+        if code == 21610:
+            consent.record(
+                msg.contact, "opted_out", "carrier_error", evidence="Twilio error 21610", message_sid=sid
+            )
+    return msg

@@ -1,0 +1,1 @@
+"""HTTP: pages, the JSON API, Twilio's webhooks, forms, login and account."""

@@ -1,0 +1,434 @@
+"""The JSON API the pages use (docs/API.md). Thin: the workflows live in their own modules."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import Blueprint, Flask, abort, jsonify, request
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
+
+from inbox.common import audit
+from inbox.common.access import attachment_or_404, contact_or_404, journey_or_404, message_or_404
+from inbox.common.inputs import json_object, parse_id, query_int
+from inbox.common.phones import pretty
+from inbox.extensions import db
+from inbox.models import ATTACHMENT_LABELS, PATHWAYS, ConsentEvent, Journey, Template, User, utcnow
+from inbox.presenters import attachment_json, iso, journey_json, message_json
+from inbox.realtime import journey_room, practice_room, push
+from inbox.texting import automations, consent
+from inbox.texting.journeys import log_activity, mark_read, open_journey
+from inbox.texting.outbox import Blocked, compose, preview, request_opt_in
+from inbox.texting.queries import inbox_page, thread
+from inbox.texting.templating import TemplateError, count_segments
+from inbox.web.auth import admin_required
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+
+@bp.before_request
+@login_required
+def require_login():
+    """Every API call needs a live staff session."""
+
+
+def _error(status: int, message: str, **extra):
+    """A JSON error with a reason a person can read (a Response, so `abort()` can raise it too)."""
+    response = jsonify(error=message, **extra)
+    response.status_code = status
+    return response
+
+
+@bp.get("/journeys")
+def list_journeys():
+    """The practice's journeys, most recent activity first."""
+    pathway = request.args.get("pathway") or None
+    if pathway and pathway not in PATHWAYS:
+        return _error(400, "unknown pathway")
+    limit = min(query_int("limit", 50) or 50, 200)
+    journeys = inbox_page(
+        current_user,
+        pathway=pathway,
+        state=request.args.get("state", "open"),
+        mine=request.args.get("mine") == "1",
+        limit=limit,
+    )
+    return jsonify(journeys=journeys)
+
+
+@bp.get("/journeys/<int:journey_id>")
+def get_journey(journey_id: int):
+    """One journey with its contact and consent badge."""
+    journey = journey_or_404(journey_id)
+    contact = journey.contact
+    audit.record("journey.view", journey)
+    db.session.commit()
+    return jsonify(
+        journey=journey_json(journey),
+        contact={
+            "id": contact.id,
+            "name": contact.full_name,
+            "phone": pretty(contact.phone),
+            "guardian": contact.guardian_name,
+            "consent": consent.badge(contact),
+        },
+    )
+
+
+@bp.get("/journeys/<int:journey_id>/messages")
+def list_messages(journey_id: int):
+    """A thread oldest first; `after` fetches only what a reconnecting page missed, `before` pages back."""
+    journey = journey_or_404(journey_id)
+    messages = thread(journey, after=query_int("after"), before=query_int("before"))
+    # Serialise before the commit: it expires every loaded row, and each would reload one by one.
+    payload = [message_json(m) for m in messages]
+    audit.record("thread.view", journey, count=len(messages))
+    mark_read(current_user, journey)
+    db.session.commit()
+    return jsonify(messages=payload)
+
+
+def _composed_text(journey: Journey) -> tuple[str, int | None]:
+    """The text staff want to send: free text, or a manual template of their practice."""
+    data = json_object()
+    template_id = data.get("template_id")
+    if template_id is not None:
+        template_id = parse_id(template_id)
+        template = db.session.get(Template, template_id) if template_id is not None else None
+        if (
+            template is None
+            or template.practice_id != journey.practice_id
+            or template.mode != "manual"
+            or not template.enabled
+        ):
+            abort(404)
+        return template.body, template.id
+    body = data.get("body")
+    if not isinstance(body, str) or not body.strip():
+        abort(_error(400, "write a message or pick a template"))
+    if len(body) > 1600:
+        abort(_error(400, "a text can be at most 1600 characters"))
+    return body, None
+
+
+@bp.post("/journeys/<int:journey_id>/preview")
+def preview_message(journey_id: int):
+    """Placeholders filled, segments counted, and what sending would do now."""
+    journey = journey_or_404(journey_id)
+    text, _template_id = _composed_text(journey)
+    try:
+        result = preview(journey, text, current_user)
+    except TemplateError as exc:
+        return _error(422, str(exc))
+    segments = count_segments(result.body)
+    return jsonify(
+        body=result.body,
+        decision={
+            "action": result.decision.action,
+            "reason": result.decision.reason,
+            "not_before": iso(result.decision.not_before),
+        },
+        segments={
+            "encoding": segments.encoding,
+            "characters": segments.characters,
+            "count": segments.segments,
+        },
+    )
+
+
+@bp.post("/journeys/<int:journey_id>/messages")
+def send_message(journey_id: int):
+    """A staff reply: stored as queued or held_for_consent, or refused with the reason."""
+    journey = journey_or_404(journey_id)
+    text, template_id = _composed_text(journey)
+    try:
+        body = preview(journey, text, current_user).body
+        msg = compose(journey, body, kind="staff", author=current_user, template_id=template_id)
+    except TemplateError as exc:
+        return _error(422, str(exc))
+    except Blocked as exc:
+        db.session.rollback()
+        return _error(409, exc.reason, reason=exc.reason)
+    audit.record("message.send", msg, journey_id=journey.id, status=msg.status)
+    db.session.commit()
+    return jsonify(message=message_json(msg)), 201
+
+
+@bp.post("/journeys/<int:journey_id>/read")
+def read_journey(journey_id: int):
+    """Mark the journey read up to its last message for this staff member."""
+    journey = journey_or_404(journey_id)
+    mark_read(current_user, journey)
+    db.session.commit()
+    return jsonify(ok=True)
+
+
+@bp.post("/journeys/<int:journey_id>/opt-in-request")
+def resend_opt_in(journey_id: int):
+    """Staff (re)send the opt-in request by hand."""
+    journey = journey_or_404(journey_id)
+    try:
+        msg = request_opt_in(journey, actor=current_user)
+    except Blocked as exc:
+        db.session.rollback()
+        return _error(409, exc.reason, reason=exc.reason)
+    audit.record("consent.opt_in_request", journey.contact, journey_id=journey.id)
+    db.session.commit()
+    return jsonify(message=message_json(msg)), 201
+
+
+@bp.post("/contacts/<int:contact_id>/journeys")
+def create_journey(contact_id: int):
+    """Start a new journey for an existing contact (a returning client, a second child in care)."""
+    contact = contact_or_404(contact_id)
+    data = json_object()
+    pathway = data.get("pathway", "intake")
+    if not isinstance(pathway, str) or pathway not in PATHWAYS:
+        return _error(400, "unknown pathway")
+    journey = open_journey(contact, pathway=pathway, source="manual", actor=current_user)
+    log_activity(
+        journey, f"{current_user.display_name} started this journey in {PATHWAYS[pathway]}", current_user
+    )
+    db.session.commit()
+    return jsonify(journey=journey_json(journey), url=f"/journeys/{journey.id}"), 201
+
+
+@bp.patch("/journeys/<int:journey_id>")
+def update_journey(journey_id: int):
+    """Assign, move between pathways and stages, close or reopen."""
+    journey = journey_or_404(journey_id)
+    data = json_object()
+    changes = {}
+    if "assignee_id" in data:
+        assignee_id = data["assignee_id"]
+        if assignee_id is not None:
+            assignee_id = parse_id(assignee_id) if isinstance(assignee_id, int) else None
+            assignee = db.session.get(User, assignee_id) if assignee_id is not None else None
+            if assignee is None or assignee.practice_id != journey.practice_id:
+                return _error(400, "unknown staff member")
+        journey.assignee_id = assignee_id
+        changes["assignee_id"] = assignee_id
+    if "pathway" in data:
+        if not isinstance(data["pathway"], str) or data["pathway"] not in PATHWAYS:
+            return _error(400, "unknown pathway")
+        journey.pathway = changes["pathway"] = data["pathway"]
+    if "stage" in data:
+        if not isinstance(data["stage"], str):
+            return _error(400, "stage must be text")
+        stage = data["stage"].strip()[:60]
+        if not stage:
+            return _error(400, "stage cannot be empty")
+        journey.stage = changes["stage"] = stage
+    if "is_open" in data:
+        if not isinstance(data["is_open"], bool):
+            return _error(400, "is_open must be true or false")
+        journey.is_open = changes["is_open"] = bool(data["is_open"])
+    for field in ("appointment_at", "paperwork_due_at"):
+        if field in data:
+            try:
+                when = datetime.fromisoformat(data[field]) if data[field] else None
+            except (TypeError, ValueError):
+                return _error(400, f"{field} must be an ISO 8601 date and time")
+            if when is not None and when.tzinfo is None:
+                return _error(400, f"{field} needs a time zone offset")
+            if when is not None and not _plausible(when):
+                return _error(400, f"{field} must be between the years {MIN_YEAR} and {MAX_YEAR}")
+            setattr(journey, field, when)
+            changes[field] = data[field]
+    if not changes:
+        return _error(400, "nothing to change")
+    journey.last_activity_at = utcnow()
+    for sentence in _activity_sentences(journey, changes):
+        log_activity(journey, f"{current_user.display_name} {sentence}", current_user)
+    audit.record("journey.update", journey, **changes)
+    if changes.get("appointment_at"):
+        automations.appointment_set(journey)
+    push("journey.updated", journey_json(journey), practice_room(journey.practice_id))
+    db.session.commit()
+    return jsonify(journey=journey_json(journey))
+
+
+MIN_YEAR, MAX_YEAR = 1900, 2200
+
+
+def _plausible(when: datetime) -> bool:
+    """A date a practice could mean; also keeps the UTC conversion from overflowing (year 1 at +14:00)."""
+    try:
+        return MIN_YEAR <= when.astimezone(UTC).year <= MAX_YEAR
+    except OverflowError:
+        return False
+
+
+def _activity_sentences(journey: Journey, changes: dict) -> list[str]:
+    """What each change reads like in the thread."""
+    sentences = []
+    if "pathway" in changes:
+        sentences.append(f"moved this journey to {journey.pathway_label}")
+    if "stage" in changes:
+        sentences.append(f"set the stage to {journey.stage}")
+    if "assignee_id" in changes:
+        who = db.session.get(User, journey.assignee_id).display_name if journey.assignee_id else "nobody"
+        sentences.append(f"assigned this journey to {who}")
+    if "is_open" in changes:
+        sentences.append("reopened this journey" if journey.is_open else "closed this journey")
+    if changes.get("appointment_at"):
+        sentences.append("set an appointment")
+    if changes.get("paperwork_due_at"):
+        sentences.append("set a paperwork due date")
+    return sentences
+
+
+@bp.get("/journeys/<int:journey_id>/attachments")
+def list_attachments(journey_id: int):
+    """The journey's photos and files, newest first (the Attachments tab)."""
+    from inbox.models import Attachment
+
+    journey = journey_or_404(journey_id)
+    attachments = db.session.scalars(
+        select(Attachment).where(Attachment.journey_id == journey.id).order_by(Attachment.id.desc())
+    )
+    return jsonify(attachments=[attachment_json(a) for a in attachments])
+
+
+@bp.patch("/attachments/<int:attachment_id>")
+def update_attachment(attachment_id: int):
+    """Label a photo (insurance card front/back, photo ID, other) or mark it reviewed."""
+    att = attachment_or_404(attachment_id)
+    data = json_object()
+    if "label" in data:
+        label = data["label"]
+        if label is not None and (not isinstance(label, str) or label not in ATTACHMENT_LABELS):
+            return _error(400, "unknown label")
+        att.label = data["label"]
+    if data.get("reviewed"):
+        att.reviewed_by_id, att.reviewed_at = current_user.id, utcnow()
+    audit.record("attachment.update", att, label=att.label, reviewed=bool(data.get("reviewed")))
+    db.session.flush()
+    push("message.updated", message_json(att.message), journey_room(att.journey_id))
+    db.session.commit()
+    return jsonify(attachment=attachment_json(att))
+
+
+@bp.post("/attachments/<int:attachment_id>/retry")
+def retry_attachment(attachment_id: int):
+    """Try an unavailable attachment's download again."""
+    att = attachment_or_404(attachment_id)
+    if att.status != "unavailable" or not att.source_url:
+        return _error(409, "this attachment cannot be fetched again")
+    att.status, att.attempts, att.next_attempt_at, att.error = "pending", 0, utcnow(), None
+    audit.record("attachment.retry", att)
+    db.session.commit()
+    return jsonify(attachment=attachment_json(att))
+
+
+@bp.get("/contacts/<int:contact_id>/consent")
+def consent_history(contact_id: int):
+    """The contact's consent ledger, newest first."""
+    contact = contact_or_404(contact_id)
+    events = db.session.scalars(
+        select(ConsentEvent).where(ConsentEvent.contact_id == contact.id).order_by(ConsentEvent.id.desc())
+    )
+    audit.record("consent.view", contact)
+    db.session.commit()
+    return jsonify(
+        consent=consent.badge(contact),
+        events=[
+            {
+                "id": e.id,
+                "state": e.state,
+                "source": e.source,
+                "evidence": e.evidence,
+                "actor": e.actor.display_name if e.actor else None,
+                "message_sid": e.message_sid,
+                "created_at": iso(e.created_at),
+            }
+            for e in events
+        ],
+    )
+
+
+@bp.post("/contacts/<int:contact_id>/consent")
+def change_consent(contact_id: int):
+    """Staff record an opt-out any time; an opt-in only with the attested phone-consent sentence."""
+    contact = contact_or_404(contact_id)
+    data = json_object()
+    state, note = data.get("state"), data.get("note")
+    if note is not None and not isinstance(note, str):
+        return _error(400, "note must be text")
+    if state == "opted_out":
+        consent.record(contact, "opted_out", "staff_manual", evidence=note, actor=current_user)
+    elif state == "opted_in":
+        if not consent.staff_opt_in_allowed(data.get("attestation")):
+            return _error(
+                422, "an opt-in needs the attestation sentence", attestation=consent.PHONE_ATTESTATION
+            )
+        consent.record(
+            contact, "opted_in", "phone_attestation", evidence=consent.PHONE_ATTESTATION, actor=current_user
+        )
+    else:
+        return _error(400, "state must be opted_out or opted_in")
+    audit.record("consent.change", contact, state=state)
+    db.session.commit()
+    return jsonify(consent=consent.badge(contact))
+
+
+@bp.post("/messages/<int:message_id>/redact")
+@admin_required
+def redact_message(message_id: int):
+    """Admins only: destroy a message's body and media for good, here and at Twilio."""
+    from inbox.records.redaction import redact
+    from inbox.worker import make_gateway
+
+    msg = message_or_404(message_id)
+    if msg.redacted_at or msg.purged_at:
+        return _error(
+            409, "already redacted" if msg.redacted_at else "already purged by the retention policy"
+        )
+    problems = redact(msg, current_user, make_gateway())
+    return jsonify(message=message_json(msg), twilio_problems=problems)
+
+
+@bp.get("/templates")
+def list_templates():
+    """Manual templates staff can pick in the composer."""
+    templates = db.session.scalars(
+        select(Template)
+        .where(
+            Template.practice_id == current_user.practice_id,
+            Template.mode == "manual",
+            Template.enabled.is_(True),
+        )
+        .order_by(Template.name)
+    )
+    return jsonify(templates=[{"id": t.id, "name": t.name, "body": t.body} for t in templates])
+
+
+@bp.get("/staff")
+def list_staff():
+    """Active staff of the practice (for assignment)."""
+    users = db.session.scalars(
+        select(User)
+        .where(User.practice_id == current_user.practice_id, User.active.is_(True))
+        .order_by(User.id)
+    )
+    return jsonify(staff=[{"id": u.id, "name": u.display_name} for u in users])
+
+
+def _json_error(exc: HTTPException):
+    """Under /api/, every HTTP error is JSON, as docs/API.md says; pages keep Werkzeug's answers."""
+    if not request.path.startswith("/api/"):
+        return exc
+    if exc.response is not None:  # abort(_error(...)) already built its JSON answer
+        return exc.response
+    described = exc.description != type(exc).description
+    response = _error(exc.code or 500, exc.description if described else (exc.name or "error").lower())
+    if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
+        response.headers["Allow"] = ", ".join(exc.valid_methods)
+    return response
+
+
+def init_app(app: Flask) -> None:
+    """Register the API and its JSON errors (a 404 for an unknown path under /api/ too)."""
+    app.register_blueprint(bp)
+    app.register_error_handler(HTTPException, _json_error)

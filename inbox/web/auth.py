@@ -1,0 +1,304 @@
+"""Staff login: argon2 passwords, server-side sessions, throttling and automatic logoff.
+
+The throttle (docs/deploy.md, "Login throttle") reserves each attempt before the password is checked,
+so simultaneous guesses cannot outrun it: a hard limit per address, and per account (the email as typed,
+whether or not anyone has it) a few attempts at once, then a growing wait between attempts. A browser
+the person logged in from before carries a signed known-device cookie and has a budget of its own, so
+guesses from elsewhere never lock the person out of their own computer.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import hmac
+import ipaddress
+import secrets
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_login import current_user, login_user, logout_user
+from flask_wtf import FlaskForm
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import select
+from wtforms import EmailField, PasswordField
+from wtforms.validators import DataRequired, Length
+
+from inbox.common import audit, throttle
+from inbox.common.concurrency import run_cpu
+from inbox.extensions import db, login_manager
+from inbox.models import StaffSession, User, utcnow
+
+bp = Blueprint("auth", __name__)
+_hasher = PasswordHasher()
+# Verifying against this keeps the answer time the same whether or not the email exists.
+_DUMMY_HASH = _hasher.hash(secrets.token_hex(8))
+SEEN_WRITE_EVERY = timedelta(seconds=30)
+# Per address: a hard limit of failed attempts per window.
+ADDRESS_WINDOW = timedelta(minutes=15)
+MAX_FAILURES_PER_ADDRESS = 20
+# Per account, and per known device: this many at once, then these waits between attempts (the last
+# repeats); an hour without attempts starts afresh, and so does the right password.
+FREE_ATTEMPTS = 5
+DELAYS = tuple(timedelta(seconds=s) for s in (30, 60, 120, 240, 480, 900))
+QUIET = timedelta(hours=1)
+DEVICE_COOKIE = "inbox_device"
+DEVICE_DAYS = 180
+# The same words and status for every refusal, whoever and whatever the email.
+THROTTLED = "Too many attempts. Wait a few minutes and try again."
+
+
+class LoginForm(FlaskForm):
+    """Email and password, with Flask-WTF's CSRF token."""
+
+    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
+
+
+def hash_password(password: str) -> str:
+    """argon2id hash, computed in a real thread so the event loop keeps serving."""
+    return run_cpu(_hasher.hash, password)
+
+
+def verify_password(stored_hash: str, password: str) -> bool:
+    """Check a password against its argon2 hash off the event loop."""
+    try:
+        return run_cpu(_hasher.verify, stored_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _digest(kind: str, value: str) -> str:
+    """A throttle key that names no email or address in the database: an HMAC under SECRET_KEY."""
+    key = current_app.config["SECRET_KEY"].encode()
+    return f"login.{kind}:" + hmac.new(key, value.encode(), hashlib.sha256).hexdigest()[:40]
+
+
+def address_key(ip: str | None) -> str:
+    """The per-address counter; an IPv6 client counts by its /64, which one subscriber usually holds."""
+    try:
+        address = ipaddress.ip_address(ip or "")
+    except ValueError:
+        return _digest("address", ip or "-")
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped:
+            return _digest("address", str(address.ipv4_mapped))
+        return _digest("address", str(ipaddress.ip_network(f"{address}/64", strict=False)))
+    return _digest("address", str(address))
+
+
+def account_key(email: str) -> str:
+    """The per-account counter: the email as typed, so an unknown email is throttled like a known one."""
+    return _digest("account", email)
+
+
+def _devices() -> URLSafeTimedSerializer:
+    """Signs the known-device cookie."""
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="known-device")
+
+
+def known_device(user: User | None) -> str | None:
+    """The device id of this browser's signed cookie, if `user` logged in from it before."""
+    raw = request.cookies.get(DEVICE_COOKIE)
+    if not raw or user is None:
+        return None
+    try:
+        data = _devices().loads(raw, max_age=DEVICE_DAYS * 86400)
+    except BadSignature:
+        return None
+    if not isinstance(data, dict) or data.get("u") != user.id or not isinstance(data.get("d"), str):
+        return None
+    return data["d"]
+
+
+def remember_device(response, user: User, device: str | None) -> None:
+    """After a successful login: this browser is a known device of the user (path /login only)."""
+    value = _devices().dumps({"u": user.id, "d": device or secrets.token_hex(16)})
+    response.set_cookie(
+        DEVICE_COOKIE,
+        value,
+        max_age=DEVICE_DAYS * 86400,
+        path=url_for("auth.login"),
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
+        httponly=True,
+        samesite="Lax",
+    )
+
+
+def reserve_attempt(email: str, user: User | None) -> tuple[throttle.Taken, list[str], str | None]:
+    """Reserve this login attempt before any password check; returns the verdict, the keys that were
+    taken (given back or reset on success) and the known device, if any."""
+    device = known_device(user)
+    if device is not None:
+        # The person's own browser: its own budget, untouched by guesses from anywhere else.
+        key = _digest("device", device)
+        return throttle.take_delayed(key, FREE_ATTEMPTS, DELAYS, QUIET), [key], device
+    by_address = address_key(request.remote_addr)
+    taken = throttle.take_limited(by_address, MAX_FAILURES_PER_ADDRESS, ADDRESS_WINDOW)
+    if not taken.ok:
+        return taken, [], None
+    by_account = account_key(email)
+    taken = throttle.take_delayed(by_account, FREE_ATTEMPTS, DELAYS, QUIET)
+    return taken, [by_address, by_account], None
+
+
+def _succeeded(keys: list[str]) -> None:
+    """The right password: the address's reserved attempt was no failure; the account starts afresh."""
+    for key in keys:
+        if key.startswith("login.address:"):
+            throttle.give_back(key)
+        else:
+            throttle.reset(key)
+
+
+def admin_required(view):
+    """Only a practice admin may use this view."""
+
+    @functools.wraps(view)
+    def wrapped(*args, **kwargs):
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        if not current_user.is_admin:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def end_session(staff_session: StaffSession, reason: str) -> None:
+    """Close a server-side session and disconnect its sockets."""
+    from inbox.realtime import disconnect_session
+
+    staff_session.ended_at = utcnow()
+    audit.record(
+        f"logout.{reason}",
+        staff_session.user,
+        practice_id=staff_session.user.practice_id,
+        user_id=staff_session.user_id,
+    )
+    disconnect_session(staff_session.token)
+
+
+def end_idle_sessions(now=None) -> int:
+    """Automatic logoff for logins nobody used for the idle period, even with a tab left open."""
+    now = now or utcnow()
+    cutoff = now - timedelta(minutes=current_app.config["INBOX_IDLE_MINUTES"])
+    idle = db.session.scalars(
+        select(StaffSession).where(StaffSession.ended_at.is_(None), StaffSession.last_seen_at < cutoff)
+    ).all()
+    for staff_session in idle:
+        end_session(staff_session, "idle")
+    db.session.commit()
+    return len(idle)
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    """Load the user only through a live, non-idle server-side session."""
+    token = session.get("sid")
+    if not token:
+        return None
+    staff_session = db.session.scalar(select(StaffSession).where(StaffSession.token == token))
+    if (
+        staff_session is None
+        or staff_session.ended_at is not None
+        or str(staff_session.user_id) != user_id
+        or not staff_session.user.active
+    ):
+        return None
+    now = utcnow()
+    idle = timedelta(minutes=current_app.config["INBOX_IDLE_MINUTES"])
+    if now - staff_session.last_seen_at > idle:
+        end_session(staff_session, "idle")
+        db.session.commit()
+        session.clear()
+        return None
+    if now - staff_session.last_seen_at > SEEN_WRITE_EVERY:
+        staff_session.last_seen_at = now
+        db.session.commit()
+    return staff_session.user
+
+
+@login_manager.unauthorized_handler
+def unauthorized():
+    """JSON callers get 401; pages go to the login form."""
+    if request.path.startswith("/api/"):
+        return jsonify(error="login required"), 401
+    return redirect(url_for("auth.login", next=request.path))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    """Show the login form and log staff in."""
+    form = LoginForm()
+    if form.validate_on_submit():
+        email = form.email.data.strip().lower()
+        ip = request.remote_addr
+        user = db.session.scalar(select(User).where(User.email == email))
+        taken, keys, device = reserve_attempt(email, user)
+        if not taken.ok:
+            # No password check at all, for a known or an unknown email alike; the evidence is sampled.
+            audit.sampled("login.throttled", user, user_id=user.id if user else None)
+            db.session.commit()
+            flash(THROTTLED, "error")
+            headers = {"Retry-After": str(taken.retry_after)}
+            return render_template("login.html", form=form), 429, headers
+        ok = verify_password(user.password_hash if user else _DUMMY_HASH, form.password.data)
+        if not ok or user is None or not user.active:
+            audit.record("login.failed", user, user_id=user.id if user else None)
+            db.session.commit()
+            flash("Email or password is not right.", "error")
+            return render_template("login.html", form=form), 401
+        _succeeded(keys)
+        staff_session = StaffSession(token=secrets.token_urlsafe(32), user=user, ip=ip)
+        db.session.add(staff_session)
+        audit.record("login", user, user_id=user.id)
+        db.session.commit()
+        session.clear()  # a fresh session on login: no fixation
+        session["sid"] = staff_session.token
+        session.permanent = True
+        login_user(user)
+        target = request.args.get("next", "")
+        # Only local paths: an open redirect would send staff to a look-alike page.
+        if not target.startswith("/") or target.startswith("//") or "\\" in target or urlsplit(target).netloc:
+            target = url_for("views.inbox")
+        response = redirect(target)
+        remember_device(response, user, device)
+        return response
+    return render_template("login.html", form=form), (400 if request.method == "POST" else 200)
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    """End the server-side session, so the cookie is worthless even if copied."""
+    token = session.get("sid")
+    if token:
+        staff_session = db.session.scalar(select(StaffSession).where(StaffSession.token == token))
+        if staff_session is not None and staff_session.ended_at is None:
+            end_session(staff_session, "manual")
+            db.session.commit()
+    logout_user()
+    session.clear()
+    flash("You are logged out.", "info")
+    return redirect(url_for("auth.login"))
+
+
+def init_app(app) -> None:
+    """Register the blueprint and session lifetime."""
+    app.permanent_session_lifetime = timedelta(minutes=app.config["INBOX_IDLE_MINUTES"])
+    login_manager.session_protection = None  # the server-side session is the protection
+    app.register_blueprint(bp)

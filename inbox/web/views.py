@@ -1,0 +1,92 @@
+"""Staff pages: the inbox, a journey's thread, and decrypted media for entitled staff."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, render_template, request
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from inbox.common import audit
+from inbox.common.access import attachment_or_404, journey_or_404
+from inbox.common.phones import pretty
+from inbox.extensions import db
+from inbox.media.attachments import read_blob
+from inbox.models import ATTACHMENT_LABELS, PATHWAYS, Template, User
+from inbox.texting import consent
+from inbox.texting.queries import inbox_page
+
+bp = Blueprint("views", __name__)
+DOWNLOAD_EXT = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "application/pdf": "pdf"}
+
+
+@bp.before_request
+@login_required
+def require_login():
+    """Every staff page needs a live session."""
+
+
+@bp.get("/")
+def inbox():
+    """The practice's journeys, newest activity first."""
+    pathway = request.args.get("pathway") or None
+    if pathway not in (None, *PATHWAYS):
+        abort(400)
+    state = request.args.get("state", "open")
+    journeys = inbox_page(current_user, pathway=pathway, state=state)
+    audit.record("inbox.view", pathway=pathway)
+    db.session.commit()
+    return render_template("inbox.html", journeys=journeys, pathways=PATHWAYS, pathway=pathway, state=state)
+
+
+@bp.get("/journeys/<int:journey_id>")
+def journey_page(journey_id: int):
+    """A journey's thread, composer and attachments; the thread itself loads over the JSON API."""
+    journey = journey_or_404(journey_id)
+    templates = db.session.scalars(
+        select(Template)
+        .where(
+            Template.practice_id == journey.practice_id, Template.mode == "manual", Template.enabled.is_(True)
+        )
+        .order_by(Template.name)
+    ).all()
+    staff = db.session.scalars(
+        select(User).where(User.practice_id == journey.practice_id, User.active.is_(True))
+    ).all()
+    audit.record("journey.view", journey)
+    db.session.commit()
+    return render_template(
+        "journey.html",
+        journey=journey,
+        contact=journey.contact,
+        badge=consent.badge(journey.contact),
+        phone=pretty(journey.contact.phone),
+        templates=templates,
+        staff=staff,
+        pathways=PATHWAYS,
+        labels=ATTACHMENT_LABELS,
+    )
+
+
+@bp.get("/attachments/<int:attachment_id>")
+def attachment_file(attachment_id: int):
+    """Serve a photo or PDF decrypted, never cached, never sniffed, never rendered as a page."""
+    att = attachment_or_404(attachment_id)
+    if att.status != "ready":
+        abort(404)
+    variant = "thumb" if request.args.get("variant") == "thumb" else "original"
+    download = request.args.get("download") == "1"
+    if variant == "thumb" and not att.has_thumbnail:
+        abort(404)
+    data = read_blob(att, variant)
+    action = "attachment.download" if download else f"attachment.view_{variant}"
+    audit.record(action, att, journey_id=att.journey_id)
+    db.session.commit()
+    content_type = "image/jpeg" if variant == "thumb" else att.content_type
+    filename = f"attachment-{att.id}.{DOWNLOAD_EXT.get(content_type, 'bin')}"
+    disposition = "attachment" if download or content_type == "application/pdf" else "inline"
+    response = Response(data, mimetype=content_type)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Disposition"] = f'{disposition}; filename="{filename}"'
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response

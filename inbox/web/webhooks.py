@@ -1,0 +1,111 @@
+"""Twilio's webhooks: signed, validated, and answered fast (slow work goes to the worker)."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+
+from flask import Blueprint, Response, abort, current_app, request
+from twilio.request_validator import RequestValidator
+from twilio.twiml.messaging_response import MessagingResponse
+
+from inbox.common import audit
+from inbox.common.inputs import is_clean, parse_id
+from inbox.extensions import db
+from inbox.texting.inbound import SID, BadWebhook, UnknownNumber, receive_message
+from inbox.texting.outbox import apply_status_callback
+
+bp = Blueprint("webhooks", __name__, url_prefix="/twilio")
+log = logging.getLogger(__name__)
+
+
+MAX_WEBHOOK_BYTES = 256 * 1024  # a 1600-character text with ten media URLs is a few KB
+UID = re.compile(r"[0-9a-f]{32}")  # models.new_uid(), which names the message in its callback URL
+MAX_ERROR_CODE = 2**31 - 1  # Twilio's codes have five digits; the column is a 32-bit integer
+
+
+@bp.before_request
+def limit_size():
+    """Twilio's forms are small; refuse anything bigger before parsing it."""
+    request.max_content_length = MAX_WEBHOOK_BYTES
+
+
+def public_url() -> str:
+    """The URL Twilio called: our configured public base + path + query, whatever proxies did to Host."""
+    query = request.query_string.decode("latin-1")
+    return current_app.config["INBOX_PUBLIC_URL"] + request.path + (f"?{query}" if query else "")
+
+
+def signed(view):
+    """Reject (403, audited, nothing stored) any request without a valid X-Twilio-Signature."""
+
+    @functools.wraps(view)
+    def wrapped(*args, **kwargs):
+        validator = RequestValidator(current_app.config["TWILIO_AUTH_TOKEN"])
+        signature = request.headers.get("X-Twilio-Signature", "")
+        if not signature or not validator.validate(public_url(), request.form, signature):
+            # Counted per source and minute, with a sample kept in full (and logged): unsigned posts
+            # are free to send, so one row (and line) each would let anyone grow the table.
+            if audit.sampled("webhook.bad_signature", bucket=request.path, path=request.path):
+                log.warning("rejected webhook with bad signature path=%s", request.path)
+            db.session.commit()
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def twiml(reply: str | None = None) -> Response:
+    """An empty TwiML answer, or one that texts `reply` back."""
+    response = MessagingResponse()
+    if reply:
+        response.message(reply)
+    return Response(str(response), mimetype="text/xml")
+
+
+@bp.post("/messages")
+@signed
+def incoming_message():
+    """Twilio's "a message comes in": store first, answer second."""
+    try:
+        received = receive_message(request.form)
+    except BadWebhook as exc:
+        log.info("bad inbound webhook: %s", exc)
+        return Response(f"Bad request: {exc}", status=400, mimetype="text/plain")
+    except UnknownNumber:
+        # Twilio's debugger shows this answer to whoever set up the number.
+        return Response("This number is not set up in Intake Inbox.", status=404, mimetype="text/plain")
+    return twiml(None if received.duplicate else received.reply)
+
+
+@bp.post("/status")
+@signed
+def status_callback():
+    """Twilio's status callback for an outbound text."""
+    sid = request.form.get("MessageSid", "")
+    status = request.form.get("MessageStatus", "").lower()
+    uid = request.args.get("m") or None
+    if not SID.fullmatch(sid) or not status or not is_clean(status):
+        return Response("MessageSid and MessageStatus are required", status=400, mimetype="text/plain")
+    if uid is not None and not UID.fullmatch(uid):
+        return Response("m is not one of our message ids", status=400, mimetype="text/plain")
+    code = None
+    if request.form.get("ErrorCode"):
+        code = parse_id(request.form["ErrorCode"])
+        if code is None or code > MAX_ERROR_CODE:
+            return Response("ErrorCode is not a number", status=400, mimetype="text/plain")
+    apply_status_callback(sid, status[:20], code, uid=uid)
+    db.session.commit()
+    return Response(status=204)
+
+
+@bp.post("/check")
+@signed
+def check_probe():
+    """The webhook check's probe (inbox/webhook_check.py): a signed POST proving the public URL reaches us."""
+    from inbox.gateway.webhook_check import (
+        probe_answer,  # both halves of the check live together in webhook_check.py
+    )
+
+    return probe_answer(request.form.get("Nonce", ""))
