@@ -8,11 +8,14 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, request
+from sqlalchemy.engine import make_url
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from inbox import crypto, gateway, vocabulary
+from inbox.common import inputs
 from inbox.config import load_config
 from inbox.extensions import csrf, db, login_manager, migrate, socketio
+from inbox.web.headers import HSTS, SocketIOHeaders
 
 CSP = (
     "default-src 'self'; img-src 'self' blob: data:; style-src 'self'; script-src 'self'; "
@@ -39,6 +42,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         n = app.config["INBOX_TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)
 
+    inputs.init_app(app)  # first: it bounds the <int:...> converter that every route below uses
     crypto.init_app(app)
     gateway.init_app(app)
     # The states and kinds the browser's scripts test against, from the one vocabulary.
@@ -55,6 +59,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         cors_allowed_origins=[app.config["INBOX_PUBLIC_URL"]],
         manage_session=False,
     )
+    # Engine.IO answers long-polling before Flask's after_request runs: give it the same headers.
+    app.wsgi_app = SocketIOHeaders(app.wsgi_app, hsts=app.config["SESSION_COOKIE_SECURE"])
+    _create_private_files(app)
     _enable_sqlite_wal(app)
 
     from inbox import cli, realtime
@@ -66,7 +73,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     realtime.init_app(app)
     app.register_blueprint(account.bp)
     app.register_blueprint(views.bp)
-    app.register_blueprint(api.bp)
+    api.init_app(app)
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(intake.bp)
     app.register_blueprint(compliance.bp)
@@ -97,10 +104,29 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         if response.mimetype in ("text/html", "application/json"):
             response.headers.setdefault("Cache-Control", "no-store")
         if app.config["SESSION_COOKIE_SECURE"]:
-            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+            response.headers.setdefault("Strict-Transport-Security", HSTS)
         return response
 
     return app
+
+
+def _create_private_files(app: Flask) -> None:
+    """The SQLite file (its WAL and shared-memory files take its mode) and the media folder hold ePHI:
+    when we are the ones creating them, they are created 0600 and 0700, like the generated keys.
+    Existing ones keep the mode their deployer gave them; a place we cannot write is left for the first
+    write to report."""
+    url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    database = url.database if url.get_backend_name() == "sqlite" else None
+    try:
+        Path(app.config["INBOX_MEDIA_DIR"]).mkdir(parents=True, exist_ok=True, mode=0o700)
+        if database and database != ":memory:" and not database.startswith("file:"):
+            path = Path(database)
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass  # the database is there already (or another process created it first)
+    except OSError:
+        pass
 
 
 def _enable_sqlite_wal(app: Flask) -> None:

@@ -30,7 +30,7 @@ def _instance_secret(instance_path: Path, name: str, make: callable) -> str:
     """Read a generated secret from instance/, creating it (mode 0600) on first use."""
     path = instance_path / name
     if not path.exists():
-        instance_path.mkdir(parents=True, exist_ok=True)
+        instance_path.mkdir(parents=True, exist_ok=True, mode=0o700)
         # O_EXCL: two processes starting at once must not both write a different key.
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -423,3 +423,17 @@ class WorkerHeartbeat(db.Model):
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ThrottleCounter(db.Model):
+    """A counter that requests take atomically before doing the work it limits (inbox/throttle.py):
+    login attempts per address, account and known device, and refusals tallied per source and minute."""
+
+    __tablename__ = "throttle_counters"
+
+    key: Mapped[str] = mapped_column(String(96), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # A delayed counter's next attempt may start only from this moment (None: right away).
+    next_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -17,6 +17,7 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from inbox.common import audit
+from inbox.common.inputs import parse_id
 from inbox.extensions import db, socketio
 
 
@@ -138,15 +139,19 @@ def on_disconnect(reason: Any = None) -> None:
     _local_sockets.pop(request.sid, None)
 
 
-def on_join_journey(data: Any) -> dict[str, Any]:
+def _journey_id(data: Any) -> int | None:
+    """The journey id of an event's payload, or None for anything that is not `{"journey_id": <id>}`."""
+    return parse_id(data.get("journey_id")) if isinstance(data, dict) else None
+
+
+def on_join_journey(data: Any = None) -> dict[str, Any]:
     """Join a thread's room after checking the journey belongs to the user's practice."""
     from inbox.models import Journey
 
     if not _live_session():
         return {"ok": False, "error": "login required"}
-    try:
-        journey_id = int((data or {}).get("journey_id"))
-    except (TypeError, ValueError):
+    journey_id = _journey_id(data)
+    if journey_id is None:
         return {"ok": False, "error": "journey_id required"}
     journey = db.session.get(Journey, journey_id)
     if journey is None or journey.practice_id != current_user.practice_id:
@@ -157,12 +162,11 @@ def on_join_journey(data: Any) -> dict[str, Any]:
     return {"ok": True}
 
 
-def on_leave_journey(data: Any) -> None:
+def on_leave_journey(data: Any = None) -> None:
     """Stop hearing a thread."""
-    try:
-        leave_room(journey_room(int((data or {}).get("journey_id"))))
-    except (TypeError, ValueError):
-        return
+    journey_id = _journey_id(data)
+    if journey_id is not None:
+        leave_room(journey_room(journey_id))
 
 
 def init_app(app) -> None:

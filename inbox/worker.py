@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from flask import Flask, current_app
 
+from inbox.common import throttle
 from inbox.extensions import db, socketio
 from inbox.gateway import Gateway, gateway_for
 from inbox.media import attachments
@@ -49,6 +50,7 @@ def run_once(gateway: Gateway, name: str) -> int:
     if _due("sweep", SWEEP_EVERY):
         end_idle_sessions()
         automations.tick()
+        throttle.purge()
     if _due("retention", current_app.config["INBOX_RETENTION_EVERY_SECONDS"]) and retention.sweep(gateway):
         # More is past the retention window than one bounded batch: go on next pass, not next hour.
         _next_run["retention"] = 0.0

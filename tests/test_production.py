@@ -3,7 +3,9 @@ library (`INBOX_ASYNC`) with the PostgreSQL driver cooperating with it."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -18,8 +20,8 @@ from inbox import create_app
 from inbox.config import REQUIRED_IN_PRODUCTION, ConfigError
 from inbox.extensions import db
 from inbox.models import WorkerHeartbeat, utcnow
-from tests import factories
-from tests.conftest import PUBLIC_URL
+from tests import ephi_watch, factories
+from tests.conftest import PUBLIC_URL, signed_post
 from tests.fake_twilio import sign
 from tests.test_multiprocess import PG_ADMIN_URL, REDIS_URL, postgres_problem, redis_problem
 
@@ -402,3 +404,51 @@ def test_gevent_server_serves_pushes_and_sends(gevent_hub, live_server, fake_twi
     sock.wait_for("message.updated", lambda m: m["id"] == message_id and m["status"] == "sending")
     assert [s["body"] for s in fake_twilio.sent] == ["Hello!"]
     assert requests.get(f"{live_server.url}/healthz", timeout=5).status_code == 200  # embedded worker
+
+
+# -- Socket.IO long-polling -----------------------------------------------------------------------
+
+POLL = "/socket.io/?EIO=4&transport=polling"
+SECURITY_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Strict-Transport-Security": "max-age=31536000",
+}
+
+
+def test_socketio_polling_answers_carry_the_security_headers(production_app, practice, production_env):
+    staff = factories.user(practice, email="dana@example.com")
+    browser = production_app.test_client()
+    https = {"base_url": PUBLIC_URL, "headers": {"Referer": PUBLIC_URL + "/login"}}
+    page = browser.get("/login", **https)
+    token = re.search(rb'name="csrf_token" type="hidden" value="([^"]+)"', page.data).group(1).decode()
+    login = browser.post(
+        "/login", data={"email": staff.email, "password": factories.PASSWORD, "csrf_token": token}, **https
+    )
+    assert login.status_code == 302, login.data
+    opened = browser.get(POLL, **https)
+    sid = json.loads(opened.get_data(as_text=True)[1:])["sid"]
+    poll = f"{POLL}&sid={sid}"
+    assert browser.post(poll, data="40", content_type="text/plain;charset=UTF-8", **https).status_code == 200
+    connected = browser.get(poll, **https)
+    assert connected.get_data(as_text=True).startswith("40"), connected.data
+    text = "my insurance card is attached"
+    ephi_watch.remember(text)
+    params = {
+        "MessageSid": "SM" + secrets.token_hex(16),
+        "AccountSid": production_env["TWILIO_ACCOUNT_SID"],
+        "From": "+14155550100",
+        "To": "+15005550006",
+        "Body": text,
+        "NumMedia": "0",
+    }
+    webhook = signed_post(
+        browser, "/twilio/messages", params, production_env["TWILIO_AUTH_TOKEN"], base_url=PUBLIC_URL
+    )
+    assert webhook.status_code == 200
+    pushed = browser.get(poll, **https)
+    assert '"notify"' in pushed.get_data(as_text=True)  # patient data in a polling answer...
+    for answer in (opened, connected, pushed):  # ...and every polling answer with the strict headers
+        for name, value in SECURITY_HEADERS.items():
+            assert answer.headers.get(name) == value, (name, answer.headers)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import io
 import time
+from pathlib import Path
 
 import pytest
 from PIL import Image
-from sqlalchemy import select
+from sqlalchemy import select, text
 
+from inbox import create_app
 from inbox.dev.simulator import SimulatorGateway
 from inbox.extensions import db
 from inbox.models import Attachment, Journey, Message
@@ -102,3 +104,126 @@ def test_simulated_outbound_text_gets_signed_status_callbacks(sim_app, sim_staff
     assert db.session.get(Message, msg.id).status == "delivered"
     thread = sim_staff.get("/simulator/thread?from=%2B14155550142&to=%2B15005550006").get_json()["messages"]
     assert thread[-1]["body"] == "See you Tuesday"
+
+
+# -- one practice's simulator never reaches another's -------------------------------------------
+
+
+@pytest.fixture
+def other_practice(sim_app):
+    """A second practice on the same (shared staging) server, with a contact who texted it."""
+    other = factories.practice(name="Other Practice", number="+15005550999")
+    contact = factories.contact(other, phone="+14155550177")
+    factories.message(factories.journey(contact), body="private to the other practice")
+    db.session.commit()
+    return other
+
+
+def test_the_simulator_lists_only_the_users_own_numbers(sim_staff, other_practice):
+    page = sim_staff.get("/simulator/").get_data(as_text=True)
+    assert "+15005550006" in page and "+15005550999" not in page and "Other Practice" not in page
+
+
+def test_the_simulator_cannot_read_another_practices_thread(sim_staff, other_practice):
+    answer = sim_staff.get("/simulator/thread?from=%2B14155550177&to=%2B15005550999")
+    assert answer.status_code == 404 and b"private" not in answer.data
+
+
+def test_the_simulator_cannot_text_another_practice(sim_staff, other_practice):
+    before = db.session.query(Message).count()
+    answer = sim_staff.post(
+        "/simulator/send", data={"from": "+14155550177", "to": "+15005550999", "body": "hello B"}
+    )
+    assert answer.status_code == 404
+    assert db.session.query(Message).count() == before
+
+
+# -- what it leaves on disk ----------------------------------------------------------------------
+
+
+def hosted(app) -> list[Path]:
+    """The photos the simulator hosts right now."""
+    folder = Path(app.instance_path) / "simulator-media"
+    return sorted(folder.iterdir()) if folder.exists() else []
+
+
+def test_hosted_photos_are_sealed_on_disk(sim_app, sim_staff):
+    photo = jpeg()
+    answer = sim_staff.post(
+        "/simulator/send",
+        data={
+            "from": "+14155550142",
+            "to": "+15005550006",
+            "body": "card",
+            "photo": (io.BytesIO(photo), "a.jpg"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert answer.status_code == 200
+    [path] = hosted(sim_app)
+    assert path.stat().st_mode & 0o777 == 0o600 and path.parent.stat().st_mode & 0o777 == 0o700
+    stored = path.read_bytes()
+    assert photo not in stored and not stored.startswith(b"\xff\xd8")
+
+
+def test_a_photo_the_app_will_refuse_is_sealed_too(sim_app, sim_staff):
+    tiff = b"II*\x00" + b"\x00" * 200
+    sim_staff.post(
+        "/simulator/send",
+        data={
+            "from": "+14155550142",
+            "to": "+15005550006",
+            "body": "scan",
+            "photo": (io.BytesIO(tiff), "a.tif"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert all(not p.read_bytes().startswith(b"II*") for p in hosted(sim_app))
+
+
+def test_photos_of_a_refused_text_leave_nothing_on_disk(sim_app, sim_staff):
+    too_big = b"\xff\xd8\xff" + b"0" * (5 * 1024 * 1024)
+    answer = sim_staff.post(
+        "/simulator/send",
+        data={
+            "from": "+14155550142",
+            "to": "+15005550006",
+            "photo": [(io.BytesIO(jpeg()), "a.jpg"), (io.BytesIO(too_big), "b.jpg")],
+        },
+        content_type="multipart/form-data",
+    )
+    assert answer.status_code == 400
+    assert hosted(sim_app) == []
+    answer = sim_staff.post(  # refused by the webhook itself: a body too long for any text
+        "/simulator/send",
+        data={
+            "from": "+14155550142",
+            "to": "+15005550006",
+            "body": "x" * 7000,
+            "photo": (io.BytesIO(jpeg()), "a.jpg"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert answer.status_code == 400
+    assert hosted(sim_app) == []
+
+
+def test_development_creates_the_database_and_media_folders_private(tmp_path, app_env, monkeypatch):
+    if not app_env["DATABASE_URL"].startswith("sqlite"):
+        pytest.skip("the SQLite file is the embedded default's")
+    database = tmp_path / "fresh" / "inbox.sqlite3"
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{database}")
+    monkeypatch.setenv("INBOX_MEDIA_DIR", str(tmp_path / "fresh-media"))
+    monkeypatch.setenv("INBOX_INSTANCE_DIR", str(tmp_path / "fresh-instance"))
+    monkeypatch.delenv("SECRET_KEY")
+    app = create_app()
+    with app.app_context():
+        db.create_all()
+        db.session.execute(text("CREATE TABLE scratch (x)"))  # something in the WAL
+        db.session.commit()
+        modes = {p.name: p.stat().st_mode & 0o777 for p in database.parent.iterdir()}
+        db.engine.dispose()
+    assert modes == {"inbox.sqlite3": 0o600, "inbox.sqlite3-wal": 0o600, "inbox.sqlite3-shm": 0o600}
+    for folder in ("fresh", "fresh-media", "fresh-instance"):
+        assert (tmp_path / folder).stat().st_mode & 0o777 == 0o700, folder
+    assert (tmp_path / "fresh-instance" / "secret_key").stat().st_mode & 0o777 == 0o600

@@ -7,8 +7,14 @@ from typing import Any
 from flask import has_request_context, request
 from flask_login import current_user
 
+from inbox.common import throttle
 from inbox.extensions import db
 from inbox.models import AuditEvent
+
+# A flood of refused requests (bad webhook signatures, throttled logins) is evidence, but one row
+# per request would let anyone grow the table at will: each source's first few per minute are kept
+# in full, the rest only counted (throttle.tally: one row per source and minute).
+SAMPLE_PER_MINUTE = 5
 
 
 def record(
@@ -42,3 +48,14 @@ def record(
     )
     db.session.add(event)
     return event
+
+
+def sampled(action: str, target: Any = None, *, bucket: str = "", **fields: Any) -> AuditEvent | None:
+    """Like `record`, for an event a flood repeats: per source (the client address) and minute, the
+    first SAMPLE_PER_MINUTE are recorded with their number in that minute; the rest are only counted.
+    Returns the event, or None when it was only counted."""
+    source = request.remote_addr if has_request_context() else None
+    nth = throttle.tally(action + bucket, source)
+    if nth > SAMPLE_PER_MINUTE:
+        return None
+    return record(action, target, nth_this_minute=nth, **fields)

@@ -4,11 +4,16 @@ Only registered when there are no Twilio credentials (never in production). Text
 posted to /twilio/messages signed with the development token, photos are served from /simulator/media
 behind basic auth as Twilio serves them, and the app's outbound texts land back on the simulated phone
 with signed status callbacks.
+
+It is the demo that `make run` starts, often on a shared staging box, so a coordinator sees and texts
+only their own practice's numbers (another practice's number is a 404, as everywhere else), and the
+photos it hosts are sealed on disk like every other upload, and deleted when the webhook refuses them.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import secrets
 from dataclasses import replace
 from datetime import datetime
@@ -16,12 +21,13 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, Response, abort, current_app, jsonify, render_template, request
-from flask_login import login_required
+from flask_login import current_user, login_required
 from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
 from inbox import gateway
 from inbox.common.phones import InvalidNumber, to_e164
+from inbox.crypto import DecryptionError, keyring
 from inbox.extensions import db, socketio
 from inbox.gateway.rest import Alert, AvailableNumber, OwnedNumber, SendError, SendResult
 from inbox.media.processing import sniff
@@ -36,8 +42,30 @@ MAX_PHOTO = 5 * 1024 * 1024
 def _media_dir() -> Path:
     """Where the simulated phone's photos wait to be fetched (as Twilio would host them)."""
     path = Path(current_app.instance_path) / "simulator-media"
-    path.mkdir(parents=True, exist_ok=True)
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
     return path
+
+
+def _aad(token: str) -> str:
+    """Associated data binding a hosted photo's ciphertext to its token."""
+    return f"simulator-media:{token}"
+
+
+def _host_photo(data: bytes) -> str:
+    """Keep a photo for the worker to fetch, sealed (mode 0600) like every stored upload; its token."""
+    token = secrets.token_hex(16)
+    fd = os.open(_media_dir() / token, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(keyring().seal(data, _aad(token)))
+    return token
+
+
+def _own_number(e164: str) -> PracticeNumber:
+    """A texting number of the user's own practice; another practice's is a 404."""
+    number = db.session.scalar(select(PracticeNumber).where(PracticeNumber.e164 == e164))
+    if number is None or number.practice_id != current_user.practice_id:
+        abort(404)
+    return number
 
 
 def _post_signed(app: Flask, url: str, params: dict) -> Response:
@@ -141,7 +169,11 @@ def require_login():
 @bp.get("/")
 def page():
     """The simulated phone."""
-    numbers = db.session.scalars(select(PracticeNumber).order_by(PracticeNumber.id)).all()
+    numbers = db.session.scalars(
+        select(PracticeNumber)
+        .where(PracticeNumber.practice_id == current_user.practice_id)
+        .order_by(PracticeNumber.id)
+    ).all()
     return render_template(
         "simulator.html",
         numbers=[{"e164": n.e164, "practice": n.practice.name} for n in numbers],
@@ -156,6 +188,7 @@ def send():
         from_, to = to_e164(request.form.get("from", "")), to_e164(request.form.get("to", ""))
     except InvalidNumber as exc:
         return jsonify(error=str(exc)), 400
+    _own_number(to)
     params = {
         "MessageSid": "SM" + secrets.token_hex(16),
         "AccountSid": SIM_ACCOUNT,
@@ -165,21 +198,34 @@ def send():
         "NumMedia": "0",
     }
     photos = [f for f in request.files.getlist("photo") if f.filename][:10]
-    for i, photo in enumerate(photos):
-        data = photo.read(MAX_PHOTO + 1)
-        if len(data) > MAX_PHOTO:
-            return jsonify(error="photos can be at most 5 MB"), 400
-        token = secrets.token_hex(16)
-        (_media_dir() / token).write_bytes(data)
-        params[f"MediaUrl{i}"] = f"{current_app.config['INBOX_PUBLIC_URL']}/simulator/media/{token}"
-        params[f"MediaContentType{i}"] = photo.mimetype or "application/octet-stream"
-    params["NumMedia"] = str(len(photos))
-    answer = _post_signed(
-        current_app._get_current_object(), current_app.config["INBOX_PUBLIC_URL"] + "/twilio/messages", params
-    )
+    contents = [photo.read(MAX_PHOTO + 1) for photo in photos]
+    if any(len(data) > MAX_PHOTO for data in contents):
+        return jsonify(error="photos can be at most 5 MB"), 400
+    tokens: list[str] = []
+    try:
+        for i, (photo, data) in enumerate(zip(photos, contents, strict=True)):
+            tokens.append(_host_photo(data))
+            params[f"MediaUrl{i}"] = f"{current_app.config['INBOX_PUBLIC_URL']}/simulator/media/{tokens[-1]}"
+            params[f"MediaContentType{i}"] = photo.mimetype or "application/octet-stream"
+        params["NumMedia"] = str(len(photos))
+        answer = _post_signed(
+            current_app._get_current_object(),
+            current_app.config["INBOX_PUBLIC_URL"] + "/twilio/messages",
+            params,
+        )
+    except BaseException:
+        _forget(tokens)
+        raise
     if answer.status_code >= 400:
+        _forget(tokens)  # nothing will ever fetch them
         return jsonify(error=answer.get_data(as_text=True)), answer.status_code
     return jsonify(ok=True)
+
+
+def _forget(tokens: list[str]) -> None:
+    """Delete hosted photos."""
+    for token in tokens:
+        (_media_dir() / token).unlink(missing_ok=True)
 
 
 @bp.get("/thread")
@@ -189,8 +235,8 @@ def thread():
         from_, to = to_e164(request.args.get("from", "")), to_e164(request.args.get("to", ""))
     except InvalidNumber:
         return jsonify(messages=[])
-    number = db.session.scalar(select(PracticeNumber).where(PracticeNumber.e164 == to))
-    contact = number and db.session.scalar(
+    number = _own_number(to)
+    contact = db.session.scalar(
         select(Contact).where(Contact.practice_id == number.practice_id, Contact.phone == from_)
     )
     if not contact:
@@ -235,7 +281,10 @@ def serve_media(token: str):
     path = _media_dir() / token
     if not path.exists():
         abort(404)
-    data = path.read_bytes()
+    try:
+        data = keyring().open(path.read_bytes(), _aad(token))
+    except DecryptionError:
+        abort(404)
     return Response(data, mimetype=sniff(data) or "application/octet-stream")
 
 

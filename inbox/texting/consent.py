@@ -276,4 +276,4 @@ def set_require_opt_in(practice, required: bool, actor: User | None = None) -> N
 
 def staff_opt_in_allowed(attestation: str | None) -> bool:
     """A manual opt-in needs the phone-consent sentence attested word for word."""
-    return (attestation or "").strip() == PHONE_ATTESTATION
+    return isinstance(attestation, str) and attestation.strip() == PHONE_ATTESTATION

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from inbox.common.inputs import clean, is_clean
 from inbox.common.phones import InvalidNumber, to_e164
 from inbox.extensions import db
 from inbox.models import Attachment, Contact, Message, Practice, PracticeNumber
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 SID = re.compile(r"^(SM|MM)[0-9a-fA-F]{32}$")
 MAX_BODY = 1600 * 4  # Twilio's concatenation limit is 1600 characters; allow for its oddities
 MAX_MEDIA = 10
+UNUSABLE_MEDIA_URL = "Twilio sent a media link that cannot be fetched."
 
 
 class BadWebhook(ValueError):
@@ -51,6 +53,14 @@ class Received:
 
 
 @dataclass(frozen=True)
+class Media:
+    """One MediaUrlN of the webhook: its URL, or None when the URL Twilio sent is unusable."""
+
+    url: str | None
+    declared_type: str
+
+
+@dataclass(frozen=True)
 class InboundForm:
     """The validated fields of Twilio's incoming-message webhook."""
 
@@ -58,20 +68,20 @@ class InboundForm:
     to: str
     from_: str
     body: str
-    media: list[tuple[str, str]]
+    media: list[Media]
     opt_out_type: str | None
 
 
 def parse_form(form) -> InboundForm:
     """Validate Twilio's fields strictly; any doubt is a BadWebhook (400), never a 500."""
     sid = (form.get("MessageSid") or form.get("SmsMessageSid") or "").strip()
-    if not SID.match(sid):
+    if not SID.fullmatch(sid):
         raise BadWebhook("MessageSid missing or malformed")
     try:
         to, from_ = to_e164(form.get("To", "")), to_e164(form.get("From", ""))
     except InvalidNumber as exc:
         raise BadWebhook("To/From is not a phone number") from exc
-    body = form.get("Body", "")
+    body = clean(form.get("Body", ""))  # a NUL must not cost the patient's text (PostgreSQL refuses it)
     if len(body) > MAX_BODY:
         raise BadWebhook("Body too long")
     try:
@@ -83,12 +93,13 @@ def parse_form(form) -> InboundForm:
     media = []
     for i in range(num_media):
         url = form.get(f"MediaUrl{i}", "")
-        if not url.startswith(("https://", "http://")) or len(url) > 500:
-            raise BadWebhook(f"MediaUrl{i} missing or malformed")
-        media.append((url, form.get(f"MediaContentType{i}", "")[:100]))
+        usable = url.startswith(("https://", "http://")) and len(url) <= 500 and is_clean(url)
+        # An unusable link loses that one attachment (shown as unavailable), never the text.
+        media.append(Media(url if usable else None, clean(form.get(f"MediaContentType{i}", ""))[:100]))
     if not body.strip() and not media:
         raise BadWebhook("empty message")
-    return InboundForm(sid, to, from_, body, media, form.get("OptOutType") or None)
+    opt_out_type = clean(form.get("OptOutType", "")).strip()[:20] or None
+    return InboundForm(sid, to, from_, body, media, opt_out_type)
 
 
 def receive_message(form) -> Received:
@@ -159,10 +170,11 @@ def _store(fields: InboundForm, practice: Practice, number_id: int) -> Received:
                 practice_id=practice.id,
                 journey_id=journey.id,
                 position=position,
-                source_url=url,
-                declared_type=declared,
+                source_url=media.url,
+                declared_type=media.declared_type,
+                **({} if media.url else {"status": "unavailable", "error": UNUSABLE_MEDIA_URL}),
             )
-            for position, (url, declared) in enumerate(fields.media)
+            for position, media in enumerate(fields.media)
         ],
     )
     db.session.flush()  # one flush: the message and its attachment jobs

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
-from flask import Blueprint, abort, jsonify, request
+from flask import Blueprint, Flask, abort, jsonify, request
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from inbox.common import audit
 from inbox.common.access import attachment_or_404, contact_or_404, journey_or_404, message_or_404
+from inbox.common.inputs import json_object, parse_id, query_int
 from inbox.extensions import db
 from inbox.gateway import gateway_for
 from inbox.models import (
@@ -65,7 +67,7 @@ def list_journeys():
     pathway = request.args.get("pathway") or None
     if pathway and pathway not in PATHWAYS:
         return _error(400, "unknown pathway")
-    limit = min(request.args.get("limit", 50, type=int) or 50, 200)
+    limit = min(query_int("limit", 50) or 50, 200)
     journeys = inbox_page(
         current_user,
         pathway=pathway,
@@ -92,9 +94,7 @@ def get_journey(journey_id: int):
 def list_messages(journey_id: int):
     """A thread oldest first; `after` fetches only what a reconnecting page missed, `before` pages back."""
     journey = journey_or_404(journey_id)
-    messages = thread(
-        journey, after=request.args.get("after", 0, type=int), before=request.args.get("before", 0, type=int)
-    )
+    messages = thread(journey, after=query_int("after"), before=query_int("before"))
     # Serialise before the commit: it expires every loaded row, and each would reload one by one.
     payload = [message_json(m) for m in messages]
     audit.record("thread.view", journey, count=len(messages))
@@ -105,10 +105,11 @@ def list_messages(journey_id: int):
 
 def _composed_text(journey: Journey) -> tuple[str, int | None]:
     """The text staff want to send: free text, or a manual template of their practice."""
-    data = request.get_json(silent=True) or {}
+    data = json_object()
     template_id = data.get("template_id")
     if template_id is not None:
-        template = db.session.get(Template, int(template_id)) if str(template_id).isdigit() else None
+        template_id = parse_id(template_id)
+        template = db.session.get(Template, template_id) if template_id is not None else None
         if (
             template is None
             or template.practice_id != journey.practice_id
@@ -189,9 +190,9 @@ def resend_opt_in(journey_id: int):
 def create_journey(contact_id: int):
     """Start a new journey for an existing contact (a returning client, a second child in care)."""
     contact = contact_or_404(contact_id)
-    data = request.get_json(silent=True) or {}
+    data = json_object()
     pathway = data.get("pathway", "intake")
-    if pathway not in PATHWAYS:
+    if not isinstance(pathway, str) or pathway not in PATHWAYS:
         return _error(400, "unknown pathway")
     journey = open_journey(contact, pathway=pathway, source="manual", actor=current_user)
     log_activity(
@@ -205,26 +206,31 @@ def create_journey(contact_id: int):
 def update_journey(journey_id: int):
     """Assign, move between pathways and stages, close or reopen."""
     journey = journey_or_404(journey_id)
-    data = request.get_json(silent=True) or {}
+    data = json_object()
     changes = {}
     if "assignee_id" in data:
         assignee_id = data["assignee_id"]
         if assignee_id is not None:
-            assignee = db.session.get(User, assignee_id) if isinstance(assignee_id, int) else None
+            assignee_id = parse_id(assignee_id) if isinstance(assignee_id, int) else None
+            assignee = db.session.get(User, assignee_id) if assignee_id is not None else None
             if assignee is None or assignee.practice_id != journey.practice_id:
                 return _error(400, "unknown staff member")
         journey.assignee_id = assignee_id
         changes["assignee_id"] = assignee_id
     if "pathway" in data:
-        if data["pathway"] not in PATHWAYS:
+        if not isinstance(data["pathway"], str) or data["pathway"] not in PATHWAYS:
             return _error(400, "unknown pathway")
         journey.pathway = changes["pathway"] = data["pathway"]
     if "stage" in data:
-        stage = str(data["stage"]).strip()[:60]
+        if not isinstance(data["stage"], str):
+            return _error(400, "stage must be text")
+        stage = data["stage"].strip()[:60]
         if not stage:
             return _error(400, "stage cannot be empty")
         journey.stage = changes["stage"] = stage
     if "is_open" in data:
+        if not isinstance(data["is_open"], bool):
+            return _error(400, "is_open must be true or false")
         journey.is_open = changes["is_open"] = bool(data["is_open"])
     for field in ("appointment_at", "paperwork_due_at"):
         if field in data:
@@ -234,6 +240,8 @@ def update_journey(journey_id: int):
                 return _error(400, f"{field} must be an ISO 8601 date and time")
             if when is not None and when.tzinfo is None:
                 return _error(400, f"{field} needs a time zone offset")
+            if when is not None and not _plausible(when):
+                return _error(400, f"{field} must be between the years {MIN_YEAR} and {MAX_YEAR}")
             setattr(journey, field, when)
             changes[field] = data[field]
     if not changes:
@@ -247,6 +255,17 @@ def update_journey(journey_id: int):
     push("journey.updated", journey_json(journey), practice_room(journey.practice_id))
     db.session.commit()
     return jsonify(journey=journey_json(journey))
+
+
+MIN_YEAR, MAX_YEAR = 1900, 2200
+
+
+def _plausible(when: datetime) -> bool:
+    """A date a practice could mean; also keeps the UTC conversion from overflowing (year 1 at +14:00)."""
+    try:
+        return MIN_YEAR <= when.astimezone(UTC).year <= MAX_YEAR
+    except OverflowError:
+        return False
 
 
 def _activity_sentences(journey: Journey, changes: dict) -> list[str]:
@@ -291,9 +310,10 @@ def list_attachments(journey_id: int):
 def update_attachment(attachment_id: int):
     """Label a photo (insurance card front/back, photo ID, other) or mark it reviewed."""
     att = attachment_or_404(attachment_id)
-    data = request.get_json(silent=True) or {}
+    data = json_object()
     if "label" in data:
-        if data["label"] is not None and data["label"] not in ATTACHMENT_LABELS:
+        label = data["label"]
+        if label is not None and (not isinstance(label, str) or label not in ATTACHMENT_LABELS):
             return _error(400, "unknown label")
         att.label = data["label"]
     if data.get("reviewed"):
@@ -334,12 +354,12 @@ def consent_history(contact_id: int):
 def change_consent(contact_id: int):
     """Staff record an opt-out any time; an opt-in only with the attested phone-consent sentence."""
     contact = contact_or_404(contact_id)
-    data = request.get_json(silent=True) or {}
-    state = data.get("state")
+    data = json_object()
+    state, note = data.get("state"), data.get("note")
+    if note is not None and not isinstance(note, str):
+        return _error(400, "note must be text")
     if state == ConsentState.OPTED_OUT:
-        consent.record(
-            contact, ConsentState.OPTED_OUT, "staff_manual", evidence=data.get("note"), actor=current_user
-        )
+        consent.record(contact, ConsentState.OPTED_OUT, "staff_manual", evidence=note, actor=current_user)
     elif state == ConsentState.OPTED_IN:
         if not consent.staff_opt_in_allowed(data.get("attestation")):
             return _error(
@@ -430,3 +450,22 @@ def list_staff():
         .order_by(User.id)
     )
     return jsonify(staff=[staff_json(u) for u in users])
+
+
+def _json_error(exc: HTTPException):
+    """Under /api/, every HTTP error is JSON, as docs/API.md says; pages keep Werkzeug's answers."""
+    if not request.path.startswith("/api/"):
+        return exc
+    if exc.response is not None:  # abort(_error(...)) already built its JSON answer
+        return exc.response
+    described = exc.description != type(exc).description
+    response = _error(exc.code or 500, exc.description if described else (exc.name or "error").lower())
+    if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
+        response.headers["Allow"] = ", ".join(exc.valid_methods)
+    return response
+
+
+def init_app(app: Flask) -> None:
+    """Register the API and its JSON errors (a 404 for an unknown path under /api/ too)."""
+    app.register_blueprint(bp)
+    app.register_error_handler(HTTPException, _json_error)

@@ -1,8 +1,18 @@
-"""Staff login: argon2 passwords, server-side sessions, throttling and automatic logoff."""
+"""Staff login: argon2 passwords, server-side sessions, throttling and automatic logoff.
+
+The throttle (docs/deploy.md, "Login throttle") reserves each attempt before the password is checked,
+so simultaneous guesses cannot outrun it: a hard limit per address, and per account (the email as typed,
+whether or not anyone has it) a few attempts at once, then a growing wait between attempts. A browser
+the person logged in from before carries a signed known-device cookie and has a budget of its own, so
+guesses from elsewhere never lock the person out of their own computer.
+"""
 
 from __future__ import annotations
 
 import functools
+import hashlib
+import hmac
+import ipaddress
 import secrets
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -23,23 +33,33 @@ from flask import (
 )
 from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
-from sqlalchemy import func, select
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import select
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
 
-from inbox.common import audit
+from inbox.common import audit, throttle
 from inbox.common.concurrency import run_cpu
 from inbox.extensions import db, login_manager
-from inbox.models import AuditEvent, StaffSession, User, utcnow
+from inbox.models import StaffSession, User, utcnow
 
 bp = Blueprint("auth", __name__)
 _hasher = PasswordHasher()
 # Verifying against this keeps the answer time the same whether or not the email exists.
 _DUMMY_HASH = _hasher.hash(secrets.token_hex(8))
-THROTTLE_WINDOW = timedelta(minutes=15)
-MAX_FAILURES_PER_ACCOUNT = 5
-MAX_FAILURES_PER_ADDRESS = 20
 SEEN_WRITE_EVERY = timedelta(seconds=30)
+# Per address: a hard limit of failed attempts per window.
+ADDRESS_WINDOW = timedelta(minutes=15)
+MAX_FAILURES_PER_ADDRESS = 20
+# Per account, and per known device: this many at once, then these waits between attempts (the last
+# repeats); an hour without attempts starts afresh, and so does the right password.
+FREE_ATTEMPTS = 5
+DELAYS = tuple(timedelta(seconds=s) for s in (30, 60, 120, 240, 480, 900))
+QUIET = timedelta(hours=1)
+DEVICE_COOKIE = "inbox_device"
+DEVICE_DAYS = 180
+# The same words and status for every refusal, whoever and whatever the email.
+THROTTLED = "Too many attempts. Wait a few minutes and try again."
 
 
 class LoginForm(FlaskForm):
@@ -62,15 +82,87 @@ def verify_password(stored_hash: str, password: str) -> bool:
         return False
 
 
-def _recent_failures(**where) -> int:
-    """Failed logins in the throttle window matching `where` (user or address)."""
-    since = utcnow() - THROTTLE_WINDOW
-    query = select(func.count(AuditEvent.id)).where(
-        AuditEvent.action == "login.failed", AuditEvent.created_at >= since
+def _digest(kind: str, value: str) -> str:
+    """A throttle key that names no email or address in the database: an HMAC under SECRET_KEY."""
+    key = current_app.config["SECRET_KEY"].encode()
+    return f"login.{kind}:" + hmac.new(key, value.encode(), hashlib.sha256).hexdigest()[:40]
+
+
+def address_key(ip: str | None) -> str:
+    """The per-address counter; an IPv6 client counts by its /64, which one subscriber usually holds."""
+    try:
+        address = ipaddress.ip_address(ip or "")
+    except ValueError:
+        return _digest("address", ip or "-")
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped:
+            return _digest("address", str(address.ipv4_mapped))
+        return _digest("address", str(ipaddress.ip_network(f"{address}/64", strict=False)))
+    return _digest("address", str(address))
+
+
+def account_key(email: str) -> str:
+    """The per-account counter: the email as typed, so an unknown email is throttled like a known one."""
+    return _digest("account", email)
+
+
+def _devices() -> URLSafeTimedSerializer:
+    """Signs the known-device cookie."""
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="known-device")
+
+
+def known_device(user: User | None) -> str | None:
+    """The device id of this browser's signed cookie, if `user` logged in from it before."""
+    raw = request.cookies.get(DEVICE_COOKIE)
+    if not raw or user is None:
+        return None
+    try:
+        data = _devices().loads(raw, max_age=DEVICE_DAYS * 86400)
+    except BadSignature:
+        return None
+    if not isinstance(data, dict) or data.get("u") != user.id or not isinstance(data.get("d"), str):
+        return None
+    return data["d"]
+
+
+def remember_device(response, user: User, device: str | None) -> None:
+    """After a successful login: this browser is a known device of the user (path /login only)."""
+    value = _devices().dumps({"u": user.id, "d": device or secrets.token_hex(16)})
+    response.set_cookie(
+        DEVICE_COOKIE,
+        value,
+        max_age=DEVICE_DAYS * 86400,
+        path=url_for("auth.login"),
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
+        httponly=True,
+        samesite="Lax",
     )
-    for column, value in where.items():
-        query = query.where(getattr(AuditEvent, column) == value)
-    return db.session.scalar(query)
+
+
+def reserve_attempt(email: str, user: User | None) -> tuple[throttle.Taken, list[str], str | None]:
+    """Reserve this login attempt before any password check; returns the verdict, the keys that were
+    taken (given back or reset on success) and the known device, if any."""
+    device = known_device(user)
+    if device is not None:
+        # The person's own browser: its own budget, untouched by guesses from anywhere else.
+        key = _digest("device", device)
+        return throttle.take_delayed(key, FREE_ATTEMPTS, DELAYS, QUIET), [key], device
+    by_address = address_key(request.remote_addr)
+    taken = throttle.take_limited(by_address, MAX_FAILURES_PER_ADDRESS, ADDRESS_WINDOW)
+    if not taken.ok:
+        return taken, [], None
+    by_account = account_key(email)
+    taken = throttle.take_delayed(by_account, FREE_ATTEMPTS, DELAYS, QUIET)
+    return taken, [by_address, by_account], None
+
+
+def _succeeded(keys: list[str]) -> None:
+    """The right password: the address's reserved attempt was no failure; the account starts afresh."""
+    for key in keys:
+        if key.startswith("login.address:"):
+            throttle.give_back(key)
+        else:
+            throttle.reset(key)
 
 
 def admin_required(view):
@@ -157,21 +249,21 @@ def login():
         email = form.email.data.strip().lower()
         ip = request.remote_addr
         user = db.session.scalar(select(User).where(User.email == email))
-        throttled = _recent_failures(ip=ip) >= MAX_FAILURES_PER_ADDRESS or (
-            user is not None
-            and _recent_failures(target_type="users", target_id=user.id) >= MAX_FAILURES_PER_ACCOUNT
-        )
-        ok = verify_password(user.password_hash if user else _DUMMY_HASH, form.password.data)
-        if throttled:
-            audit.record("login.throttled", user, user_id=user.id if user else None)
+        taken, keys, device = reserve_attempt(email, user)
+        if not taken.ok:
+            # No password check at all, for a known or an unknown email alike; the evidence is sampled.
+            audit.sampled("login.throttled", user, user_id=user.id if user else None)
             db.session.commit()
-            flash("Too many failed attempts. Wait 15 minutes and try again.", "error")
-            return render_template("login.html", form=form), 429
+            flash(THROTTLED, "error")
+            headers = {"Retry-After": str(taken.retry_after)}
+            return render_template("login.html", form=form), 429, headers
+        ok = verify_password(user.password_hash if user else _DUMMY_HASH, form.password.data)
         if not ok or user is None or not user.active:
             audit.record("login.failed", user, user_id=user.id if user else None)
             db.session.commit()
             flash("Email or password is not right.", "error")
             return render_template("login.html", form=form), 401
+        _succeeded(keys)
         staff_session = StaffSession(token=secrets.token_urlsafe(32), user=user, ip=ip)
         db.session.add(staff_session)
         audit.record("login", user, user_id=user.id)
@@ -184,7 +276,9 @@ def login():
         # Only local paths: an open redirect would send staff to a look-alike page.
         if not target.startswith("/") or target.startswith("//") or "\\" in target or urlsplit(target).netloc:
             target = url_for("views.inbox")
-        return redirect(target)
+        response = redirect(target)
+        remember_device(response, user, device)
+        return response
     return render_template("login.html", form=form), (400 if request.method == "POST" else 200)
 
 

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 
 from flask import Blueprint, Response, abort, current_app, request
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from inbox.common import audit
+from inbox.common.inputs import is_clean, parse_id
 from inbox.extensions import db
-from inbox.texting.inbound import BadWebhook, UnknownNumber, receive_message
+from inbox.texting.inbound import SID, BadWebhook, UnknownNumber, receive_message
 from inbox.texting.outbox import apply_status_callback
 
 bp = Blueprint("webhooks", __name__, url_prefix="/twilio")
@@ -19,6 +21,8 @@ log = logging.getLogger(__name__)
 
 
 MAX_WEBHOOK_BYTES = 256 * 1024  # a 1600-character text with ten media URLs is a few KB
+UID = re.compile(r"[0-9a-f]{32}")  # models.new_uid(), which names the message in its callback URL
+MAX_ERROR_CODE = 2**31 - 1  # Twilio's codes have five digits; the column is a 32-bit integer
 
 
 @bp.before_request
@@ -41,8 +45,10 @@ def signed(view):
         validator = RequestValidator(current_app.config["TWILIO_AUTH_TOKEN"])
         signature = request.headers.get("X-Twilio-Signature", "")
         if not signature or not validator.validate(public_url(), request.form, signature):
-            log.warning("rejected webhook with bad signature path=%s", request.path)
-            audit.record("webhook.bad_signature", path=request.path)
+            # Counted per source and minute, with a sample kept in full (and logged): unsigned posts
+            # are free to send, so one row (and line) each would let anyone grow the table.
+            if audit.sampled("webhook.bad_signature", bucket=request.path, path=request.path):
+                log.warning("rejected webhook with bad signature path=%s", request.path)
             db.session.commit()
             abort(403)
         return view(*args, **kwargs)
@@ -79,13 +85,17 @@ def status_callback():
     """Twilio's status callback for an outbound text."""
     sid = request.form.get("MessageSid", "")
     status = request.form.get("MessageStatus", "").lower()
-    if not sid or not status:
+    uid = request.args.get("m") or None
+    if not SID.fullmatch(sid) or not status or not is_clean(status):
         return Response("MessageSid and MessageStatus are required", status=400, mimetype="text/plain")
-    try:
-        code = int(request.form["ErrorCode"]) if request.form.get("ErrorCode") else None
-    except ValueError:
-        return Response("ErrorCode is not a number", status=400, mimetype="text/plain")
-    apply_status_callback(sid, status, code, uid=request.args.get("m"))
+    if uid is not None and not UID.fullmatch(uid):
+        return Response("m is not one of our message ids", status=400, mimetype="text/plain")
+    code = None
+    if request.form.get("ErrorCode"):
+        code = parse_id(request.form["ErrorCode"])
+        if code is None or code > MAX_ERROR_CODE:
+            return Response("ErrorCode is not a number", status=400, mimetype="text/plain")
+    apply_status_callback(sid, status[:20], code, uid=uid)
     db.session.commit()
     return Response(status=204)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, abort, render_template, request
@@ -17,6 +17,7 @@ from sqlalchemy.orm import joinedload
 
 from inbox.common import audit
 from inbox.common.access import contact_or_404
+from inbox.common.inputs import query_int
 from inbox.extensions import db
 from inbox.models import AuditEvent, ConsentEvent, User
 from inbox.web.auth import admin_required
@@ -52,15 +53,18 @@ def _when(name: str) -> datetime | None:
         abort(400)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=ZoneInfo(current_user.practice.timezone))
-    return moment
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # year 1 at +14:00, or 9999-12-31 west of Greenwich
+        abort(400)
 
 
 def _audit_query(args):
     """The practice's audit events matching the viewer's filters (staff, journey, action, dates)."""
     query = select(AuditEvent).where(AuditEvent.practice_id == current_user.practice_id)
-    if user_id := args.get("user_id", type=int):
+    if user_id := query_int("user_id"):
         query = query.where(AuditEvent.user_id == user_id)
-    if journey_id := args.get("journey_id", type=int):
+    if journey_id := query_int("journey_id"):
         # The journey itself, or anything done inside it (photos, messages, consent from its page).
         query = query.where(
             or_(
@@ -83,7 +87,7 @@ def _audit_query(args):
 def audit_log():
     """The audit trail on screen, newest first, a page at a time, with the same filters as the export."""
     query = _audit_query(request.args)
-    if before := request.args.get("before", type=int):
+    if before := query_int("before"):
         query = query.where(AuditEvent.id < before)
     events = db.session.scalars(
         query.options(joinedload(AuditEvent.user)).order_by(AuditEvent.id.desc()).limit(PAGE + 1)

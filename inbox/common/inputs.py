@@ -1,0 +1,146 @@
+"""Input at the edge: text and ids are cleaned or refused here, before they can reach a column.
+
+PostgreSQL refuses a NUL byte in any text value, and both databases refuse integers past 64 bits, so a
+stray `\\x00` or a 20-digit id used to surface as a 500 from deep inside a query. Every form, query
+string, path and JSON body passes `refuse_unusable_input` (a 400 names the problem); Twilio's webhooks
+are exempt because refusing one loses a patient's text: they clean their own fields with `clean`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import Flask, Response, abort, jsonify, request
+from werkzeug.exceptions import NotFound
+from werkzeug.routing import IntegerConverter
+
+# C0 controls and DEL, except tab, newline and carriage return (which text areas legitimately send).
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Ids are INTEGER columns: 32-bit on PostgreSQL, which refuses a larger value in a query outright
+# ("integer out of range"), and SQLite past 64 bits. No record can have a larger id.
+MAX_ID = 2**31 - 1
+EXEMPT_BLUEPRINTS = {"webhooks"}  # signed by Twilio and cleaned field by field (inbound.parse_form)
+
+
+class BadInput(ValueError):
+    """A value the app refuses at the edge (answered 400)."""
+
+
+def clean(value: str) -> str:
+    """The text without control characters (tab, newline and CR stay)."""
+    return CONTROL.sub("", value)
+
+
+def is_clean(value: str) -> bool:
+    """True when the text holds no control character we refuse."""
+    return CONTROL.search(value) is None
+
+
+def parse_id(value: Any) -> int | None:
+    """An id from JSON, a query string or a socket event: an integer from 0 to MAX_ID, else None."""
+    if isinstance(value, bool):
+        return None  # True is an int in Python, never an id
+    if isinstance(value, str):
+        value = value.strip()
+        if not value.isascii() or not value.isdigit() or len(value) > 19:
+            return None  # also keeps int() away from a megabyte of digits
+        value = int(value)
+    if not isinstance(value, int) or not 0 <= value <= MAX_ID:
+        return None
+    return value
+
+
+def query_int(name: str, default: int = 0, *, low: int = 0, high: int = MAX_ID) -> int:
+    """An integer query argument within [low, high]; a malformed or out-of-range one is a 400."""
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    value = parse_id(raw) if low >= 0 else _signed(raw)
+    if value is None or not low <= value <= high:
+        abort(bad_request(f"{name} must be a whole number from {low} to {high}"))
+    return value
+
+
+def _signed(raw: str) -> int | None:
+    """A possibly negative integer of at most 19 digits."""
+    digits = raw.strip().removeprefix("-")
+    if not digits.isascii() or not digits.isdigit() or len(digits) > 19:
+        return None
+    return int(raw)
+
+
+def json_object() -> dict[str, Any]:
+    """The request's JSON body as an object ({} when there is none); an array or scalar is a 400."""
+    data = request.get_json(silent=True)
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        abort(bad_request("the body must be a JSON object"))
+    return data
+
+
+def bad_request(message: str) -> Response:
+    """A 400 that the caller can `abort()` with: JSON for the API and JSON callers, plain text elsewhere."""
+    if request.path.startswith("/api/") or request.is_json:
+        response = jsonify(error=message)
+    else:
+        response = Response(message, mimetype="text/plain")
+    response.status_code = 400
+    return response
+
+
+def _strings(value: Any):
+    """Every string in a JSON document (keys too), without recursion (a deep document is no attack)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            yield item
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
+def _json_body() -> Any:
+    """The parsed JSON body, if the request has one (a document nested too deep to parse is a 400)."""
+    if not request.is_json:
+        return None
+    try:
+        return request.get_json(silent=True)
+    except RecursionError:
+        abort(bad_request("the JSON body is nested too deeply"))
+
+
+def refuse_unusable_input() -> None:
+    """Before every view: refuse control characters in the path, query, form and JSON body (400)."""
+    if request.blueprint in EXEMPT_BLUEPRINTS:
+        return
+    values = [v for v in (request.view_args or {}).values() if isinstance(v, str)]
+    for multi in (request.args, request.form):
+        for key, items in multi.lists():
+            values.append(key)
+            values.extend(items)
+    values.extend(_strings(_json_body()))
+    if any(not is_clean(v) for v in values):
+        abort(bad_request("text cannot contain control characters such as NUL"))
+
+
+class IdConverter(IntegerConverter):
+    """`<int:...>` in every route: an id past MAX_ID cannot exist, so it is a 404."""
+
+    def to_python(self, value: str) -> int:
+        """The id; past MAX_ID, a 404 at once (a ValidationError would let another method's rule for
+        the same path answer 405)."""
+        number = super().to_python(value)
+        if number > MAX_ID:
+            raise NotFound()
+        return number
+
+
+def init_app(app: Flask) -> None:
+    """Bound every `<int:...>` path part (before any route is added) and check input before views."""
+    app.url_map.converters["int"] = IdConverter
+    app.before_request(refuse_unusable_input)
