@@ -22,7 +22,7 @@ from tests import ephi_watch, factories
 from tests.fake_twilio import FakeTwilio, sign
 
 # Browser test modules import helpers from this plugin before pytest registers it: rewrite it anyway.
-pytest.register_assert_rewrite("tests.browser")
+pytest.register_assert_rewrite("tests.browser", "tests.live_server")
 
 PUBLIC_URL = "https://inbox.example.test"
 TEST_KEY = "t1:" + base64.b64encode(b"k" * 32).decode()
