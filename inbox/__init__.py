@@ -64,6 +64,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     _create_private_files(app)
     _enable_sqlite_wal(app)
 
+    # Imported here, not at the top: any `import inbox.models` (the worker, migrations, a test) runs this
+    # package's __init__ first, and should not drag in every page and the whole web layer with it.
     from inbox import cli, realtime
     from inbox.web import account, admin, api, auth, health, intake, views, webhooks
     from inbox.web.admin import compliance, numbers, settings, spamwatch, staff
@@ -84,7 +86,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(health.bp)  # no login: the proxy's probe
     csrf.exempt(webhooks.bp)  # Twilio signs its requests instead
     if app.config["INBOX_SIMULATOR"]:
-        from inbox.dev import simulator
+        from inbox.dev import simulator  # development only: production never loads it
 
         simulator.init_app(app)
     cli.init_app(app)

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from inbox.common.phones import InvalidNumber, to_e164
 from inbox.crypto import keyring
+from inbox.dev.demo import load_demo
 from inbox.extensions import db
 from inbox.gateway import gateway_for
 from inbox.media import attachments
@@ -19,6 +20,7 @@ from inbox.records import retention
 from inbox.texting.practices import create_practice, public_form_url
 from inbox.vocabulary import AttachmentStatus
 from inbox.web.auth import hash_password
+from inbox.worker import run_forever
 
 DEMO_NUMBER = "+15005550006"
 DEMO_PASSWORD = "intake-demo-2026"  # noqa: S105 - the embedded demo only; printed by `demo`
@@ -82,8 +84,6 @@ def create_user_command(practice_number: str, email: str, role: str, first_name:
 @click.command("demo")
 def demo_command() -> None:
     """Load a demo practice with staff, contacts in every pathway and short threads (idempotent)."""
-    from inbox.dev.demo import load_demo
-
     created = load_demo(DEMO_NUMBER, DEMO_PASSWORD)
     click.echo("Demo data loaded." if created else "Demo data already present.")
     click.echo(f"Log in at {current_app.config['INBOX_PUBLIC_URL']}/login")
@@ -101,8 +101,6 @@ def demo_command() -> None:
 def worker_command() -> None:
     """Run background jobs (media, outbox) until stopped."""
     import signal
-
-    from inbox.worker import run_forever
 
     stopping = []
     # systemd stops with SIGTERM: finish the current pass (never abandon a send mid-flight), then exit.

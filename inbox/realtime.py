@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from inbox.common import audit
 from inbox.common.inputs import parse_id
 from inbox.extensions import db, socketio
+from inbox.models import Journey, StaffSession
 
 
 def practice_room(practice_id: int) -> str:
@@ -84,8 +85,6 @@ SWEEP_SECONDS = 20
 
 def sweep_ended_sessions(app) -> None:
     """Forever: disconnect this process's sockets whose login ended (logout, idle, deactivation)."""
-    from inbox.models import StaffSession
-
     while True:
         socketio.sleep(SWEEP_SECONDS)
         tokens = set(_local_sockets.values())
@@ -146,8 +145,6 @@ def _journey_id(data: Any) -> int | None:
 
 def on_join_journey(data: Any = None) -> dict[str, Any]:
     """Join a thread's room after checking the journey belongs to the user's practice."""
-    from inbox.models import Journey
-
     if not _live_session():
         return {"ok": False, "error": "login required"}
     journey_id = _journey_id(data)

@@ -20,6 +20,7 @@ from inbox.common.concurrency import run_cpu
 from inbox.crypto import keyring
 from inbox.extensions import db
 from inbox.gateway import Gateway
+from inbox.gateway.rest import SendError
 from inbox.media import processing as media
 from inbox.models import Attachment, utcnow
 from inbox.texting.thread import announce
@@ -154,8 +155,6 @@ def _delete_at_twilio(gateway: Gateway, att: Attachment) -> None:
     """Our encrypted copy is safe: remove Twilio's (a practice setting, on by default)."""
     if not att.message.journey.contact.practice.delete_media_at_twilio or gateway is None:
         return
-    from inbox.gateway.rest import SendError
-
     try:
         gateway.delete_media(att.source_url)
     except SendError as exc:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import aliased
 
 from inbox.extensions import db
 from inbox.models import Journey, Message, Template, utcnow
+from inbox.texting.outbox import Blocked, compose
 from inbox.texting.templating import TemplateError, placeholder_values, render
 from inbox.vocabulary import Direction, Kind
 
@@ -43,8 +44,6 @@ def fire(
     """Compose the trigger's template for this journey; None if there is none or consent blocks it.
 
     `by_contact`: the person's own text or form fired it (see outbox.compose)."""
-    from inbox.texting.outbox import Blocked, compose
-
     template = auto_template(journey.practice_id, trigger)
     if template is None:
         return None

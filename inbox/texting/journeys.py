@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import joinedload
 
 from inbox.common import audit
+from inbox.common.inputs import parse_id
 from inbox.extensions import db
-from inbox.models import Contact, Journey, Message, ReadMarker, User
+from inbox.models import PATHWAYS, Contact, Journey, Message, ReadMarker, User, utcnow
 from inbox.presenters import journey_json, message_json
 from inbox.realtime import journey_room, practice_room, push, user_room
+from inbox.texting.automations import appointment_set, send_welcome
 from inbox.texting.thread import log_activity, touch_journey
 from inbox.vocabulary import MOVABLE_KINDS, Direction, Status
 
@@ -54,8 +59,6 @@ def open_journey(
     audit.record("journey.create", journey, user_id=actor.id if actor else None, source=source)
     push("journey.updated", journey_json(journey), practice_room(journey.practice_id))
     if welcome:
-        from inbox.texting.automations import send_welcome
-
         send_welcome(journey)
     return journey
 
@@ -147,3 +150,96 @@ def _recount_last_message(journey: Journey) -> None:
     )
     db.session.flush()
     push("journey.updated", journey_json(journey), practice_room(journey.practice_id))
+
+
+class JourneyChangeError(ValueError):
+    """A journey change that cannot be made, in words for the person who asked (answered 400)."""
+
+
+def update_journey(journey: Journey, data: dict[str, Any], actor: User) -> dict[str, Any]:
+    """Assign, move between pathways and stages, close or reopen, set the appointment and paperwork dates:
+    validate, apply, say it in the thread, audit it, fire the appointment confirmation and tell every tab.
+    Returns what changed; the caller commits."""
+    changes: dict[str, Any] = {}
+    if "assignee_id" in data:
+        assignee_id = data["assignee_id"]
+        if assignee_id is not None:
+            assignee_id = parse_id(assignee_id) if isinstance(assignee_id, int) else None
+            assignee = db.session.get(User, assignee_id) if assignee_id is not None else None
+            if assignee is None or assignee.practice_id != journey.practice_id:
+                raise JourneyChangeError("unknown staff member")
+        journey.assignee_id = assignee_id
+        changes["assignee_id"] = assignee_id
+    if "pathway" in data:
+        if not isinstance(data["pathway"], str) or data["pathway"] not in PATHWAYS:
+            raise JourneyChangeError("unknown pathway")
+        journey.pathway = changes["pathway"] = data["pathway"]
+    if "stage" in data:
+        if not isinstance(data["stage"], str):
+            raise JourneyChangeError("stage must be text")
+        stage = data["stage"].strip()[:60]
+        if not stage:
+            raise JourneyChangeError("stage cannot be empty")
+        journey.stage = changes["stage"] = stage
+    if "is_open" in data:
+        if not isinstance(data["is_open"], bool):
+            raise JourneyChangeError("is_open must be true or false")
+        journey.is_open = changes["is_open"] = bool(data["is_open"])
+    for field in ("appointment_at", "paperwork_due_at"):
+        if field in data:
+            try:
+                when = datetime.fromisoformat(data[field]) if data[field] else None
+            except (TypeError, ValueError):
+                raise JourneyChangeError(f"{field} must be an ISO 8601 date and time") from None
+            if when is not None and when.tzinfo is None:
+                raise JourneyChangeError(f"{field} needs a time zone offset")
+            if when is not None and not _plausible(when):
+                raise JourneyChangeError(f"{field} must be between the years {MIN_YEAR} and {MAX_YEAR}")
+            setattr(journey, field, when)
+            changes[field] = data[field]
+    if not changes:
+        raise JourneyChangeError("nothing to change")
+    journey.last_activity_at = utcnow()
+    for sentence in _activity_sentences(journey, changes, actor):
+        log_activity(journey, f"{actor.display_name} {sentence}", actor)
+    audit.record("journey.update", journey, **changes)
+    if changes.get("appointment_at"):
+        appointment_set(journey)
+    push("journey.updated", journey_json(journey), practice_room(journey.practice_id))
+    return changes
+
+
+MIN_YEAR, MAX_YEAR = 1900, 2200
+
+
+def _plausible(when: datetime) -> bool:
+    """A date a practice could mean; also keeps the UTC conversion from overflowing (year 1 at +14:00)."""
+    try:
+        return MIN_YEAR <= when.astimezone(UTC).year <= MAX_YEAR
+    except OverflowError:
+        return False
+
+
+def _activity_sentences(journey: Journey, changes: dict[str, Any], actor: User) -> list[str]:
+    """What each change reads like in the thread."""
+    sentences = []
+    if "pathway" in changes:
+        sentences.append(f"moved this journey to {journey.pathway_label}")
+    if "stage" in changes:
+        sentences.append(f"set the stage to {journey.stage}")
+    if "assignee_id" in changes:
+        if journey.assignee_id is None:
+            sentences.append("unassigned this journey")
+        elif journey.assignee_id == actor.id:
+            sentences.append("took this journey")
+        else:
+            sentences.append(
+                f"assigned this journey to {db.session.get(User, journey.assignee_id).display_name}"
+            )
+    if "is_open" in changes:
+        sentences.append("reopened this journey" if journey.is_open else "closed this journey")
+    if changes.get("appointment_at"):
+        sentences.append("set an appointment")
+    if changes.get("paperwork_due_at"):
+        sentences.append("set a paperwork due date")
+    return sentences

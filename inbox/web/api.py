@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from flask import Blueprint, Flask, abort, jsonify, request
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -35,8 +33,8 @@ from inbox.presenters import (
     staff_json,
     template_json,
 )
-from inbox.realtime import practice_room, push
-from inbox.texting import automations, consent, journeys, wording
+from inbox.records.redaction import redact
+from inbox.texting import consent, journeys, wording
 from inbox.texting.journeys import mark_read, open_journey
 from inbox.texting.outbox import AskedRecently, Blocked, cancel, compose, preview, request_opt_in
 from inbox.texting.queries import inbox_page, thread
@@ -206,91 +204,13 @@ def create_journey(contact_id: int):
 def update_journey(journey_id: int):
     """Assign, move between pathways and stages, close or reopen."""
     journey = journey_or_404(journey_id)
-    data = json_object()
-    changes = {}
-    if "assignee_id" in data:
-        assignee_id = data["assignee_id"]
-        if assignee_id is not None:
-            assignee_id = parse_id(assignee_id) if isinstance(assignee_id, int) else None
-            assignee = db.session.get(User, assignee_id) if assignee_id is not None else None
-            if assignee is None or assignee.practice_id != journey.practice_id:
-                return _error(400, "unknown staff member")
-        journey.assignee_id = assignee_id
-        changes["assignee_id"] = assignee_id
-    if "pathway" in data:
-        if not isinstance(data["pathway"], str) or data["pathway"] not in PATHWAYS:
-            return _error(400, "unknown pathway")
-        journey.pathway = changes["pathway"] = data["pathway"]
-    if "stage" in data:
-        if not isinstance(data["stage"], str):
-            return _error(400, "stage must be text")
-        stage = data["stage"].strip()[:60]
-        if not stage:
-            return _error(400, "stage cannot be empty")
-        journey.stage = changes["stage"] = stage
-    if "is_open" in data:
-        if not isinstance(data["is_open"], bool):
-            return _error(400, "is_open must be true or false")
-        journey.is_open = changes["is_open"] = bool(data["is_open"])
-    for field in ("appointment_at", "paperwork_due_at"):
-        if field in data:
-            try:
-                when = datetime.fromisoformat(data[field]) if data[field] else None
-            except (TypeError, ValueError):
-                return _error(400, f"{field} must be an ISO 8601 date and time")
-            if when is not None and when.tzinfo is None:
-                return _error(400, f"{field} needs a time zone offset")
-            if when is not None and not _plausible(when):
-                return _error(400, f"{field} must be between the years {MIN_YEAR} and {MAX_YEAR}")
-            setattr(journey, field, when)
-            changes[field] = data[field]
-    if not changes:
-        return _error(400, "nothing to change")
-    journey.last_activity_at = utcnow()
-    for sentence in _activity_sentences(journey, changes):
-        log_activity(journey, f"{current_user.display_name} {sentence}", current_user)
-    audit.record("journey.update", journey, **changes)
-    if changes.get("appointment_at"):
-        automations.appointment_set(journey)
-    push("journey.updated", journey_json(journey), practice_room(journey.practice_id))
+    try:
+        journeys.update_journey(journey, json_object(), current_user)
+    except journeys.JourneyChangeError as exc:
+        db.session.rollback()
+        return _error(400, str(exc))
     db.session.commit()
     return jsonify(journey=journey_json(journey))
-
-
-MIN_YEAR, MAX_YEAR = 1900, 2200
-
-
-def _plausible(when: datetime) -> bool:
-    """A date a practice could mean; also keeps the UTC conversion from overflowing (year 1 at +14:00)."""
-    try:
-        return MIN_YEAR <= when.astimezone(UTC).year <= MAX_YEAR
-    except OverflowError:
-        return False
-
-
-def _activity_sentences(journey: Journey, changes: dict) -> list[str]:
-    """What each change reads like in the thread."""
-    sentences = []
-    if "pathway" in changes:
-        sentences.append(f"moved this journey to {journey.pathway_label}")
-    if "stage" in changes:
-        sentences.append(f"set the stage to {journey.stage}")
-    if "assignee_id" in changes:
-        if journey.assignee_id is None:
-            sentences.append("unassigned this journey")
-        elif journey.assignee_id == current_user.id:
-            sentences.append("took this journey")
-        else:
-            sentences.append(
-                f"assigned this journey to {db.session.get(User, journey.assignee_id).display_name}"
-            )
-    if "is_open" in changes:
-        sentences.append("reopened this journey" if journey.is_open else "closed this journey")
-    if changes.get("appointment_at"):
-        sentences.append("set an appointment")
-    if changes.get("paperwork_due_at"):
-        sentences.append("set a paperwork due date")
-    return sentences
 
 
 @bp.get("/journeys/<int:journey_id>/attachments")
@@ -383,8 +303,6 @@ def change_consent(contact_id: int):
 @admin_required
 def redact_message(message_id: int):
     """Admins only: destroy a message's body and media for good, here and at Twilio."""
-    from inbox.records.redaction import redact
-
     msg = message_or_404(message_id)
     if msg.redacted_at or msg.purged_at:
         return _error(

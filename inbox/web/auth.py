@@ -42,6 +42,7 @@ from inbox.common import audit, throttle
 from inbox.common.concurrency import run_cpu
 from inbox.extensions import db, login_manager
 from inbox.models import StaffSession, User, utcnow
+from inbox.realtime import disconnect_session
 
 bp = Blueprint("auth", __name__)
 _hasher = PasswordHasher()
@@ -181,8 +182,6 @@ def admin_required(view):
 
 def end_session(staff_session: StaffSession, reason: str) -> None:
     """Close a server-side session and disconnect its sockets."""
-    from inbox.realtime import disconnect_session
-
     staff_session.ended_at = utcnow()
     audit.record(
         f"logout.{reason}",

@@ -13,6 +13,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from inbox.common import audit
 from inbox.common.inputs import is_clean, parse_id
 from inbox.extensions import db
+from inbox.gateway.webhook_check import probe_answer  # both halves of the check live together there
 from inbox.texting.inbound import SID, BadWebhook, UnknownNumber, receive_message
 from inbox.texting.outbox import apply_status_callback
 
@@ -104,8 +105,4 @@ def status_callback():
 @signed
 def check_probe():
     """The webhook check's probe (inbox/webhook_check.py): a signed POST proving the public URL reaches us."""
-    from inbox.gateway.webhook_check import (
-        probe_answer,  # both halves of the check live together in webhook_check.py
-    )
-
     return probe_answer(request.form.get("Nonce", ""))
