@@ -84,8 +84,9 @@ class AttachmentStatus(StrEnum):
     PURGED = "purged"  # destroyed by the retention policy
 
 
-PATHWAY_LABELS = {Pathway.INTAKE: "Intake", Pathway.WAITLIST: "Waitlist", Pathway.CURRENT: "Current Clients"}
-LABEL_TEXT = {
+# Keyed by str: the columns hold plain strings, and a StrEnum member hashes and compares as its value.
+PATHWAY_LABELS: dict[str, str] = {Pathway.INTAKE: "Intake", Pathway.WAITLIST: "Waitlist", Pathway.CURRENT: "Current Clients"}
+LABEL_TEXT: dict[str, str] = {
     AttachmentLabel.INSURANCE_FRONT: "Insurance card (front)",
     AttachmentLabel.INSURANCE_BACK: "Insurance card (back)",
     AttachmentLabel.PHOTO_ID: "Photo ID",
