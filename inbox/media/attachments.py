@@ -18,7 +18,7 @@ from sqlalchemy import or_, select, update
 
 from inbox.common.concurrency import run_cpu
 from inbox.crypto import keyring
-from inbox.extensions import db
+from inbox.extensions import db, rowcount
 from inbox.gateway import Gateway
 from inbox.media import processing as media
 from inbox.models import Attachment, utcnow
@@ -83,15 +83,17 @@ def _claim_due(now: datetime, limit: int) -> list[int]:
     ).all()
     claimed = []
     for att_id in candidates:
-        won = db.session.execute(
-            update(Attachment)
-            .where(
-                Attachment.id == att_id,
-                Attachment.status == AttachmentStatus.PENDING,
-                or_(Attachment.lease_until.is_(None), Attachment.lease_until < now),
+        won = rowcount(
+            db.session.execute(
+                update(Attachment)
+                .where(
+                    Attachment.id == att_id,
+                    Attachment.status == AttachmentStatus.PENDING,
+                    or_(Attachment.lease_until.is_(None), Attachment.lease_until < now),
+                )
+                .values(lease_until=now + LEASE, attempts=Attachment.attempts + 1)
             )
-            .values(lease_until=now + LEASE, attempts=Attachment.attempts + 1)
-        ).rowcount
+        )
         if won:
             claimed.append(att_id)
     db.session.commit()
