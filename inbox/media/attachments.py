@@ -105,6 +105,7 @@ def process_due(gateway: Gateway, *, limit: int = 5, now: datetime | None = None
     done = 0
     for att_id in _claim_due(now or utcnow(), limit):
         att = db.session.get(Attachment, att_id)
+        assert att is not None  # just leased, and attachment rows are tombstoned, never deleted
         done += _run(gateway, att)
     return done
 
@@ -112,6 +113,8 @@ def process_due(gateway: Gateway, *, limit: int = 5, now: datetime | None = None
 def _run(gateway: Gateway, att: Attachment) -> int:
     """Fetch, process, seal and store one attachment; a failure retries with backoff, then shows."""
     config = current_app.config
+    # A pending job has its link: an unusable one is stored unavailable, and only redaction clears it.
+    assert att.source_url is not None
     try:
         raw = media.fetch(
             att.source_url,
@@ -156,6 +159,8 @@ def _delete_at_twilio(gateway: Gateway, att: Attachment) -> None:
     """Our encrypted copy is safe: remove Twilio's (a practice setting, on by default)."""
     if not att.message.journey.contact.practice.delete_media_at_twilio or gateway is None:
         return
+    if not att.source_url:
+        return  # redacted meanwhile: redaction deleted Twilio's copy and cleared the link (as in redaction.py)
     from inbox.gateway.rest import SendError
 
     try:

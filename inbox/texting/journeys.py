@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import joinedload
+from sqlalchemy.sql.elements import ColumnElement
 
 from inbox.common import audit
 from inbox.extensions import db
@@ -14,7 +15,7 @@ from inbox.texting.thread import log_activity, touch_journey
 from inbox.vocabulary import MOVABLE_KINDS, Direction, Status
 
 
-def reached_the_contact():
+def reached_the_contact() -> ColumnElement[bool]:
     """An outbound text the person got: Twilio took it (it has a SID) or a carrier confirmed it, and it
     did not fail; a keyword reply went back in the webhook's own answer, so it is `sent` without a SID."""
     return or_(

@@ -293,6 +293,9 @@ def drain(gateway: Gateway, worker: str, *, limit: int = 20, now: datetime | Non
     paced_out: set[int] = set()
     for message_id in _due_ids(now, limit):
         msg = db.session.get(Message, message_id)
+        # _due_ids just read the row (messages are tombstoned, never deleted); an outbound text always has
+        # its sender number (queue() sets it, and a number with texts cannot be detached).
+        assert msg is not None and msg.number_id is not None
         if msg.number_id in paced_out or not _take_pacing_slot(msg.number_id, now):
             paced_out.add(msg.number_id)
             db.session.rollback()
@@ -301,7 +304,7 @@ def drain(gateway: Gateway, worker: str, *, limit: int = 20, now: datetime | Non
             db.session.rollback()
             continue
         db.session.commit()
-        sent += _send_claimed(gateway, db.session.get(Message, message_id), now)
+        sent += _send_claimed(gateway, msg, now)  # the same object: the session's identity map holds it
     db.session.commit()
     return sent
 
@@ -335,6 +338,7 @@ def _send_claimed(gateway: Gateway, msg: Message, now: datetime) -> int:
         return 0
     db.session.refresh(msg)
     number = db.session.get(PracticeNumber, msg.number_id)
+    assert number is not None  # see drain(): an outbound text's number stays attached
     # The row's uid in the callback URL ties a late callback to this row even if we never saw the SID.
     callback = current_app.config["INBOX_PUBLIC_URL"] + f"/twilio/status?m={msg.uid}"
     try:
