@@ -21,6 +21,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, Response, abort, current_app, jsonify, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from twilio.request_validator import RequestValidator
@@ -167,7 +168,7 @@ def require_login():
 
 
 @bp.get("/")
-def page():
+def page() -> ResponseReturnValue:
     """The simulated phone."""
     numbers = db.session.scalars(
         select(PracticeNumber)
@@ -182,7 +183,7 @@ def page():
 
 
 @bp.post("/send")
-def send():
+def send() -> ResponseReturnValue:
     """Text the practice from the simulated phone, with optional photos."""
     try:
         from_, to = to_e164(request.form.get("from", "")), to_e164(request.form.get("to", ""))
@@ -229,7 +230,7 @@ def _forget(tokens: list[str]) -> None:
 
 
 @bp.get("/thread")
-def thread():
+def thread() -> ResponseReturnValue:
     """What the simulated phone has sent and received with one practice number."""
     try:
         from_, to = to_e164(request.args.get("from", "")), to_e164(request.args.get("to", ""))

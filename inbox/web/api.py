@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from flask import Blueprint, Flask, abort, jsonify, request
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
@@ -62,7 +63,7 @@ def _error(status: int, message: str, **extra):
 
 
 @bp.get("/journeys")
-def list_journeys():
+def list_journeys() -> ResponseReturnValue:
     """The practice's journeys, most recent activity first."""
     pathway = request.args.get("pathway") or None
     if pathway and pathway not in PATHWAYS:
@@ -81,7 +82,7 @@ def list_journeys():
 
 
 @bp.get("/journeys/<int:journey_id>")
-def get_journey(journey_id: int):
+def get_journey(journey_id: int) -> ResponseReturnValue:
     """One journey with its contact and consent badge."""
     journey = journey_or_404(journey_id)
     contact = journey.contact
@@ -91,7 +92,7 @@ def get_journey(journey_id: int):
 
 
 @bp.get("/journeys/<int:journey_id>/messages")
-def list_messages(journey_id: int):
+def list_messages(journey_id: int) -> ResponseReturnValue:
     """A thread oldest first; `after` fetches only what a reconnecting page missed, `before` pages back."""
     journey = journey_or_404(journey_id)
     messages = thread(journey, after=query_int("after"), before=query_int("before"))
@@ -127,7 +128,7 @@ def _composed_text(journey: Journey) -> tuple[str, int | None]:
 
 
 @bp.post("/journeys/<int:journey_id>/preview")
-def preview_message(journey_id: int):
+def preview_message(journey_id: int) -> ResponseReturnValue:
     """Placeholders filled, segments counted, and what sending would do now."""
     journey = journey_or_404(journey_id)
     text, _template_id = _composed_text(journey)
@@ -141,7 +142,7 @@ def preview_message(journey_id: int):
 
 
 @bp.post("/journeys/<int:journey_id>/messages")
-def send_message(journey_id: int):
+def send_message(journey_id: int) -> ResponseReturnValue:
     """A staff reply: stored as queued or held_for_consent, or refused with the reason."""
     journey = journey_or_404(journey_id)
     text, template_id = _composed_text(journey)
@@ -159,7 +160,7 @@ def send_message(journey_id: int):
 
 
 @bp.post("/journeys/<int:journey_id>/read")
-def read_journey(journey_id: int):
+def read_journey(journey_id: int) -> ResponseReturnValue:
     """Mark the journey read up to its last message for this staff member."""
     journey = journey_or_404(journey_id)
     mark_read(current_user, journey)
@@ -168,7 +169,7 @@ def read_journey(journey_id: int):
 
 
 @bp.post("/journeys/<int:journey_id>/opt-in-request")
-def resend_opt_in(journey_id: int):
+def resend_opt_in(journey_id: int) -> ResponseReturnValue:
     """Staff (re)send the opt-in request by hand; within a day of the last one only with {"force": true}.
     Inside quiet hours it is queued for the morning: `reason` and the message's `not_before` say when."""
     journey = journey_or_404(journey_id)
@@ -187,7 +188,7 @@ def resend_opt_in(journey_id: int):
 
 
 @bp.post("/contacts/<int:contact_id>/journeys")
-def create_journey(contact_id: int):
+def create_journey(contact_id: int) -> ResponseReturnValue:
     """Start a new journey for an existing contact (a returning client, a second child in care)."""
     contact = contact_or_404(contact_id)
     data = json_object()
@@ -203,7 +204,7 @@ def create_journey(contact_id: int):
 
 
 @bp.patch("/journeys/<int:journey_id>")
-def update_journey(journey_id: int):
+def update_journey(journey_id: int) -> ResponseReturnValue:
     """Assign, move between pathways and stages, close or reopen."""
     journey = journey_or_404(journey_id)
     data = json_object()
@@ -294,7 +295,7 @@ def _activity_sentences(journey: Journey, changes: dict) -> list[str]:
 
 
 @bp.get("/journeys/<int:journey_id>/attachments")
-def list_attachments(journey_id: int):
+def list_attachments(journey_id: int) -> ResponseReturnValue:
     """The journey's photos and files, newest first (the Attachments tab)."""
     journey = journey_or_404(journey_id)
     attachments = db.session.scalars(
@@ -307,7 +308,7 @@ def list_attachments(journey_id: int):
 
 
 @bp.patch("/attachments/<int:attachment_id>")
-def update_attachment(attachment_id: int):
+def update_attachment(attachment_id: int) -> ResponseReturnValue:
     """Label a photo (insurance card front/back, photo ID, other) or mark it reviewed."""
     att = attachment_or_404(attachment_id)
     data = json_object()
@@ -326,7 +327,7 @@ def update_attachment(attachment_id: int):
 
 
 @bp.post("/attachments/<int:attachment_id>/retry")
-def retry_attachment(attachment_id: int):
+def retry_attachment(attachment_id: int) -> ResponseReturnValue:
     """Try an unavailable attachment's download again."""
     att = attachment_or_404(attachment_id)
     if att.status != AttachmentStatus.UNAVAILABLE or not att.source_url:
@@ -338,7 +339,7 @@ def retry_attachment(attachment_id: int):
 
 
 @bp.get("/contacts/<int:contact_id>/consent")
-def consent_history(contact_id: int):
+def consent_history(contact_id: int) -> ResponseReturnValue:
     """The contact's consent ledger, newest first."""
     contact = contact_or_404(contact_id)
     events = db.session.scalars(
@@ -351,7 +352,7 @@ def consent_history(contact_id: int):
 
 
 @bp.post("/contacts/<int:contact_id>/consent")
-def change_consent(contact_id: int):
+def change_consent(contact_id: int) -> ResponseReturnValue:
     """Staff record an opt-out any time; an opt-in only with the attested phone-consent sentence."""
     contact = contact_or_404(contact_id)
     data = json_object()
@@ -381,7 +382,7 @@ def change_consent(contact_id: int):
 
 @bp.post("/messages/<int:message_id>/redact")
 @admin_required
-def redact_message(message_id: int):
+def redact_message(message_id: int) -> ResponseReturnValue:
     """Admins only: destroy a message's body and media for good, here and at Twilio."""
     from inbox.records.redaction import redact
 
@@ -395,7 +396,7 @@ def redact_message(message_id: int):
 
 
 @bp.post("/messages/<int:message_id>/move")
-def move_message(message_id: int):
+def move_message(message_id: int) -> ResponseReturnValue:
     """Put a contact's text (or a note) into another journey of the same contact."""
     msg = message_or_404(message_id)
     data = request.get_json(silent=True)
@@ -412,7 +413,7 @@ def move_message(message_id: int):
 
 
 @bp.post("/messages/<int:message_id>/cancel")
-def cancel_message(message_id: int):
+def cancel_message(message_id: int) -> ResponseReturnValue:
     """Stop a held or queued text before it goes to Twilio."""
     msg = message_or_404(message_id)
     was = msg.status
@@ -427,7 +428,7 @@ def cancel_message(message_id: int):
 
 
 @bp.get("/templates")
-def list_templates():
+def list_templates() -> ResponseReturnValue:
     """Manual templates staff can pick in the composer."""
     templates = db.session.scalars(
         select(Template)
@@ -442,7 +443,7 @@ def list_templates():
 
 
 @bp.get("/staff")
-def list_staff():
+def list_staff() -> ResponseReturnValue:
     """Active staff of the practice (for assignment)."""
     users = db.session.scalars(
         select(User)

@@ -31,6 +31,7 @@ from flask import (
     session,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -242,7 +243,7 @@ def unauthorized():
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login():
+def login() -> ResponseReturnValue:
     """Show the login form and log staff in."""
     form = LoginForm()
     if form.validate_on_submit():
@@ -283,7 +284,7 @@ def login():
 
 
 @bp.route("/logout", methods=["POST"])
-def logout():
+def logout() -> ResponseReturnValue:
     """End the server-side session, so the cookie is worthless even if copied."""
     token = session.get("sid")
     if token:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
@@ -130,7 +131,7 @@ def _contact_from(form: RequestForm, practice: Practice) -> Contact:
 
 
 @bp.route("/request/<token>", methods=["GET", "POST"])
-def request_form(token: str):
+def request_form(token: str) -> ResponseReturnValue:
     """The practice's public appointment-request form (embeddable in its website)."""
     practice = _practice_by_token(token)
     sentence = practice.web_consent_sentence or WEB_CONSENT_SENTENCE
@@ -161,7 +162,7 @@ def request_form(token: str):
 
 @bp.route("/intake/phone", methods=["GET", "POST"])
 @login_required
-def phone_intake():
+def phone_intake() -> ResponseReturnValue:
     """Staff log a phone inquiry, attesting that the caller was told about texts and STOP."""
     practice = current_user.practice
     form = PhoneIntakeForm()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -27,7 +28,7 @@ def require_login():
 
 
 @bp.get("/")
-def inbox():
+def inbox() -> ResponseReturnValue:
     """The practice's journeys, newest activity first."""
     pathway = request.args.get("pathway") or None
     if pathway not in (None, *PATHWAYS):
@@ -40,7 +41,7 @@ def inbox():
 
 
 @bp.get("/journeys/<int:journey_id>")
-def journey_page(journey_id: int):
+def journey_page(journey_id: int) -> ResponseReturnValue:
     """A journey's thread, composer and attachments; the thread itself loads over the JSON API."""
     journey = journey_or_404(journey_id)
     templates = db.session.scalars(
@@ -85,7 +86,7 @@ def journey_page(journey_id: int):
 
 
 @bp.get("/attachments/<int:attachment_id>")
-def attachment_file(attachment_id: int):
+def attachment_file(attachment_id: int) -> ResponseReturnValue:
     """Serve a photo or PDF decrypted, never cached, never sniffed, never rendered as a page."""
     att = attachment_or_404(attachment_id)
     if att.status != AttachmentStatus.READY:

@@ -7,6 +7,7 @@ import logging
 import re
 
 from flask import Blueprint, Response, abort, current_app, request
+from flask.typing import ResponseReturnValue
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
@@ -66,7 +67,7 @@ def twiml(reply: str | None = None) -> Response:
 
 @bp.post("/messages")
 @signed
-def incoming_message():
+def incoming_message() -> ResponseReturnValue:
     """Twilio's "a message comes in": store first, answer second."""
     try:
         received = receive_message(request.form)
@@ -81,7 +82,7 @@ def incoming_message():
 
 @bp.post("/status")
 @signed
-def status_callback():
+def status_callback() -> ResponseReturnValue:
     """Twilio's status callback for an outbound text."""
     sid = request.form.get("MessageSid", "")
     status = request.form.get("MessageStatus", "").lower()
@@ -102,7 +103,7 @@ def status_callback():
 
 @bp.post("/check")
 @signed
-def check_probe():
+def check_probe() -> ResponseReturnValue:
     """The webhook check's probe (inbox/webhook_check.py): a signed POST proving the public URL reaches us."""
     from inbox.gateway.webhook_check import (
         probe_answer,  # both halves of the check live together in webhook_check.py

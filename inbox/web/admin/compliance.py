@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, abort, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import joinedload
@@ -84,7 +85,7 @@ def _audit_query(args):
 
 @bp.get("/audit")
 @admin_required
-def audit_log():
+def audit_log() -> ResponseReturnValue:
     """The audit trail on screen, newest first, a page at a time, with the same filters as the export."""
     query = _audit_query(request.args)
     if before := query_int("before"):
@@ -110,7 +111,7 @@ def audit_log():
 
 @bp.get("/audit.csv")
 @admin_required
-def audit_csv():
+def audit_csv() -> ResponseReturnValue:
     """The practice's audit trail, filtered by staff member, journey, action and date."""
     events = db.session.scalars(
         _audit_query(request.args)
@@ -142,7 +143,7 @@ def audit_csv():
 
 @bp.get("/contacts/<int:contact_id>/consent.csv")
 @admin_required
-def consent_csv(contact_id: int):
+def consent_csv(contact_id: int) -> ResponseReturnValue:
     """Proof of consent: the contact's whole ledger with sources, exact sentences, actors and SIDs."""
     contact = contact_or_404(contact_id)
     events = db.session.scalars(

@@ -11,6 +11,7 @@ from datetime import time
 from zoneinfo import available_timezones
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -135,7 +136,7 @@ def _minutes(value: time | None) -> int | None:
 
 @bp.route("/settings", methods=["GET", "POST"])
 @admin_required
-def practice():
+def practice() -> ResponseReturnValue:
     """Practice details and consent settings."""
     practice = current_user.practice
     form = PracticeForm(obj=practice)
@@ -178,7 +179,7 @@ def _template_or_404(template_id: int) -> Template:
 
 @bp.get("/templates")
 @admin_required
-def templates():
+def templates() -> ResponseReturnValue:
     """The practice's templates: staff ones first, then the automations."""
     rows = db.session.scalars(
         select(Template)
@@ -193,7 +194,7 @@ def templates():
 @bp.route("/templates/new", methods=["GET", "POST"])
 @bp.route("/templates/<int:template_id>", methods=["GET", "POST"])
 @admin_required
-def edit_template(template_id: int | None = None):
+def edit_template(template_id: int | None = None) -> ResponseReturnValue:
     """Create a staff template, or edit any template's name, text and (for automations) switch."""
     template = _template_or_404(template_id) if template_id else None
     form = TemplateForm(obj=template)
@@ -221,7 +222,7 @@ def edit_template(template_id: int | None = None):
 
 @bp.post("/templates/<int:template_id>/delete")
 @admin_required
-def delete_template(template_id: int):
+def delete_template(template_id: int) -> ResponseReturnValue:
     """Delete a staff template; one that messages were sent from is switched off instead (kept as record)."""
     template = _template_or_404(template_id)
     if template.mode != "manual":

@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, render_template
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import case, func, literal, select
 
@@ -191,7 +192,7 @@ def is_spike(recent: Tally, before: Tally) -> bool:
 
 @bp.get("/spam-watch")
 @admin_required
-def index():
+def index() -> ResponseReturnValue:
     """The practice's opt-out and error rates over the last 30 days, as a chart and a table."""
     practice = db.session.get(Practice, current_user.practice_id)
     data = report(practice)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
@@ -134,7 +135,7 @@ def _page(form: StaffForm, issued: tuple[User, str] | None = None):
 
 @bp.route("", methods=["GET", "POST"])
 @admin_required
-def index():
+def index() -> ResponseReturnValue:
     """The practice's staff, and the form to add someone."""
     form = StaffForm()
     if form.validate_on_submit():
@@ -156,7 +157,7 @@ def index():
 
 @bp.post("/<int:user_id>")
 @admin_required
-def update(user_id: int):
+def update(user_id: int) -> ResponseReturnValue:
     """Change a role, deactivate, reactivate, or reset a password."""
     user = _member_or_404(user_id)
     action = request.form.get("action")
