@@ -42,7 +42,7 @@ class PasswordForm(FlaskForm):
 
 
 @bp.before_app_request
-def temporary_password_first():
+def temporary_password_first() -> ResponseReturnValue | None:
     """Someone holding a temporary password changes it before anything else."""
     if (
         current_user.is_authenticated

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
-from flask import Blueprint, Flask, abort, jsonify, request
+from flask import Blueprint, Flask, Response, abort, jsonify, request
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.sansio.response import Response as SansIOResponse
 
 from inbox.common import audit
 from inbox.common.access import attachment_or_404, contact_or_404, journey_or_404, message_or_404
@@ -51,11 +53,11 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 
 @bp.before_request
 @login_required
-def require_login():
+def require_login() -> None:
     """Every API call needs a live staff session."""
 
 
-def _error(status: int, message: str, **extra):
+def _error(status: int, message: str, **extra: Any) -> Response:
     """A JSON error with a reason a person can read (a Response, so `abort()` can raise it too)."""
     response = jsonify(error=message, **extra)
     response.status_code = status
@@ -184,6 +186,7 @@ def resend_opt_in(journey_id: int) -> ResponseReturnValue:
         return _error(409, exc.reason, reason=exc.reason)
     audit.record("consent.opt_in_request", journey.contact, journey_id=journey.id, forced=force)
     db.session.commit()
+    assert msg is not None  # only an automatic request returns None (it lost the race to another)
     return jsonify(message=message_json(msg), reason=msg.consent_decision), 201
 
 
@@ -282,9 +285,9 @@ def _activity_sentences(journey: Journey, changes: dict) -> list[str]:
         elif journey.assignee_id == current_user.id:
             sentences.append("took this journey")
         else:
-            sentences.append(
-                f"assigned this journey to {db.session.get(User, journey.assignee_id).display_name}"
-            )
+            assignee = db.session.get(User, journey.assignee_id)
+            assert assignee is not None  # checked above, when the change was applied
+            sentences.append(f"assigned this journey to {assignee.display_name}")
     if "is_open" in changes:
         sentences.append("reopened this journey" if journey.is_open else "closed this journey")
     if changes.get("appointment_at"):
@@ -453,14 +456,18 @@ def list_staff() -> ResponseReturnValue:
     return jsonify(staff=[staff_json(u) for u in users])
 
 
-def _json_error(exc: HTTPException):
+def _json_error(exc: HTTPException) -> HTTPException | SansIOResponse:
     """Under /api/, every HTTP error is JSON, as docs/API.md says; pages keep Werkzeug's answers."""
     if not request.path.startswith("/api/"):
         return exc
     if exc.response is not None:  # abort(_error(...)) already built its JSON answer
         return exc.response
-    described = exc.description != type(exc).description
-    response = _error(exc.code or 500, exc.description if described else (exc.name or "error").lower())
+    # An instance's description is None only when its class has none, so a described one is a str.
+    if exc.description is not None and exc.description != type(exc).description:
+        message = exc.description
+    else:
+        message = (exc.name or "error").lower()
+    response = _error(exc.code or 500, message)
     if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
         response.headers["Allow"] = ", ".join(exc.valid_methods)
     return response

@@ -23,7 +23,7 @@ DOWNLOAD_EXT = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "
 
 @bp.before_request
 @login_required
-def require_login():
+def require_login() -> None:
     """Every staff page needs a live session."""
 
 
@@ -100,7 +100,7 @@ def attachment_file(attachment_id: int) -> ResponseReturnValue:
     audit.record(action, att, journey_id=att.journey_id)
     db.session.commit()
     content_type = "image/jpeg" if variant == "thumb" else att.content_type
-    filename = f"attachment-{att.id}.{DOWNLOAD_EXT.get(content_type, 'bin')}"
+    filename = f"attachment-{att.id}.{DOWNLOAD_EXT.get(content_type or '', 'bin')}"
     disposition = "attachment" if download or content_type == "application/pdf" else "inline"
     response = Response(data, mimetype=content_type)
     response.headers["Cache-Control"] = "no-store"

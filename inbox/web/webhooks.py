@@ -5,6 +5,8 @@ from __future__ import annotations
 import functools
 import logging
 import re
+from collections.abc import Callable
+from typing import ParamSpec
 
 from flask import Blueprint, Response, abort, current_app, request
 from flask.typing import ResponseReturnValue
@@ -27,7 +29,7 @@ MAX_ERROR_CODE = 2**31 - 1  # Twilio's codes have five digits; the column is a 3
 
 
 @bp.before_request
-def limit_size():
+def limit_size() -> None:
     """Twilio's forms are small; refuse anything bigger before parsing it."""
     request.max_content_length = MAX_WEBHOOK_BYTES
 
@@ -38,11 +40,14 @@ def public_url() -> str:
     return current_app.config["INBOX_PUBLIC_URL"] + request.path + (f"?{query}" if query else "")
 
 
-def signed(view):
+P = ParamSpec("P")  # a wrapped view's parameters
+
+
+def signed(view: Callable[P, ResponseReturnValue]) -> Callable[P, ResponseReturnValue]:
     """Reject (403, audited, nothing stored) any request without a valid X-Twilio-Signature."""
 
     @functools.wraps(view)
-    def wrapped(*args, **kwargs):
+    def wrapped(*args: P.args, **kwargs: P.kwargs) -> ResponseReturnValue:
         validator = RequestValidator(current_app.config["TWILIO_AUTH_TOKEN"])
         signature = request.headers.get("X-Twilio-Signature", "")
         if not signature or not validator.validate(public_url(), request.form, signature):
