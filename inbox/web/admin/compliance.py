@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, abort, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import joinedload
 
 from inbox.common import audit
@@ -28,7 +30,7 @@ MAX_ROWS = 100_000
 PAGE = 100  # audit events per screen
 
 
-def _csv(filename: str, header: list[str], rows) -> Response:
+def _csv(filename: str, header: list[str], rows: Iterable[Sequence[Any]]) -> Response:
     """A CSV download that is never cached."""
     out = io.StringIO()
     writer = csv.writer(out)
@@ -60,7 +62,7 @@ def _when(name: str) -> datetime | None:
         abort(400)
 
 
-def _audit_query(args):
+def _audit_query(args: Mapping[str, str]) -> Select[AuditEvent]:
     """The practice's audit events matching the viewer's filters (staff, journey, action, dates)."""
     query = select(AuditEvent).where(AuditEvent.practice_id == current_user.practice_id)
     if user_id := query_int("user_id"):

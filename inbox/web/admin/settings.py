@@ -7,6 +7,7 @@ off goes through `consent.set_require_opt_in`, the one place that releases held 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import time
 from zoneinfo import available_timezones
 
@@ -18,6 +19,7 @@ from sqlalchemy import select
 from wtforms import (
     BooleanField,
     EmailField,
+    Field,
     IntegerField,
     SelectField,
     StringField,
@@ -52,7 +54,7 @@ AUTO_TRIGGERS = {
 }
 
 
-def _renders(form, field) -> None:
+def _renders(form: FlaskForm, field: Field) -> None:
     """Placeholders must be ones we know; a typo would otherwise reach a patient as a blank."""
     if not field.data:
         return
@@ -62,10 +64,10 @@ def _renders(form, field) -> None:
         raise ValidationError(f"This text has an {exc}.") from exc
 
 
-def _mentions(*words: str):
+def _mentions(*words: str) -> Callable[[FlaskForm, Field], None]:
     """The text must name each keyword, as carriers require (YES to opt in, STOP to opt out)."""
 
-    def check(form, field) -> None:
+    def check(form: FlaskForm, field: Field) -> None:
         missing = [w for w in words if w not in (field.data or "").upper()]
         if missing:
             raise ValidationError("Say how to reply: mention " + " and ".join(missing) + ".")

@@ -70,11 +70,11 @@ def add_staff(practice_id: int, email: str, first_name: str, last_name: str, rol
 
 def _active_admins(practice_id: int) -> int:
     """How many active admins the practice has."""
-    return db.session.scalar(
+    return db.session.execute(  # a count: one row, always
         select(func.count(User.id)).where(
             User.practice_id == practice_id, User.role == "admin", User.active.is_(True)
         )
-    )
+    ).scalar_one()
 
 
 def end_logins(user: User, reason: str) -> int:
@@ -122,7 +122,7 @@ def _member_or_404(user_id: int) -> User:
     return user
 
 
-def _page(form: StaffForm, issued: tuple[User, str] | None = None):
+def _page(form: StaffForm, issued: tuple[User, str] | None = None) -> tuple[str, int]:
     """The staff list; a just-issued temporary password is shown in this answer only (never in a cookie)."""
     people = db.session.scalars(
         select(User)
