@@ -160,7 +160,7 @@ def _delete_at_twilio(gateway: Gateway, att: Attachment) -> None:
     if not att.message.journey.contact.practice.delete_media_at_twilio or gateway is None:
         return
     if not att.source_url:
-        return  # redacted meanwhile: redaction deleted Twilio's copy and cleared the link (as in redaction.py)
+        return  # redacted meanwhile: redaction deleted Twilio's copy and cleared the link (redaction.py)
     from inbox.gateway.rest import SendError
 
     try:

@@ -78,7 +78,8 @@ def appointment_set(journey: Journey) -> Message | None:
 
 
 def _sent_since(trigger: str, after: datetime | ColumnElement[int]) -> Exists:
-    """A clause: this journey got the trigger's automated text after `after` (a time or a message id, as SQL)."""
+    """A clause: this journey got the trigger's automated text after `after` (a time or a message id;
+    the id is an SQL expression)."""
     sent = aliased(Message)
     newer = sent.id > after if not isinstance(after, datetime) else sent.created_at >= after
     return (
