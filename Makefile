@@ -75,8 +75,9 @@ bench: install
 	$(PY) -m bench.large_inbox --journeys 100000 --messages-per-journey 10 --requests 200
 	$(PY) -m bench.held_release --held 1000
 
+# ruff (lint and format) over the tree, mypy over inbox/ (pyproject.toml holds both configurations).
 lint: install
-	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/mypy
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor

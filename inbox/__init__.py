@@ -7,8 +7,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask, Response, request
 from sqlalchemy.engine import make_url
+from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.pool import ConnectionPoolEntry
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from inbox import crypto, gateway, vocabulary
@@ -40,7 +42,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if app.config["INBOX_TRUSTED_PROXIES"]:
         # Trust X-Forwarded-* only from as many proxies as the deployer says sit in front of us.
         n = app.config["INBOX_TRUSTED_PROXIES"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)
+        # Flask documents wrapping wsgi_app in middleware; its stub declares a method (a Flask typing gap).
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n
+        )
 
     inputs.init_app(app)  # first: it bounds the <int:...> converter that every route below uses
     crypto.init_app(app)
@@ -60,7 +65,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         manage_session=False,
     )
     # Engine.IO answers long-polling before Flask's after_request runs: give it the same headers.
-    app.wsgi_app = SocketIOHeaders(app.wsgi_app, hsts=app.config["SESSION_COOKIE_SECURE"])
+    app.wsgi_app = SocketIOHeaders(  # type: ignore[method-assign]  # as ProxyFix above
+        app.wsgi_app, hsts=app.config["SESSION_COOKIE_SECURE"]
+    )
     _create_private_files(app)
     _enable_sqlite_wal(app)
 
@@ -92,7 +99,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     cli.init_app(app)
 
     @app.after_request
-    def security_headers(response):
+    def security_headers(response: Response) -> Response:
         """Strict headers on every response; pages hold ePHI, so nothing is cached."""
         embeddable = request.endpoint == "intake.request_form"  # practices embed it in their website
         response.headers.setdefault(
@@ -147,7 +154,7 @@ def _enable_sqlite_wal(app: Flask) -> None:
         engine = db.engine
 
         @event.listens_for(engine, "connect")
-        def _pragmas(dbapi_connection, _record):
+        def _pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")

@@ -93,7 +93,10 @@ def demo_command() -> None:
         click.echo(f"Play a client's phone at {current_app.config['INBOX_PUBLIC_URL']}/simulator/")
     # The form a patient fills in on the practice's website, at the address this machine serves.
     number = db.session.scalar(select(PracticeNumber).where(PracticeNumber.e164 == DEMO_NUMBER))
-    form_url = public_form_url(db.session.get(Practice, number.practice_id))
+    assert number is not None  # load_demo() just made sure the demo practice and its number exist
+    practice = db.session.get(Practice, number.practice_id)
+    assert practice is not None
+    form_url = public_form_url(practice)
     click.echo(f"Public appointment-request form: {form_url}")
 
 
@@ -105,7 +108,9 @@ def worker_command() -> None:
     stopping = []
     # systemd stops with SIGTERM: finish the current pass (never abandon a send mid-flight), then exit.
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
-    run_forever(current_app._get_current_object(), should_stop=lambda: bool(stopping))
+    # current_app is a LocalProxy typed as Flask, so its _get_current_object is unknown to the checker.
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    run_forever(app, should_stop=lambda: bool(stopping))
 
 
 @click.command("rotate-keys")
@@ -125,6 +130,7 @@ def rotate_keys_command(batch: int) -> None:
         if not rows:
             break
         for msg in rows:
+            assert msg.body_ct is not None  # the query selects sealed bodies only
             if ring.key_id(msg.body_ct) != ring.primary:
                 msg.body = msg.body  # decrypt under the old key, seal under the primary
                 rotated += 1

@@ -5,8 +5,9 @@ from __future__ import annotations
 import base64
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 DEFAULT_MEDIA_HOSTS = "https://api.twilio.com,https://media.twiliocdn.com,https://mms.twiliocdn.com"
 # Production takes these from the environment only: generating them would hide a lost or missing secret.
@@ -26,7 +27,7 @@ def _env_bool(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-def _instance_secret(instance_path: Path, name: str, make: callable) -> str:
+def _instance_secret(instance_path: Path, name: str, make: Callable[[], str]) -> str:
     """Read a generated secret from instance/, creating it (mode 0600) on first use."""
     path = instance_path / name
     if not path.exists():
@@ -73,7 +74,7 @@ def production_problems(environ: Mapping[str, str]) -> list[str]:
     return problems
 
 
-def load_config(instance_path: str) -> dict:
+def load_config(instance_path: str) -> dict[str, Any]:
     """Build the Flask config from the environment; embedded defaults live under instance/."""
     instance = Path(instance_path)
     mode = os.environ.get("INBOX_ENV", "development")
@@ -84,7 +85,7 @@ def load_config(instance_path: str) -> dict:
         # Refuse before anything is generated into instance/.
         raise ConfigError("INBOX_ENV=production refuses to start: " + "; ".join(problems))
     account_sid = os.environ.get("TWILIO_ACCOUNT_SID", "")
-    config = {
+    config: dict[str, Any] = {
         "INBOX_ENV": "production" if production else "development",
         "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL")
         or f"sqlite:///{instance / 'inbox.sqlite3'}",

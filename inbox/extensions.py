@@ -1,11 +1,13 @@
 """Flask extensions, created unbound and attached to the app in create_app()."""
 
+from typing import Any, cast
+
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_socketio import SocketIO
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
-from sqlalchemy import MetaData
+from sqlalchemy import CursorResult, MetaData, Result
 from sqlalchemy.orm import DeclarativeBase
 
 
@@ -28,3 +30,9 @@ migrate = Migrate()
 socketio = SocketIO()
 login_manager = LoginManager()
 csrf = CSRFProtect()
+
+
+def rowcount(result: Result[*tuple[Any, ...]]) -> int:
+    """Rows an UPDATE or DELETE matched: Session.execute is typed as returning Result, though for DML
+    it is always a CursorResult (a SQLAlchemy typing gap)."""
+    return cast("CursorResult[*tuple[Any, ...]]", result).rowcount

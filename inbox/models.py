@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 from flask_login import UserMixin
 from sqlalchemy import (
@@ -20,10 +21,18 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
 
 from inbox.crypto import EncryptedField
 from inbox.extensions import db
+
+if TYPE_CHECKING:
+    # db.Model is built at runtime from Base (model_class=Base); the type checker sees it as Base.
+    from inbox.extensions import Base as Model
+else:
+    Model = db.Model
 from inbox.vocabulary import (
     LABEL_TEXT,
     PATHWAY_LABELS,
@@ -52,26 +61,26 @@ def new_uid() -> str:
     return secrets.token_hex(16)
 
 
-class UTCDateTime(db.TypeDecorator):
+class UTCDateTime(TypeDecorator[datetime]):
     """DateTime that always comes back timezone-aware UTC (SQLite drops the zone)."""
 
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value, dialect):
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         """Store as UTC (SQLite keeps no offset, so an aware local time must be converted first)."""
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
-    def process_result_value(self, value, dialect):
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         """Read back as aware UTC."""
         if value is not None and value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
         return value
 
 
-class Practice(db.Model):
+class Practice(Model):
     """A tenant: one therapy practice, its settings, numbers and staff."""
 
     __tablename__ = "practices"
@@ -99,7 +108,7 @@ class Practice(db.Model):
     numbers: Mapped[list[PracticeNumber]] = relationship(back_populates="practice")
 
 
-class PracticeNumber(db.Model):
+class PracticeNumber(Model):
     """A Twilio number of a practice; `next_send_at` paces outbound sends from it."""
 
     __tablename__ = "practice_numbers"
@@ -114,7 +123,7 @@ class PracticeNumber(db.Model):
     practice: Mapped[Practice] = relationship(back_populates="numbers")
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     """A staff member of one practice, `admin` or `staff`."""
 
     __tablename__ = "users"
@@ -149,7 +158,7 @@ class User(UserMixin, db.Model):
         return f"{self.first_name} {self.last_name}".strip() or self.email
 
 
-class StaffSession(db.Model):
+class StaffSession(Model):
     """A server-side login session, so that logout, idle logoff and deactivation really end it."""
 
     __tablename__ = "staff_sessions"
@@ -165,7 +174,7 @@ class StaffSession(db.Model):
     user: Mapped[User] = relationship()
 
 
-class Contact(db.Model):
+class Contact(Model):
     """A person texting the practice; the number is unique within the practice."""
 
     __tablename__ = "contacts"
@@ -205,7 +214,7 @@ class Contact(db.Model):
         return bool(self.guardian_phone) and self.guardian_phone == self.phone
 
 
-class Journey(db.Model):
+class Journey(Model):
     """A contact's case in a pathway; the thread of messages hangs off it."""
 
     __tablename__ = "journeys"
@@ -238,7 +247,7 @@ class Journey(db.Model):
         return PATHWAYS.get(self.pathway, self.pathway)
 
 
-class Message(db.Model):
+class Message(Model):
     """One SMS/MMS in a thread; outbound rows are also the durable send queue (the outbox)."""
 
     __tablename__ = "messages"
@@ -285,7 +294,7 @@ class Message(db.Model):
 
     body = EncryptedField("body_ct", "message.body")
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         # The uid must exist before the body is sealed, since it is the ciphertext's associated data.
         kwargs.setdefault("uid", new_uid())
         body = kwargs.pop("body", None)
@@ -302,7 +311,7 @@ class Message(db.Model):
     )
 
 
-class Attachment(db.Model):
+class Attachment(Model):
     """A photo or PDF of an MMS; its media-fetch job state lives on the row."""
 
     __tablename__ = "attachments"
@@ -340,7 +349,7 @@ class Attachment(db.Model):
     reviewed_by: Mapped[User | None] = relationship()
 
 
-class ConsentEvent(db.Model):
+class ConsentEvent(Model):
     """Append-only consent ledger: every change with its source, evidence and actor."""
 
     __tablename__ = "consent_events"
@@ -364,7 +373,7 @@ class ConsentEvent(db.Model):
     actor: Mapped[User | None] = relationship()
 
 
-class Template(db.Model):
+class Template(Model):
     """Message text with placeholders, sent by staff (`manual`) or by an automation (`auto`)."""
 
     __tablename__ = "templates"
@@ -382,7 +391,7 @@ class Template(db.Model):
     practice: Mapped[Practice] = relationship()
 
 
-class ReadMarker(db.Model):
+class ReadMarker(Model):
     """The last message of a journey that a staff member has seen (unread badges)."""
 
     __tablename__ = "read_markers"
@@ -394,7 +403,7 @@ class ReadMarker(db.Model):
     last_read_message_id: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class AuditEvent(db.Model):
+class AuditEvent(Model):
     """Append-only: who did what to which record, when and from where. Never holds ePHI."""
 
     __tablename__ = "audit_events"
@@ -416,7 +425,7 @@ class AuditEvent(db.Model):
     user: Mapped[User | None] = relationship()
 
 
-class WorkerHeartbeat(db.Model):
+class WorkerHeartbeat(Model):
     """When each background worker last ran a loop (for /healthz)."""
 
     __tablename__ = "worker_heartbeats"
@@ -425,7 +434,7 @@ class WorkerHeartbeat(db.Model):
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class ThrottleCounter(db.Model):
+class ThrottleCounter(Model):
     """A counter that requests take atomically before doing the work it limits (inbox/throttle.py):
     login attempts per address, account and known device, and refusals tallied per source and minute."""
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import current_app, request, session
+from flask import Flask, current_app, request, session
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, join_room, leave_room
 from sqlalchemy import event, select
@@ -83,7 +83,7 @@ _local_sockets: dict[str, str] = {}
 SWEEP_SECONDS = 20
 
 
-def sweep_ended_sessions(app) -> None:
+def sweep_ended_sessions(app: Flask) -> None:
     """Forever: disconnect this process's sockets whose login ended (logout, idle, deactivation)."""
     while True:
         socketio.sleep(SWEEP_SECONDS)
@@ -121,6 +121,11 @@ def _origin_allowed() -> bool:
     return origin.rstrip("/") in allowed
 
 
+def _socket_id() -> str:
+    """This socket's id: Flask-SocketIO sets request.sid, which Flask's Request type does not declare."""
+    return request.sid  # type: ignore[attr-defined]  # Flask-SocketIO's attribute, untyped
+
+
 def on_connect(auth: Any = None) -> None:
     """Refuse sockets without a logged-in session or from another origin; join the user's rooms."""
     if not _origin_allowed():
@@ -130,12 +135,12 @@ def on_connect(auth: Any = None) -> None:
     join_room(practice_room(current_user.practice_id))
     join_room(user_room(current_user.id))
     join_room(f"session:{session['sid']}")
-    _local_sockets[request.sid] = session["sid"]
+    _local_sockets[_socket_id()] = session["sid"]
 
 
 def on_disconnect(reason: Any = None) -> None:
     """Forget a closed socket."""
-    _local_sockets.pop(request.sid, None)
+    _local_sockets.pop(_socket_id(), None)
 
 
 def _journey_id(data: Any) -> int | None:
@@ -166,7 +171,7 @@ def on_leave_journey(data: Any = None) -> None:
         leave_room(journey_room(journey_id))
 
 
-def init_app(app) -> None:
+def init_app(app: Flask) -> None:
     """Register the handlers and the after-commit emitter."""
     socketio.on_event("connect", on_connect)
     socketio.on_event("disconnect", on_disconnect)

@@ -84,8 +84,13 @@ class AttachmentStatus(StrEnum):
     PURGED = "purged"  # destroyed by the retention policy
 
 
-PATHWAY_LABELS = {Pathway.INTAKE: "Intake", Pathway.WAITLIST: "Waitlist", Pathway.CURRENT: "Current Clients"}
-LABEL_TEXT = {
+# Keyed by str: the columns hold plain strings, and a StrEnum member hashes and compares as its value.
+PATHWAY_LABELS: dict[str, str] = {
+    Pathway.INTAKE: "Intake",
+    Pathway.WAITLIST: "Waitlist",
+    Pathway.CURRENT: "Current Clients",
+}
+LABEL_TEXT: dict[str, str] = {
     AttachmentLabel.INSURANCE_FRONT: "Insurance card (front)",
     AttachmentLabel.INSURANCE_BACK: "Insurance card (back)",
     AttachmentLabel.PHOTO_ID: "Photo ID",
@@ -118,7 +123,7 @@ AUTOMATIC_KINDS = (Kind.AUTOMATED, Kind.OPT_IN_REQUEST, Kind.KEYWORD_REPLY)
 # What staff may move to another journey of the same contact: the person's own words, and notes.
 MOVABLE_KINDS = (Kind.INBOUND, Kind.WEB_REQUEST, Kind.NOTE)
 # Outbound status order: a status callback only ever moves a text forward.
-STATUS_RANK = {
+STATUS_RANK: dict[str, int] = {
     Status.HELD_FOR_CONSENT: 0,
     Status.SCHEDULED: 0,
     Status.QUEUED: 0,

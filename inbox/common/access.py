@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from flask import abort
 from flask_login import current_user
 
 from inbox.extensions import db
 from inbox.models import Attachment, Contact, Journey, Message, PracticeNumber
 
+# The tenant-scoped models: each has a practice_id.
+Owned = TypeVar("Owned", Journey, Contact, Message, Attachment, PracticeNumber)
 
-def _own(model, record_id: int):
+
+def _own(model: type[Owned], record_id: int) -> Owned:
     """A record of the current user's practice, or 404 (another practice's record does not exist for them)."""
     record = db.session.get(model, record_id)
     if record is None or record.practice_id != current_user.practice_id:

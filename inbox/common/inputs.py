@@ -9,6 +9,7 @@ are exempt because refusing one loses a patient's text: they clean their own fie
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from flask import Flask, Response, abort, jsonify, request
@@ -90,7 +91,7 @@ def bad_request(message: str) -> Response:
     return response
 
 
-def _strings(value: Any):
+def _strings(value: Any) -> Iterator[str]:
     """Every string in a JSON document (keys too), without recursion (a deep document is no attack)."""
     stack = [value]
     while stack:

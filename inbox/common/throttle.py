@@ -18,14 +18,18 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import case, delete, literal, select, update
-from sqlalchemy.orm import Session
+from flask_sqlalchemy.session import Session
+from sqlalchemy import Row, Table, case, delete, literal, select, update
+from sqlalchemy.orm import scoped_session
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
-from inbox.extensions import db
+from inbox.extensions import db, rowcount
 from inbox.models import ThrottleCounter, UTCDateTime, utcnow
 
-TABLE = ThrottleCounter.__table__
+# Declarative models type __table__ as a FromClause; a mapped class's table is always a Table.
+TABLE = cast(Table, ThrottleCounter.__table__)
 KEEP = timedelta(days=30)  # counters and tallies untouched this long are purged by the worker
 
 
@@ -38,7 +42,7 @@ class Taken:
 
 
 @contextmanager
-def _committed() -> Iterator[Session]:
+def _committed() -> Iterator[scoped_session[Session]]:
     """The session, committed as soon as the block ends (rolled back if it fails)."""
     try:
         yield db.session
@@ -48,25 +52,29 @@ def _committed() -> Iterator[Session]:
         raise
 
 
-def _insert_missing(conn: Session, key: str, now: datetime) -> None:
+def _insert_missing(conn: scoped_session[Session], key: str, now: datetime) -> None:
     """Create the key's row at zero unless it exists (an upsert, so two first attempts cannot both insert)."""
     if conn.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        upsert: Any = pg_insert(TABLE)  # both dialects' Insert have on_conflict_do_nothing
     else:
-        from sqlalchemy.dialects.sqlite import insert
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        upsert = sqlite_insert(TABLE)
     conn.execute(
-        insert(TABLE)
-        .values(key=key, count=0, window_start=now, next_at=None, updated_at=now)
-        .on_conflict_do_nothing(index_elements=["key"])
+        upsert.values(
+            key=key, count=0, window_start=now, next_at=None, updated_at=now
+        ).on_conflict_do_nothing(index_elements=["key"])
     )
 
 
-def _at(moment: datetime):
+def _at(moment: datetime) -> BindParameter[datetime]:
     """A timestamp bound as the column type (UTC, the same text form on SQLite)."""
     return literal(moment, type_=UTCDateTime)
 
 
-def _row(conn: Session, key: str):
+def _row(conn: scoped_session[Session], key: str) -> Row[Any]:
     """The key's counter as it is now."""
     return conn.execute(select(TABLE).where(TABLE.c.key == key)).one()
 
@@ -86,11 +94,13 @@ def take_limited(key: str, limit: int, window: timedelta, now: datetime | None =
             .where(TABLE.c.key == key, TABLE.c.window_start <= now - window)
             .values(count=0, window_start=now, next_at=None)
         )
-        won = conn.execute(
-            update(TABLE)
-            .where(TABLE.c.key == key, TABLE.c.count < limit)
-            .values(count=TABLE.c.count + 1, updated_at=now)
-        ).rowcount
+        won = rowcount(
+            conn.execute(
+                update(TABLE)
+                .where(TABLE.c.key == key, TABLE.c.count < limit)
+                .values(count=TABLE.c.count + 1, updated_at=now)
+            )
+        )
         if won:
             return Taken(True)
         return Taken(False, _seconds(_row(conn, key).window_start + window, now))
@@ -103,7 +113,9 @@ def take_delayed(
     `delays[0]`, `delays[1]`... (the last one repeats). `quiet` without attempts starts afresh."""
     now = now or utcnow()
     # The wait that attempt number count+1 imposes, as SQL over the row's current count.
-    whens = [(TABLE.c.count + 1 < free, TABLE.c.next_at)]
+    whens: list[tuple[ColumnElement[bool], ColumnElement[Any]]] = [
+        (TABLE.c.count + 1 < free, TABLE.c.next_at)
+    ]
     whens += [(TABLE.c.count + 1 == free + n, _at(now + delay)) for n, delay in enumerate(delays[:-1])]
     next_at = case(*whens, else_=_at(now + delays[-1]))
     ready = TABLE.c.next_at.is_(None) | (TABLE.c.next_at <= now)
@@ -114,11 +126,13 @@ def take_delayed(
             .where(TABLE.c.key == key, TABLE.c.updated_at <= now - quiet, ready)
             .values(count=0, window_start=now, next_at=None)
         )
-        won = conn.execute(
-            update(TABLE)
-            .where(TABLE.c.key == key, ready)
-            .values(count=TABLE.c.count + 1, next_at=next_at, updated_at=now)
-        ).rowcount
+        won = rowcount(
+            conn.execute(
+                update(TABLE)
+                .where(TABLE.c.key == key, ready)
+                .values(count=TABLE.c.count + 1, next_at=next_at, updated_at=now)
+            )
+        )
         if won:
             return Taken(True)
         return Taken(False, _seconds(_row(conn, key).next_at, now))
@@ -145,11 +159,11 @@ def tally(kind: str, source: str | None, now: datetime | None = None) -> int:
     with _committed() as conn:
         _insert_missing(conn, key, now)
         conn.execute(update(TABLE).where(TABLE.c.key == key).values(count=TABLE.c.count + 1, updated_at=now))
-        return _row(conn, key).count
+        return _row(conn, key)._mapping["count"]  # Row's stub types .count as tuple.count
 
 
 def purge(now: datetime | None = None) -> int:
     """Forget counters nobody touched for KEEP (the worker's sweep calls this)."""
     cutoff = (now or utcnow()) - KEEP
     with _committed() as conn:
-        return conn.execute(delete(TABLE).where(TABLE.c.updated_at < cutoff)).rowcount
+        return rowcount(conn.execute(delete(TABLE).where(TABLE.c.updated_at < cutoff)))

@@ -18,12 +18,15 @@ import secrets
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, Response, abort, current_app, jsonify, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from twilio.request_validator import RequestValidator
+from werkzeug.test import TestResponse
 
 from inbox import gateway
 from inbox.common.phones import InvalidNumber, to_e164
@@ -68,7 +71,7 @@ def _own_number(e164: str) -> PracticeNumber:
     return number
 
 
-def _post_signed(app: Flask, url: str, params: dict) -> Response:
+def _post_signed(app: Flask, url: str, params: dict[str, str]) -> TestResponse:
     """POST a form to our own webhook exactly as Twilio would: signed for the public URL."""
     signature = RequestValidator(app.config["TWILIO_AUTH_TOKEN"]).compute_signature(url, params)
     path = url[len(app.config["INBOX_PUBLIC_URL"]) :]
@@ -82,7 +85,9 @@ class SimulatorGateway:
         self.app = app
         self.media_auth = (SIM_ACCOUNT, app.config["TWILIO_AUTH_TOKEN"])
 
-    def send_message(self, *, from_: str, to: str, body: str, status_callback: str | None = None, **_):
+    def send_message(
+        self, *, from_: str, to: str, body: str, status_callback: str | None = None, **_: Any
+    ) -> SendResult:
         """Accept the text like Twilio would, then report it sent and delivered."""
         sid = "SM" + secrets.token_hex(16)
         if status_callback:
@@ -162,12 +167,12 @@ class SimulatorGateway:
 
 @bp.before_request
 @login_required
-def require_login():
+def require_login() -> None:
     """Only logged-in staff play the phone (media fetches use basic auth instead)."""
 
 
 @bp.get("/")
-def page():
+def page() -> ResponseReturnValue:
     """The simulated phone."""
     numbers = db.session.scalars(
         select(PracticeNumber)
@@ -182,7 +187,7 @@ def page():
 
 
 @bp.post("/send")
-def send():
+def send() -> ResponseReturnValue:
     """Text the practice from the simulated phone, with optional photos."""
     try:
         from_, to = to_e164(request.form.get("from", "")), to_e164(request.form.get("to", ""))
@@ -209,7 +214,7 @@ def send():
             params[f"MediaContentType{i}"] = photo.mimetype or "application/octet-stream"
         params["NumMedia"] = str(len(photos))
         answer = _post_signed(
-            current_app._get_current_object(),
+            current_app._get_current_object(),  # type: ignore[attr-defined]  # the proxy is typed as Flask
             current_app.config["INBOX_PUBLIC_URL"] + "/twilio/messages",
             params,
         )
@@ -229,7 +234,7 @@ def _forget(tokens: list[str]) -> None:
 
 
 @bp.get("/thread")
-def thread():
+def thread() -> ResponseReturnValue:
     """What the simulated phone has sent and received with one practice number."""
     try:
         from_, to = to_e164(request.args.get("from", "")), to_e164(request.args.get("to", ""))
@@ -266,7 +271,7 @@ def thread():
     )
 
 
-def serve_media(token: str):
+def serve_media(token: str) -> Response:
     """Serve a hosted photo to the worker, behind basic auth like Twilio's media URLs."""
     auth = request.authorization
     config = current_app.config

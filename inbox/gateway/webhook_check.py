@@ -10,8 +10,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 import requests
 from flask import Response, current_app, jsonify
@@ -21,6 +23,9 @@ from twilio.request_validator import RequestValidator
 from inbox.common import audit
 from inbox.extensions import db
 from inbox.gateway.rest import OwnedNumber, SendError
+
+if TYPE_CHECKING:
+    from inbox.gateway import Gateway
 from inbox.models import AuditEvent, PracticeNumber, utcnow
 
 WEBHOOK_PATH = "/twilio/messages"
@@ -44,7 +49,9 @@ def webhook_url() -> str:
     return current_app.config["INBOX_PUBLIC_URL"] + WEBHOOK_PATH
 
 
-def check_webhook(gw, number: PracticeNumber, http: requests.Session | None = None) -> list[CheckResult]:
+def check_webhook(
+    gw: Gateway, number: PracticeNumber, http: requests.Session | None = None
+) -> list[CheckResult]:
     """Can Twilio deliver this number's texts to this app? Ask Twilio, then try the way ourselves."""
     if current_app.config["INBOX_SIMULATOR"]:
         results = [
@@ -63,7 +70,7 @@ def check_webhook(gw, number: PracticeNumber, http: requests.Session | None = No
     return results
 
 
-def _twilio_setting(gw, number: PracticeNumber) -> CheckResult:
+def _twilio_setting(gw: Gateway, number: PracticeNumber) -> CheckResult:
     """Does Twilio send this number's texts to our webhook URL, by POST?"""
     expected = webhook_url()
     missing = CheckResult(
@@ -105,7 +112,7 @@ def _twilio_setting(gw, number: PracticeNumber) -> CheckResult:
     return CheckResult("twilio", True, f"Twilio sends this number's texts to {expected} by POST.")
 
 
-def _find(gw, e164: str) -> OwnedNumber | None:
+def _find(gw: Gateway, e164: str) -> OwnedNumber | None:
     """The account's number with this E.164, for a number set up before we kept its SID."""
     return next((owned for owned in gw.list_numbers() if owned.e164 == e164), None)
 
@@ -221,7 +228,7 @@ def probe_answer(nonce: str) -> Response:
     return jsonify(app="intake-inbox", proof=probe_proof(nonce))
 
 
-def _alerts(gw) -> CheckResult:
+def _alerts(gw: Gateway) -> CheckResult:
     """Has Twilio failed to deliver to our webhook lately (error 11200 in its debugger)?"""
     url = webhook_url()
     try:
@@ -241,7 +248,7 @@ def _alerts(gw) -> CheckResult:
     )
 
 
-def last_checks(numbers: list[PracticeNumber]) -> dict[int, AuditEvent]:
+def last_checks(numbers: Sequence[PracticeNumber]) -> dict[int, AuditEvent]:
     """The latest webhook check of each number, from the audit trail."""
     if not numbers:
         return {}
@@ -257,4 +264,5 @@ def last_checks(numbers: list[PracticeNumber]) -> dict[int, AuditEvent]:
     )
     since = {n.id: n.created_at for n in numbers}
     # A detached number's id can come back (SQLite reuses the highest rowid): only its own checks count.
-    return {e.target_id: e for e in events if e.created_at >= since[e.target_id]}
+    # target_id is always set here (the query filters on it); the test only narrows its type.
+    return {e.target_id: e for e in events if e.target_id is not None and e.created_at >= since[e.target_id]}

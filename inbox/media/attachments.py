@@ -18,7 +18,7 @@ from sqlalchemy import or_, select, update
 
 from inbox.common.concurrency import run_cpu
 from inbox.crypto import keyring
-from inbox.extensions import db
+from inbox.extensions import db, rowcount
 from inbox.gateway import Gateway
 from inbox.gateway.rest import SendError
 from inbox.media import processing as media
@@ -84,15 +84,17 @@ def _claim_due(now: datetime, limit: int) -> list[int]:
     ).all()
     claimed = []
     for att_id in candidates:
-        won = db.session.execute(
-            update(Attachment)
-            .where(
-                Attachment.id == att_id,
-                Attachment.status == AttachmentStatus.PENDING,
-                or_(Attachment.lease_until.is_(None), Attachment.lease_until < now),
+        won = rowcount(
+            db.session.execute(
+                update(Attachment)
+                .where(
+                    Attachment.id == att_id,
+                    Attachment.status == AttachmentStatus.PENDING,
+                    or_(Attachment.lease_until.is_(None), Attachment.lease_until < now),
+                )
+                .values(lease_until=now + LEASE, attempts=Attachment.attempts + 1)
             )
-            .values(lease_until=now + LEASE, attempts=Attachment.attempts + 1)
-        ).rowcount
+        )
         if won:
             claimed.append(att_id)
     db.session.commit()
@@ -104,6 +106,7 @@ def process_due(gateway: Gateway, *, limit: int = 5, now: datetime | None = None
     done = 0
     for att_id in _claim_due(now or utcnow(), limit):
         att = db.session.get(Attachment, att_id)
+        assert att is not None  # just leased, and attachment rows are tombstoned, never deleted
         done += _run(gateway, att)
     return done
 
@@ -111,6 +114,8 @@ def process_due(gateway: Gateway, *, limit: int = 5, now: datetime | None = None
 def _run(gateway: Gateway, att: Attachment) -> int:
     """Fetch, process, seal and store one attachment; a failure retries with backoff, then shows."""
     config = current_app.config
+    # A pending job has its link: an unusable one is stored unavailable, and only redaction clears it.
+    assert att.source_url is not None
     try:
         raw = media.fetch(
             att.source_url,
@@ -155,6 +160,8 @@ def _delete_at_twilio(gateway: Gateway, att: Attachment) -> None:
     """Our encrypted copy is safe: remove Twilio's (a practice setting, on by default)."""
     if not att.message.journey.contact.practice.delete_media_at_twilio or gateway is None:
         return
+    if not att.source_url:
+        return  # redacted meanwhile: redaction deleted Twilio's copy and cleared the link (redaction.py)
     try:
         gateway.delete_media(att.source_url)
     except SendError as exc:

@@ -10,6 +10,7 @@ import io
 import re
 import struct
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -32,7 +33,7 @@ _GET_OPTIONS: dict = {"stream": True, "allow_redirects": False, "headers": {"Acc
 _HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"heim", b"heis", b"mif1", b"msf1"}
 _JPEG = {"format": "JPEG", "quality": 88}
 # Sniffed type -> (the only Pillow plugin allowed to open it, stored type, save options).
-_IMAGE_RULES: dict[str, tuple[str, str, dict[str, object]]] = {
+_IMAGE_RULES: dict[str, tuple[str, str, dict[str, Any]]] = {
     "image/jpeg": ("JPEG", "image/jpeg", _JPEG),
     "image/heic": ("HEIF", "image/jpeg", _JPEG),
     "image/png": ("PNG", "image/png", {"format": "PNG"}),
@@ -222,7 +223,7 @@ def _thumbnail(image: Image.Image, thumb_size: int) -> Image.Image:
     return _flatten(image.resize(size, Image.Resampling.LANCZOS, reducing_gap=2.0))
 
 
-def _encode(image: Image.Image, options: dict[str, object]) -> bytes:
+def _encode(image: Image.Image, options: dict[str, Any]) -> bytes:
     """Encode an image with the given save options and no metadata."""
     out = io.BytesIO()
     image.save(out, **options)

@@ -19,11 +19,12 @@ resumes where it stopped; running it again purges nothing twice.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from inbox.common import audit
@@ -66,7 +67,7 @@ def cutoff(practice: Practice, now: datetime) -> datetime | None:
     return now - timedelta(days=practice.retention_days)
 
 
-def _due(practice: Practice, before: datetime):
+def _due(practice: Practice, before: datetime) -> Select[Message]:
     """The messages the policy purges: content past the window, nothing still in flight."""
     return select(Message).where(
         Message.practice_id == practice.id,
@@ -80,7 +81,7 @@ def _due(practice: Practice, before: datetime):
     )
 
 
-def _pending_messages(practice: Practice):
+def _pending_messages(practice: Practice) -> Select[Message]:
     """Destroyed messages whose copy at Twilio (or a photo's) is not confirmed gone yet."""
     return select(Message).where(
         Message.practice_id == practice.id,
@@ -92,7 +93,7 @@ def _pending_messages(practice: Practice):
     )
 
 
-def _pending_photos(practice: Practice, now: datetime):
+def _pending_photos(practice: Practice, now: datetime) -> Select[Attachment]:
     """Stored photos still at Twilio although the practice has Twilio delete them once stored."""
     return select(Attachment).where(
         Attachment.practice_id == practice.id,
@@ -102,9 +103,11 @@ def _pending_photos(practice: Practice, now: datetime):
     )
 
 
-def _count(query) -> int:
+def _count(query: Select[*tuple[Any, ...]]) -> int:
     """How many rows a query selects."""
-    return db.session.scalar(select(func.count()).select_from(query.subquery()))
+    return db.session.execute(
+        select(func.count()).select_from(query.subquery())
+    ).scalar_one()  # one row, always
 
 
 def pending_at_twilio(practice: Practice, now: datetime) -> int:
@@ -115,7 +118,7 @@ def pending_at_twilio(practice: Practice, now: datetime) -> int:
     return pending
 
 
-def _with_thread_fields(query):
+def _with_thread_fields(query: Select[Message]) -> Select[Message]:
     """Load what destroy() and message_json() touch, so a batch is a few queries, not a few per row."""
     return query.options(
         selectinload(Message.attachments),
@@ -145,7 +148,7 @@ def _retry_twilio(
 
 
 def _purge_batch(
-    msgs: list[Message], gateway: Gateway, now: datetime, counts: Counts, result: TwilioDeletion
+    msgs: Sequence[Message], gateway: Gateway, now: datetime, counts: Counts, result: TwilioDeletion
 ) -> None:
     """Destroy a batch here and commit, then delete Twilio's copies (pending ones wait for a later run)."""
     for msg in msgs:
@@ -169,7 +172,7 @@ def _purge_batch(
 
 def purge_practice(
     practice: Practice,
-    gateway,
+    gateway: Gateway,
     now: datetime | None = None,
     *,
     batch: int = BATCH,

@@ -12,8 +12,9 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import Exists, exists, func, select
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.elements import ColumnElement
 
 from inbox.extensions import db
 from inbox.models import Journey, Message, Template, utcnow
@@ -75,8 +76,9 @@ def appointment_set(journey: Journey) -> Message | None:
     return fire(journey, "appointment")
 
 
-def _sent_since(trigger: str, after):
-    """A clause: this journey got the trigger's automated text after `after` (a time or a message id)."""
+def _sent_since(trigger: str, after: datetime | ColumnElement[int]) -> Exists:
+    """A clause: this journey got the trigger's automated text after `after` (a time or a message id;
+    the id is an SQL expression)."""
     sent = aliased(Message)
     newer = sent.id > after if not isinstance(after, datetime) else sent.created_at >= after
     return (

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from inbox.extensions import db
-from inbox.models import ConsentEvent, Contact, Message, User, utcnow
+from inbox.models import ConsentEvent, Contact, Message, Practice, User, utcnow
 from inbox.presenters import iso
 from inbox.realtime import practice_room, push
 from inbox.texting.thread import set_statuses
@@ -72,7 +72,9 @@ def keyword(body: str | None, opt_out_type: str | None = None) -> str | None:
 
 def reads_like_opt_out(body: str | None) -> bool:
     """An opt-out in other words, which staff should confirm."""
-    return bool(body) and OPT_OUT_LANGUAGE.search(body) is not None
+    if not body:
+        return False
+    return OPT_OUT_LANGUAGE.search(body) is not None
 
 
 def latest_event(contact: Contact) -> ConsentEvent | None:
@@ -243,7 +245,7 @@ def _outbound(contact: Contact, statuses: tuple[Status, ...]) -> list[Message]:
     )
 
 
-def set_require_opt_in(practice, required: bool, actor: User | None = None) -> None:
+def set_require_opt_in(practice: Practice, required: bool, actor: User | None = None) -> None:
     """Change the practice's opt-in rule; turning it off releases held texts (in their order)."""
     practice.require_opt_in = required
     # Every consent badge may change colour: open journey pages re-read theirs.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -17,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from inbox.common.inputs import clean, is_clean
 from inbox.common.phones import InvalidNumber, to_e164
 from inbox.extensions import db
-from inbox.models import Attachment, Contact, Message, Practice, PracticeNumber
+from inbox.models import Attachment, Contact, Journey, Message, Practice, PracticeNumber
 from inbox.presenters import notification_json
 from inbox.realtime import practice_room, push
 from inbox.texting import consent
@@ -72,7 +73,7 @@ class InboundForm:
     opt_out_type: str | None
 
 
-def parse_form(form) -> InboundForm:
+def parse_form(form: Mapping[str, str]) -> InboundForm:
     """Validate Twilio's fields strictly; any doubt is a BadWebhook (400), never a 500."""
     sid = (form.get("MessageSid") or form.get("SmsMessageSid") or "").strip()
     if not SID.fullmatch(sid):
@@ -102,7 +103,7 @@ def parse_form(form) -> InboundForm:
     return InboundForm(sid, to, from_, body, media, opt_out_type)
 
 
-def receive_message(form) -> Received:
+def receive_message(form: Mapping[str, str]) -> Received:
     """Store one inbound text (or recognise a duplicate) and apply its keywords; commits."""
     fields = parse_form(form)
     # Duplicates race on the unique SID (and a new number on the unique contact): the database
@@ -151,7 +152,7 @@ def _store(fields: InboundForm, practice: Practice, number_id: int) -> Received:
         db.session.add(contact)
         db.session.flush()
     new_journey = journey is None
-    if new_journey:
+    if journey is None:
         # The welcome goes out after the message is stored, so it sorts after it in the thread.
         journey = _new_inquiry(contact)
     msg = new_message(
@@ -187,12 +188,12 @@ def _store(fields: InboundForm, practice: Practice, number_id: int) -> Received:
     return Received(msg.id, duplicate=False, reply=reply)
 
 
-def _new_inquiry(contact: Contact):
+def _new_inquiry(contact: Contact) -> Journey:
     """An unknown number (or one with no open journey) starts an inquiry in Intake, welcome deferred."""
     return open_journey(contact, pathway="intake", source="sms", inquiry=True, welcome=False)
 
 
-def _apply_keyword(contact: Contact, journey, msg: Message, fields: InboundForm) -> str | None:
+def _apply_keyword(contact: Contact, journey: Journey, msg: Message, fields: InboundForm) -> str | None:
     """STOP/START/YES/HELP: update the ledger and return the reply text, if we owe one."""
     word = consent.keyword(fields.body, fields.opt_out_type)
     if word is None:
@@ -229,7 +230,7 @@ def _apply_keyword(contact: Contact, journey, msg: Message, fields: InboundForm)
     return reply
 
 
-def _record_reply(journey, reply: str) -> None:
+def _record_reply(journey: Journey, reply: str) -> None:
     """Keep the keyword reply (sent as TwiML in the webhook answer) in the thread."""
     answer = new_message(
         journey,

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import joinedload
+from sqlalchemy.sql.elements import ColumnElement
 
 from inbox.common import audit
 from inbox.common.inputs import parse_id
@@ -19,11 +20,11 @@ from inbox.texting.thread import log_activity, touch_journey
 from inbox.vocabulary import MOVABLE_KINDS, Direction, Status
 
 
-def reached_the_contact():
+def reached_the_contact() -> ColumnElement[bool]:
     """An outbound text the person got: Twilio took it (it has a SID) or a carrier confirmed it, and it
     did not fail; a keyword reply went back in the webhook's own answer, so it is `sent` without a SID."""
     return or_(
-        Message.status.in_(("sent", "delivered")),
+        Message.status.in_((Status.SENT, Status.DELIVERED)),
         and_(Message.status == Status.SENDING, Message.twilio_sid.is_not(None)),
     )
 
@@ -233,9 +234,9 @@ def _activity_sentences(journey: Journey, changes: dict[str, Any], actor: User) 
         elif journey.assignee_id == actor.id:
             sentences.append("took this journey")
         else:
-            sentences.append(
-                f"assigned this journey to {db.session.get(User, journey.assignee_id).display_name}"
-            )
+            assignee = db.session.get(User, journey.assignee_id)
+            assert assignee is not None  # checked above, when the change was applied
+            sentences.append(f"assigned this journey to {assignee.display_name}")
     if "is_open" in changes:
         sentences.append("reopened this journey" if journey.is_open else "closed this journey")
     if changes.get("appointment_at"):

@@ -18,7 +18,7 @@ from sqlalchemy import and_, case, exists, or_, select, update
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 
-from inbox.extensions import db
+from inbox.extensions import db, rowcount
 from inbox.gateway import Gateway
 from inbox.gateway.errors import error_reason
 from inbox.gateway.rest import SendError
@@ -137,11 +137,13 @@ def request_opt_in(
         raise AskedRecently(last)
     if automatic:
         # Compare-and-set, so two held messages racing in two processes still make one request.
-        won = db.session.execute(
-            update(Contact)
-            .where(Contact.id == contact.id, Contact.consent_state == ConsentState.UNKNOWN)
-            .values(consent_state=ConsentState.PENDING)
-        ).rowcount
+        won = rowcount(
+            db.session.execute(
+                update(Contact)
+                .where(Contact.id == contact.id, Contact.consent_state == ConsentState.UNKNOWN)
+                .values(consent_state=ConsentState.PENDING)
+            )
+        )
         if not won:
             return None
     practice = contact.practice
@@ -214,30 +216,34 @@ def _due_ids(now: datetime, limit: int) -> list[int]:
 def _take_pacing_slot(number_id: int, now: datetime) -> bool:
     """Reserve the sender number's next send slot (compare-and-set, safe across workers)."""
     interval = timedelta(seconds=current_app.config["INBOX_SEND_INTERVAL"])
-    taken = db.session.execute(
-        update(PracticeNumber)
-        .where(
-            PracticeNumber.id == number_id,
-            or_(PracticeNumber.next_send_at.is_(None), PracticeNumber.next_send_at <= now),
+    taken = rowcount(
+        db.session.execute(
+            update(PracticeNumber)
+            .where(
+                PracticeNumber.id == number_id,
+                or_(PracticeNumber.next_send_at.is_(None), PracticeNumber.next_send_at <= now),
+            )
+            .values(next_send_at=now + interval)
         )
-        .values(next_send_at=now + interval)
-    ).rowcount
+    )
     return bool(taken)
 
 
 def _claim(message_id: int, worker: str, now: datetime) -> bool:
     """Lease one queued message to this worker; False if another worker got it first."""
     return bool(
-        db.session.execute(
-            update(Message)
-            .where(Message.id == message_id, Message.status == Status.QUEUED)
-            .values(
-                status=Status.SENDING,
-                lease_owner=worker,
-                lease_until=now + LEASE,
-                attempts=Message.attempts + 1,
+        rowcount(
+            db.session.execute(
+                update(Message)
+                .where(Message.id == message_id, Message.status == Status.QUEUED)
+                .values(
+                    status=Status.SENDING,
+                    lease_owner=worker,
+                    lease_until=now + LEASE,
+                    attempts=Message.attempts + 1,
+                )
             )
-        ).rowcount
+        )
     )
 
 
@@ -261,12 +267,14 @@ def reap_expired_leases(now: datetime | None = None) -> int:
 def cancel(msg: Message, actor: User) -> bool:
     """Stop a waiting text before it goes (compare-and-set: a worker that claimed it first wins)."""
     reason = f"Cancelled by {actor.display_name}"
-    won = db.session.execute(
-        update(Message)
-        .where(Message.id == msg.id, Message.status.in_(CANCELLABLE), Message.twilio_sid.is_(None))
-        .values(status=Status.CANCELLED, error_reason=reason, updated_at=utcnow())
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    won = rowcount(
+        db.session.execute(
+            update(Message)
+            .where(Message.id == msg.id, Message.status.in_(CANCELLABLE), Message.twilio_sid.is_(None))
+            .values(status=Status.CANCELLED, error_reason=reason, updated_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+    )
     if not won:
         return False
     for key, value in {"status": Status.CANCELLED, "error_reason": reason}.items():
@@ -285,6 +293,9 @@ def drain(gateway: Gateway, worker: str, *, limit: int = 20, now: datetime | Non
     paced_out: set[int] = set()
     for message_id in _due_ids(now, limit):
         msg = db.session.get(Message, message_id)
+        # _due_ids just read the row (messages are tombstoned, never deleted); an outbound text always has
+        # its sender number (queue() sets it, and a number with texts cannot be detached).
+        assert msg is not None and msg.number_id is not None
         if msg.number_id in paced_out or not _take_pacing_slot(msg.number_id, now):
             paced_out.add(msg.number_id)
             db.session.rollback()
@@ -293,7 +304,7 @@ def drain(gateway: Gateway, worker: str, *, limit: int = 20, now: datetime | Non
             db.session.rollback()
             continue
         db.session.commit()
-        sent += _send_claimed(gateway, db.session.get(Message, message_id), now)
+        sent += _send_claimed(gateway, msg, now)  # the same object: the session's identity map holds it
     db.session.commit()
     return sent
 
@@ -315,16 +326,19 @@ def _send_claimed(gateway: Gateway, msg: Message, now: datetime) -> int:
         db.session.commit()
         return 0
     # The point of no return, as a compare-and-set: a STOP that cancelled the claim wins.
-    handed_over = db.session.execute(
-        update(Message)
-        .where(Message.id == msg.id, Message.status == Status.SENDING, Message.handed_over_at.is_(None))
-        .values(handed_over_at=utcnow(), consent_decision=decision.reason)
-    ).rowcount
+    handed_over = rowcount(
+        db.session.execute(
+            update(Message)
+            .where(Message.id == msg.id, Message.status == Status.SENDING, Message.handed_over_at.is_(None))
+            .values(handed_over_at=utcnow(), consent_decision=decision.reason)
+        )
+    )
     db.session.commit()  # past this point a crash means "unconfirmed", never a blind resend
     if not handed_over:
         return 0
     db.session.refresh(msg)
     number = db.session.get(PracticeNumber, msg.number_id)
+    assert number is not None  # see drain(): an outbound text's number stays attached
     # The row's uid in the callback URL ties a late callback to this row even if we never saw the SID.
     callback = current_app.config["INBOX_PUBLIC_URL"] + f"/twilio/status?m={msg.uid}"
     try:

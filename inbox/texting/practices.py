@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import current_app
 
 from inbox.common import audit
@@ -11,7 +13,7 @@ from inbox.texting import consent
 from inbox.texting.wording import DEFAULT_TEMPLATES, WEB_CONSENT_SENTENCE
 
 
-def create_practice(name: str, number: str, timezone: str, **details) -> Practice:
+def create_practice(name: str, number: str, timezone: str, **details: Any) -> Practice:
     """A new practice with its Twilio number and the pre-loaded templates (caller commits)."""
     practice = Practice(name=name, timezone=timezone, web_consent_sentence=WEB_CONSENT_SENTENCE, **details)
     db.session.add(practice)

@@ -39,7 +39,7 @@ def inbox_page(
     if not journeys:
         return []
     last_ids = [j.last_message_id for j in journeys if j.last_message_id]
-    last = {
+    last: dict[int | None, Message] = {
         m.id: m
         for m in db.session.scalars(
             select(Message).where(Message.id.in_(last_ids)).options(selectinload(Message.attachments))

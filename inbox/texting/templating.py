@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
 from inbox.models import Contact, Journey, Practice, User
 
@@ -66,7 +67,7 @@ def placeholder_values(
     }
 
 
-def _local_time(moment, timezone: str) -> str:
+def _local_time(moment: datetime, timezone: str) -> str:
     """A time as the patient reads it, in the practice's time zone ("Mon 24 Nov, 3:30 PM")."""
     from zoneinfo import ZoneInfo
 
@@ -83,7 +84,13 @@ def render(text: str, values: dict[str, str | None]) -> str:
     if empty:
         # Only the guardian can be missing today; say which placeholder, so staff can fix the text.
         raise TemplateError("no guardian on file for " + ", ".join("{{ " + e + " }}" for e in empty))
-    return PLACEHOLDER.sub(lambda m: values[ALIASES.get(m.group(1), m.group(1))], text)
+
+    def fill(m: re.Match[str]) -> str:
+        value = values[ALIASES.get(m.group(1), m.group(1))]
+        assert value is not None  # the `empty` check above refused every placeholder without a value
+        return value
+
+    return PLACEHOLDER.sub(fill, text)
 
 
 def count_segments(body: str) -> Segments:

@@ -4,9 +4,10 @@ redaction and retention all write through it, and it imports none of them."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, cast
 
-from sqlalchemy import update
+from sqlalchemy import Table, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from inbox.extensions import db
@@ -54,7 +55,7 @@ def set_status(msg: Message, status: str, *, reason: str | None = None, code: in
     announce(msg)
 
 
-def set_statuses(msgs: list[Message], status: str, *, reason: str | None = None) -> None:
+def set_statuses(msgs: Sequence[Message], status: str, *, reason: str | None = None) -> None:
     """`set_status` for many loaded messages in one UPDATE, so that a YES releasing 1,000 held texts (or a
     STOP cancelling them) costs the same statements as one; each thread still hears message.updated."""
     if not msgs:
@@ -81,7 +82,9 @@ def touch_journey(journey: Journey, msg: Message) -> None:
     if msg.kind in AUTOMATIC_KINDS and journey.last_message_id:
         del values["last_message_id"]
     # A plain UPDATE, not a dirty attribute: the ORM's second flush per text cost more than the statement.
-    db.session.execute(update(Journey.__table__).where(Journey.id == journey.id).values(**values))
+    db.session.execute(
+        update(cast(Table, Journey.__table__)).where(Journey.id == journey.id).values(**values)
+    )
     for key, value in values.items():
         set_committed_value(journey, key, value)
     shown = msg if values.get("last_message_id") == msg.id else None

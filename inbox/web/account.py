@@ -8,6 +8,7 @@ logins, so a password that leaked stops working everywhere at once.
 from __future__ import annotations
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -41,7 +42,7 @@ class PasswordForm(FlaskForm):
 
 
 @bp.before_app_request
-def temporary_password_first():
+def temporary_password_first() -> ResponseReturnValue | None:
     """Someone holding a temporary password changes it before anything else."""
     if (
         current_user.is_authenticated
@@ -56,7 +57,7 @@ def temporary_password_first():
 
 @bp.route("/password", methods=["GET", "POST"])
 @login_required
-def change_password():
+def change_password() -> ResponseReturnValue:
     """Change one's own password; other logins of this person end."""
     form = PasswordForm()
     if form.validate_on_submit():

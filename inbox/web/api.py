@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, abort, jsonify, request
+from typing import Any
+
+from flask import Blueprint, Flask, Response, abort, jsonify, request
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.sansio.response import Response as SansIOResponse
 
 from inbox.common import audit
 from inbox.common.access import attachment_or_404, contact_or_404, journey_or_404, message_or_404
@@ -48,11 +52,11 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 
 @bp.before_request
 @login_required
-def require_login():
+def require_login() -> None:
     """Every API call needs a live staff session."""
 
 
-def _error(status: int, message: str, **extra):
+def _error(status: int, message: str, **extra: Any) -> Response:
     """A JSON error with a reason a person can read (a Response, so `abort()` can raise it too)."""
     response = jsonify(error=message, **extra)
     response.status_code = status
@@ -60,7 +64,7 @@ def _error(status: int, message: str, **extra):
 
 
 @bp.get("/journeys")
-def list_journeys():
+def list_journeys() -> ResponseReturnValue:
     """The practice's journeys, most recent activity first."""
     pathway = request.args.get("pathway") or None
     if pathway and pathway not in PATHWAYS:
@@ -79,7 +83,7 @@ def list_journeys():
 
 
 @bp.get("/journeys/<int:journey_id>")
-def get_journey(journey_id: int):
+def get_journey(journey_id: int) -> ResponseReturnValue:
     """One journey with its contact and consent badge."""
     journey = journey_or_404(journey_id)
     contact = journey.contact
@@ -89,7 +93,7 @@ def get_journey(journey_id: int):
 
 
 @bp.get("/journeys/<int:journey_id>/messages")
-def list_messages(journey_id: int):
+def list_messages(journey_id: int) -> ResponseReturnValue:
     """A thread oldest first; `after` fetches only what a reconnecting page missed, `before` pages back."""
     journey = journey_or_404(journey_id)
     messages = thread(journey, after=query_int("after"), before=query_int("before"))
@@ -125,7 +129,7 @@ def _composed_text(journey: Journey) -> tuple[str, int | None]:
 
 
 @bp.post("/journeys/<int:journey_id>/preview")
-def preview_message(journey_id: int):
+def preview_message(journey_id: int) -> ResponseReturnValue:
     """Placeholders filled, segments counted, and what sending would do now."""
     journey = journey_or_404(journey_id)
     text, _template_id = _composed_text(journey)
@@ -139,7 +143,7 @@ def preview_message(journey_id: int):
 
 
 @bp.post("/journeys/<int:journey_id>/messages")
-def send_message(journey_id: int):
+def send_message(journey_id: int) -> ResponseReturnValue:
     """A staff reply: stored as queued or held_for_consent, or refused with the reason."""
     journey = journey_or_404(journey_id)
     text, template_id = _composed_text(journey)
@@ -157,7 +161,7 @@ def send_message(journey_id: int):
 
 
 @bp.post("/journeys/<int:journey_id>/read")
-def read_journey(journey_id: int):
+def read_journey(journey_id: int) -> ResponseReturnValue:
     """Mark the journey read up to its last message for this staff member."""
     journey = journey_or_404(journey_id)
     mark_read(current_user, journey)
@@ -166,7 +170,7 @@ def read_journey(journey_id: int):
 
 
 @bp.post("/journeys/<int:journey_id>/opt-in-request")
-def resend_opt_in(journey_id: int):
+def resend_opt_in(journey_id: int) -> ResponseReturnValue:
     """Staff (re)send the opt-in request by hand; within a day of the last one only with {"force": true}.
     Inside quiet hours it is queued for the morning: `reason` and the message's `not_before` say when."""
     journey = journey_or_404(journey_id)
@@ -181,11 +185,12 @@ def resend_opt_in(journey_id: int):
         return _error(409, exc.reason, reason=exc.reason)
     audit.record("consent.opt_in_request", journey.contact, journey_id=journey.id, forced=force)
     db.session.commit()
+    assert msg is not None  # only an automatic request returns None (it lost the race to another)
     return jsonify(message=message_json(msg), reason=msg.consent_decision), 201
 
 
 @bp.post("/contacts/<int:contact_id>/journeys")
-def create_journey(contact_id: int):
+def create_journey(contact_id: int) -> ResponseReturnValue:
     """Start a new journey for an existing contact (a returning client, a second child in care)."""
     contact = contact_or_404(contact_id)
     data = json_object()
@@ -201,7 +206,7 @@ def create_journey(contact_id: int):
 
 
 @bp.patch("/journeys/<int:journey_id>")
-def update_journey(journey_id: int):
+def update_journey(journey_id: int) -> ResponseReturnValue:
     """Assign, move between pathways and stages, close or reopen."""
     journey = journey_or_404(journey_id)
     try:
@@ -214,7 +219,7 @@ def update_journey(journey_id: int):
 
 
 @bp.get("/journeys/<int:journey_id>/attachments")
-def list_attachments(journey_id: int):
+def list_attachments(journey_id: int) -> ResponseReturnValue:
     """The journey's photos and files, newest first (the Attachments tab)."""
     journey = journey_or_404(journey_id)
     attachments = db.session.scalars(
@@ -227,7 +232,7 @@ def list_attachments(journey_id: int):
 
 
 @bp.patch("/attachments/<int:attachment_id>")
-def update_attachment(attachment_id: int):
+def update_attachment(attachment_id: int) -> ResponseReturnValue:
     """Label a photo (insurance card front/back, photo ID, other) or mark it reviewed."""
     att = attachment_or_404(attachment_id)
     data = json_object()
@@ -246,7 +251,7 @@ def update_attachment(attachment_id: int):
 
 
 @bp.post("/attachments/<int:attachment_id>/retry")
-def retry_attachment(attachment_id: int):
+def retry_attachment(attachment_id: int) -> ResponseReturnValue:
     """Try an unavailable attachment's download again."""
     att = attachment_or_404(attachment_id)
     if att.status != AttachmentStatus.UNAVAILABLE or not att.source_url:
@@ -258,7 +263,7 @@ def retry_attachment(attachment_id: int):
 
 
 @bp.get("/contacts/<int:contact_id>/consent")
-def consent_history(contact_id: int):
+def consent_history(contact_id: int) -> ResponseReturnValue:
     """The contact's consent ledger, newest first."""
     contact = contact_or_404(contact_id)
     events = db.session.scalars(
@@ -271,7 +276,7 @@ def consent_history(contact_id: int):
 
 
 @bp.post("/contacts/<int:contact_id>/consent")
-def change_consent(contact_id: int):
+def change_consent(contact_id: int) -> ResponseReturnValue:
     """Staff record an opt-out any time; an opt-in only with the attested phone-consent sentence."""
     contact = contact_or_404(contact_id)
     data = json_object()
@@ -301,7 +306,7 @@ def change_consent(contact_id: int):
 
 @bp.post("/messages/<int:message_id>/redact")
 @admin_required
-def redact_message(message_id: int):
+def redact_message(message_id: int) -> ResponseReturnValue:
     """Admins only: destroy a message's body and media for good, here and at Twilio."""
     msg = message_or_404(message_id)
     if msg.redacted_at or msg.purged_at:
@@ -313,7 +318,7 @@ def redact_message(message_id: int):
 
 
 @bp.post("/messages/<int:message_id>/move")
-def move_message(message_id: int):
+def move_message(message_id: int) -> ResponseReturnValue:
     """Put a contact's text (or a note) into another journey of the same contact."""
     msg = message_or_404(message_id)
     data = request.get_json(silent=True)
@@ -330,7 +335,7 @@ def move_message(message_id: int):
 
 
 @bp.post("/messages/<int:message_id>/cancel")
-def cancel_message(message_id: int):
+def cancel_message(message_id: int) -> ResponseReturnValue:
     """Stop a held or queued text before it goes to Twilio."""
     msg = message_or_404(message_id)
     was = msg.status
@@ -345,7 +350,7 @@ def cancel_message(message_id: int):
 
 
 @bp.get("/templates")
-def list_templates():
+def list_templates() -> ResponseReturnValue:
     """Manual templates staff can pick in the composer."""
     templates = db.session.scalars(
         select(Template)
@@ -360,7 +365,7 @@ def list_templates():
 
 
 @bp.get("/staff")
-def list_staff():
+def list_staff() -> ResponseReturnValue:
     """Active staff of the practice (for assignment)."""
     users = db.session.scalars(
         select(User)
@@ -370,14 +375,18 @@ def list_staff():
     return jsonify(staff=[staff_json(u) for u in users])
 
 
-def _json_error(exc: HTTPException):
+def _json_error(exc: HTTPException) -> HTTPException | SansIOResponse:
     """Under /api/, every HTTP error is JSON, as docs/API.md says; pages keep Werkzeug's answers."""
     if not request.path.startswith("/api/"):
         return exc
     if exc.response is not None:  # abort(_error(...)) already built its JSON answer
         return exc.response
-    described = exc.description != type(exc).description
-    response = _error(exc.code or 500, exc.description if described else (exc.name or "error").lower())
+    # An instance's description is None only when its class has none, so a described one is a str.
+    if exc.description is not None and exc.description != type(exc).description:
+        message = exc.description
+    else:
+        message = (exc.name or "error").lower()
+    response = _error(exc.code or 500, message)
     if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
         response.headers["Allow"] = ", ".join(exc.valid_methods)
     return response

@@ -14,13 +14,16 @@ import hashlib
 import hmac
 import ipaddress
 import secrets
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import ParamSpec
 from urllib.parse import urlsplit
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import (
     Blueprint,
+    Flask,
     abort,
     current_app,
     flash,
@@ -31,10 +34,12 @@ from flask import (
     session,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select
+from werkzeug.wrappers import Response as WerkzeugResponse
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
 
@@ -126,7 +131,7 @@ def known_device(user: User | None) -> str | None:
     return data["d"]
 
 
-def remember_device(response, user: User, device: str | None) -> None:
+def remember_device(response: WerkzeugResponse, user: User, device: str | None) -> None:
     """After a successful login: this browser is a known device of the user (path /login only)."""
     value = _devices().dumps({"u": user.id, "d": device or secrets.token_hex(16)})
     response.set_cookie(
@@ -166,11 +171,14 @@ def _succeeded(keys: list[str]) -> None:
             throttle.reset(key)
 
 
-def admin_required(view):
+P = ParamSpec("P")  # a wrapped view's parameters
+
+
+def admin_required(view: Callable[P, ResponseReturnValue]) -> Callable[P, ResponseReturnValue]:
     """Only a practice admin may use this view."""
 
     @functools.wraps(view)
-    def wrapped(*args, **kwargs):
+    def wrapped(*args: P.args, **kwargs: P.kwargs) -> ResponseReturnValue:
         if not current_user.is_authenticated:
             return login_manager.unauthorized()
         if not current_user.is_admin:
@@ -192,7 +200,7 @@ def end_session(staff_session: StaffSession, reason: str) -> None:
     disconnect_session(staff_session.token)
 
 
-def end_idle_sessions(now=None) -> int:
+def end_idle_sessions(now: datetime | None = None) -> int:
     """Automatic logoff for logins nobody used for the idle period, even with a tab left open."""
     now = now or utcnow()
     cutoff = now - timedelta(minutes=current_app.config["INBOX_IDLE_MINUTES"])
@@ -233,7 +241,7 @@ def load_user(user_id: str) -> User | None:
 
 
 @login_manager.unauthorized_handler
-def unauthorized():
+def unauthorized() -> ResponseReturnValue:
     """JSON callers get 401; pages go to the login form."""
     if request.path.startswith("/api/"):
         return jsonify(error="login required"), 401
@@ -241,7 +249,7 @@ def unauthorized():
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login():
+def login() -> ResponseReturnValue:
     """Show the login form and log staff in."""
     form = LoginForm()
     if form.validate_on_submit():
@@ -282,7 +290,7 @@ def login():
 
 
 @bp.route("/logout", methods=["POST"])
-def logout():
+def logout() -> ResponseReturnValue:
     """End the server-side session, so the cookie is worthless even if copied."""
     token = session.get("sid")
     if token:
@@ -296,7 +304,7 @@ def logout():
     return redirect(url_for("auth.login"))
 
 
-def init_app(app) -> None:
+def init_app(app: Flask) -> None:
     """Register the blueprint and session lifetime."""
     app.permanent_session_lifetime = timedelta(minutes=app.config["INBOX_IDLE_MINUTES"])
     login_manager.session_protection = None  # the server-side session is the protection

@@ -37,7 +37,9 @@ class SocketIOHeaders:
         if path != self.path and not path.startswith(self.path + "/"):
             return self.wsgi_app(environ, start_response)
 
-        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None):
+        def start(
+            status: str, headers: list[tuple[str, str]], exc_info: Any = None
+        ) -> Callable[[bytes], object]:
             present = {name.lower() for name, _value in headers}
             missing = [(name, value) for name, value in self.headers if name.lower() not in present]
             return start_response(status, [*headers, *missing], exc_info)

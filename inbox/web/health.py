@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify
+from flask.typing import ResponseReturnValue
 from sqlalchemy import func, select, text
 
 from inbox.extensions import db
@@ -22,7 +23,7 @@ REDIS_TIMEOUT = 2.0  # seconds; a proxy's health probe must not hang on a dead R
 
 
 @bp.get("/healthz")
-def healthz():
+def healthz() -> ResponseReturnValue:
     """200 when every part answers, 503 otherwise; JSON either way."""
     checks: dict[str, dict[str, Any]] = {"database": check_database()}
     if current_app.config["SOCKETIO_MESSAGE_QUEUE"]:

@@ -10,16 +10,17 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
-from wtforms import BooleanField, EmailField, StringField, TextAreaField
+from wtforms import BooleanField, EmailField, Field, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
 from inbox.common import audit
 from inbox.common.phones import InvalidNumber, to_e164
 from inbox.extensions import db
-from inbox.models import AuditEvent, Contact, Journey, Message, Practice, utcnow
+from inbox.models import AuditEvent, Contact, Journey, Message, Practice, User, utcnow
 from inbox.presenters import notification_json
 from inbox.realtime import practice_room, push
 from inbox.texting import consent, wording
@@ -34,7 +35,7 @@ SUBMISSIONS_PER_HOUR = 5  # per address, on the public form
 NAME = [DataRequired("Enter a name."), Length(max=100, message="At most 100 characters.")]
 
 
-def _phone(form, field) -> None:
+def _phone(form: FlaskForm, field: Field) -> None:
     """A number we can text, normalised to E.164 on the field."""
     if not field.data:
         return
@@ -73,7 +74,9 @@ def _practice_by_token(token: str) -> Practice:
     return practice
 
 
-def _open_inquiry(contact: Contact, form: RequestForm, *, source: str, stage: str, actor=None) -> Journey:
+def _open_inquiry(
+    contact: Contact, form: RequestForm, *, source: str, stage: str, actor: User | None = None
+) -> Journey:
     """A new inquiry journey whose thread starts with what the person asked for (encrypted, like every
     message body), then the welcome through the consent decision."""
     journey = open_journey(contact, source=source, inquiry=True, actor=actor, stage=stage, welcome=False)
@@ -106,11 +109,11 @@ def _store_web_request(journey: Journey, body: str) -> Message:
 def _too_many_from(ip: str | None) -> bool:
     """Per-address throttle of the public form."""
     since = utcnow() - timedelta(hours=1)
-    recent = db.session.scalar(
+    recent = db.session.execute(  # a count: one row, always
         select(func.count(AuditEvent.id)).where(
             AuditEvent.action == "webform.submit", AuditEvent.ip == ip, AuditEvent.created_at >= since
         )
-    )
+    ).scalar_one()
     return recent >= SUBMISSIONS_PER_HOUR
 
 
@@ -130,7 +133,7 @@ def _contact_from(form: RequestForm, practice: Practice) -> Contact:
 
 
 @bp.route("/request/<token>", methods=["GET", "POST"])
-def request_form(token: str):
+def request_form(token: str) -> ResponseReturnValue:
     """The practice's public appointment-request form (embeddable in its website)."""
     practice = _practice_by_token(token)
     sentence = practice.web_consent_sentence or WEB_CONSENT_SENTENCE
@@ -161,7 +164,7 @@ def request_form(token: str):
 
 @bp.route("/intake/phone", methods=["GET", "POST"])
 @login_required
-def phone_intake():
+def phone_intake() -> ResponseReturnValue:
     """Staff log a phone inquiry, attesting that the caller was told about texts and STOP."""
     practice = current_user.practice
     form = PhoneIntakeForm()

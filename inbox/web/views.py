@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -22,12 +23,12 @@ DOWNLOAD_EXT = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "
 
 @bp.before_request
 @login_required
-def require_login():
+def require_login() -> None:
     """Every staff page needs a live session."""
 
 
 @bp.get("/")
-def inbox():
+def inbox() -> ResponseReturnValue:
     """The practice's journeys, newest activity first."""
     pathway = request.args.get("pathway") or None
     if pathway not in (None, *PATHWAYS):
@@ -40,7 +41,7 @@ def inbox():
 
 
 @bp.get("/journeys/<int:journey_id>")
-def journey_page(journey_id: int):
+def journey_page(journey_id: int) -> ResponseReturnValue:
     """A journey's thread, composer and attachments; the thread itself loads over the JSON API."""
     journey = journey_or_404(journey_id)
     templates = db.session.scalars(
@@ -85,7 +86,7 @@ def journey_page(journey_id: int):
 
 
 @bp.get("/attachments/<int:attachment_id>")
-def attachment_file(attachment_id: int):
+def attachment_file(attachment_id: int) -> ResponseReturnValue:
     """Serve a photo or PDF decrypted, never cached, never sniffed, never rendered as a page."""
     att = attachment_or_404(attachment_id)
     if att.status != AttachmentStatus.READY:
@@ -99,7 +100,7 @@ def attachment_file(attachment_id: int):
     audit.record(action, att, journey_id=att.journey_id)
     db.session.commit()
     content_type = "image/jpeg" if variant == "thumb" else att.content_type
-    filename = f"attachment-{att.id}.{DOWNLOAD_EXT.get(content_type, 'bin')}"
+    filename = f"attachment-{att.id}.{DOWNLOAD_EXT.get(content_type or '', 'bin')}"
     disposition = "attachment" if download or content_type == "application/pdf" else "inline"
     response = Response(data, mimetype=content_type)
     response.headers["Cache-Control"] = "no-store"

@@ -5,8 +5,11 @@ from __future__ import annotations
 import functools
 import logging
 import re
+from collections.abc import Callable
+from typing import ParamSpec
 
 from flask import Blueprint, Response, abort, current_app, request
+from flask.typing import ResponseReturnValue
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
@@ -27,7 +30,7 @@ MAX_ERROR_CODE = 2**31 - 1  # Twilio's codes have five digits; the column is a 3
 
 
 @bp.before_request
-def limit_size():
+def limit_size() -> None:
     """Twilio's forms are small; refuse anything bigger before parsing it."""
     request.max_content_length = MAX_WEBHOOK_BYTES
 
@@ -38,11 +41,14 @@ def public_url() -> str:
     return current_app.config["INBOX_PUBLIC_URL"] + request.path + (f"?{query}" if query else "")
 
 
-def signed(view):
+P = ParamSpec("P")  # a wrapped view's parameters
+
+
+def signed(view: Callable[P, ResponseReturnValue]) -> Callable[P, ResponseReturnValue]:
     """Reject (403, audited, nothing stored) any request without a valid X-Twilio-Signature."""
 
     @functools.wraps(view)
-    def wrapped(*args, **kwargs):
+    def wrapped(*args: P.args, **kwargs: P.kwargs) -> ResponseReturnValue:
         validator = RequestValidator(current_app.config["TWILIO_AUTH_TOKEN"])
         signature = request.headers.get("X-Twilio-Signature", "")
         if not signature or not validator.validate(public_url(), request.form, signature):
@@ -67,7 +73,7 @@ def twiml(reply: str | None = None) -> Response:
 
 @bp.post("/messages")
 @signed
-def incoming_message():
+def incoming_message() -> ResponseReturnValue:
     """Twilio's "a message comes in": store first, answer second."""
     try:
         received = receive_message(request.form)
@@ -82,7 +88,7 @@ def incoming_message():
 
 @bp.post("/status")
 @signed
-def status_callback():
+def status_callback() -> ResponseReturnValue:
     """Twilio's status callback for an outbound text."""
     sid = request.form.get("MessageSid", "")
     status = request.form.get("MessageStatus", "").lower()
@@ -103,6 +109,6 @@ def status_callback():
 
 @bp.post("/check")
 @signed
-def check_probe():
+def check_probe() -> ResponseReturnValue:
     """The webhook check's probe (inbox/webhook_check.py): a signed POST proving the public URL reaches us."""
     return probe_answer(request.form.get("Nonce", ""))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask
 
 # (endpoint, label), in menu order; each admin module registers its own blueprint.
@@ -19,6 +21,6 @@ def init_app(app: Flask) -> None:
     """Make `admin_nav` available to templates."""
 
     @app.context_processor
-    def admin_nav():
+    def admin_nav() -> dict[str, Any]:
         """The admin pages, in menu order."""
         return {"admin_nav": NAV}

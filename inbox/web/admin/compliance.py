@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, abort, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import joinedload
 
 from inbox.common import audit
@@ -27,7 +30,7 @@ MAX_ROWS = 100_000
 PAGE = 100  # audit events per screen
 
 
-def _csv(filename: str, header: list[str], rows) -> Response:
+def _csv(filename: str, header: list[str], rows: Iterable[Sequence[Any]]) -> Response:
     """A CSV download that is never cached."""
     out = io.StringIO()
     writer = csv.writer(out)
@@ -59,7 +62,7 @@ def _when(name: str) -> datetime | None:
         abort(400)
 
 
-def _audit_query(args):
+def _audit_query(args: Mapping[str, str]) -> Select[AuditEvent]:
     """The practice's audit events matching the viewer's filters (staff, journey, action, dates)."""
     query = select(AuditEvent).where(AuditEvent.practice_id == current_user.practice_id)
     if user_id := query_int("user_id"):
@@ -84,7 +87,7 @@ def _audit_query(args):
 
 @bp.get("/audit")
 @admin_required
-def audit_log():
+def audit_log() -> ResponseReturnValue:
     """The audit trail on screen, newest first, a page at a time, with the same filters as the export."""
     query = _audit_query(request.args)
     if before := query_int("before"):
@@ -110,7 +113,7 @@ def audit_log():
 
 @bp.get("/audit.csv")
 @admin_required
-def audit_csv():
+def audit_csv() -> ResponseReturnValue:
     """The practice's audit trail, filtered by staff member, journey, action and date."""
     events = db.session.scalars(
         _audit_query(request.args)
@@ -142,7 +145,7 @@ def audit_csv():
 
 @bp.get("/contacts/<int:contact_id>/consent.csv")
 @admin_required
-def consent_csv(contact_id: int):
+def consent_csv(contact_id: int) -> ResponseReturnValue:
     """Proof of consent: the contact's whole ledger with sources, exact sentences, actors and SIDs."""
     contact = contact_or_404(contact_id)
     events = db.session.scalars(

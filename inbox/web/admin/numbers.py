@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import Any
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from inbox.common import audit
 from inbox.common.access import number_or_404
 from inbox.common.phones import InvalidNumber, pretty, to_e164
 from inbox.extensions import db
-from inbox.gateway import gateway_for
+from inbox.gateway import Gateway, gateway_for
 from inbox.gateway.errors import NUMBER_REASONS
 from inbox.gateway.rest import AvailableNumber, OwnedNumber, SendError
 from inbox.gateway.webhook_check import CHECK_LABELS, check_webhook, last_checks, webhook_url
@@ -58,7 +61,7 @@ def _refuse_taken(e164: str, practice: Practice) -> PracticeNumber | None:
     return number
 
 
-def search(gw, area_code: str) -> list[AvailableNumber]:
+def search(gw: Gateway, area_code: str) -> list[AvailableNumber]:
     """US local numbers for sale in an area code, able to text and take photos."""
     area_code = area_code.strip()
     if not AREA_CODE.match(area_code):
@@ -69,7 +72,7 @@ def search(gw, area_code: str) -> list[AvailableNumber]:
         raise NumberProblem(_plain(exc, "search for numbers")) from exc
 
 
-def buy(gw, practice: Practice, e164: str) -> PracticeNumber:
+def buy(gw: Gateway, practice: Practice, e164: str) -> PracticeNumber:
     """Buy a number with its texts pointed at this app, and make it the practice's."""
     try:
         e164 = to_e164(e164)
@@ -89,7 +92,7 @@ def buy(gw, practice: Practice, e164: str) -> PracticeNumber:
     return number
 
 
-def account_numbers(gw, practice: Practice) -> list[tuple[OwnedNumber, str]]:
+def account_numbers(gw: Gateway, practice: Practice) -> list[tuple[OwnedNumber, str]]:
     """The Twilio account's numbers, each with whose it is here: "here", "elsewhere" or ""."""
     try:
         owned = gw.list_numbers()
@@ -106,7 +109,7 @@ def account_numbers(gw, practice: Practice) -> list[tuple[OwnedNumber, str]]:
     return [(n, where.get(practices.get(n.e164), "elsewhere")) for n in owned]
 
 
-def attach(gw, practice: Practice, sid: str) -> PracticeNumber:
+def attach(gw: Gateway, practice: Practice, sid: str) -> PracticeNumber:
     """Make a number the account owns the practice's, pointing its texts at this app."""
     if not NUMBER_SID.match(sid):
         raise NumberProblem("Pick a number from the account's list.")
@@ -145,7 +148,7 @@ def detach(number: PracticeNumber) -> None:
 # -- pages -------------------------------------------------------------------------------------
 
 
-def _then_back(work: Callable[[], str], **back) -> Response:
+def _then_back(work: Callable[[], str], **back: Any) -> WerkzeugResponse:
     """Do one step, flash its outcome (or its problem), and return to the page."""
     try:
         flash(work(), "info")
@@ -156,7 +159,7 @@ def _then_back(work: Callable[[], str], **back) -> Response:
 
 @bp.get("/numbers")
 @admin_required
-def index():
+def index() -> ResponseReturnValue:
     """The practice's numbers with their webhook status; search, buy and attach."""
     practice = current_user.practice
     area_code = request.args.get("area_code", "").strip()
@@ -187,7 +190,7 @@ def index():
 
 @bp.post("/numbers/buy")
 @admin_required
-def buy_view():
+def buy_view() -> ResponseReturnValue:
     """Buy the number the admin picked."""
     e164 = request.form.get("e164", "")
 
@@ -200,7 +203,7 @@ def buy_view():
 
 @bp.post("/numbers/attach")
 @admin_required
-def attach_view():
+def attach_view() -> ResponseReturnValue:
     """Attach (or re-point) a number the account owns."""
 
     def work() -> str:
@@ -212,7 +215,7 @@ def attach_view():
 
 @bp.post("/numbers/<int:number_id>/check")
 @admin_required
-def check_view(number_id: int):
+def check_view(number_id: int) -> ResponseReturnValue:
     """Run the webhook check and show each result."""
     number = number_or_404(number_id)
     for result in check_webhook(gateway_for(), number):
@@ -222,7 +225,7 @@ def check_view(number_id: int):
 
 @bp.post("/numbers/<int:number_id>/detach")
 @admin_required
-def detach_view(number_id: int):
+def detach_view(number_id: int) -> ResponseReturnValue:
     """Detach a number that carried no texts."""
     number = number_or_404(number_id)
     shown = pretty(number.e164)

@@ -7,16 +7,19 @@ off goes through `consent.set_require_opt_in`, the one place that releases held 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import time
 from zoneinfo import available_timezones
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import (
     BooleanField,
     EmailField,
+    Field,
     IntegerField,
     SelectField,
     StringField,
@@ -51,7 +54,7 @@ AUTO_TRIGGERS = {
 }
 
 
-def _renders(form, field) -> None:
+def _renders(form: FlaskForm, field: Field) -> None:
     """Placeholders must be ones we know; a typo would otherwise reach a patient as a blank."""
     if not field.data:
         return
@@ -61,10 +64,10 @@ def _renders(form, field) -> None:
         raise ValidationError(f"This text has an {exc}.") from exc
 
 
-def _mentions(*words: str):
+def _mentions(*words: str) -> Callable[[FlaskForm, Field], None]:
     """The text must name each keyword, as carriers require (YES to opt in, STOP to opt out)."""
 
-    def check(form, field) -> None:
+    def check(form: FlaskForm, field: Field) -> None:
         missing = [w for w in words if w not in (field.data or "").upper()]
         if missing:
             raise ValidationError("Say how to reply: mention " + " and ".join(missing) + ".")
@@ -135,7 +138,7 @@ def _minutes(value: time | None) -> int | None:
 
 @bp.route("/settings", methods=["GET", "POST"])
 @admin_required
-def practice():
+def practice() -> ResponseReturnValue:
     """Practice details and consent settings."""
     practice = current_user.practice
     form = PracticeForm(obj=practice)
@@ -178,7 +181,7 @@ def _template_or_404(template_id: int) -> Template:
 
 @bp.get("/templates")
 @admin_required
-def templates():
+def templates() -> ResponseReturnValue:
     """The practice's templates: staff ones first, then the automations."""
     rows = db.session.scalars(
         select(Template)
@@ -193,7 +196,7 @@ def templates():
 @bp.route("/templates/new", methods=["GET", "POST"])
 @bp.route("/templates/<int:template_id>", methods=["GET", "POST"])
 @admin_required
-def edit_template(template_id: int | None = None):
+def edit_template(template_id: int | None = None) -> ResponseReturnValue:
     """Create a staff template, or edit any template's name, text and (for automations) switch."""
     template = _template_or_404(template_id) if template_id else None
     form = TemplateForm(obj=template)
@@ -221,7 +224,7 @@ def edit_template(template_id: int | None = None):
 
 @bp.post("/templates/<int:template_id>/delete")
 @admin_required
-def delete_template(template_id: int):
+def delete_template(template_id: int) -> ResponseReturnValue:
     """Delete a staff template; one that messages were sent from is switched off instead (kept as record)."""
     template = _template_or_404(template_id)
     if template.mode != "manual":

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, render_template
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
-from sqlalchemy import case, func, literal, select
+from sqlalchemy import Case, ColumnElement, Select, Subquery, case, func, literal, select
 
 from inbox.common import audit
 from inbox.extensions import db
@@ -90,12 +92,17 @@ def day_starts(tz: ZoneInfo, today: date, days: int) -> list[datetime]:
     return [datetime.combine(d, time(0), tzinfo=tz).astimezone(UTC) for d in dates]
 
 
-def _bucketed(column, starts: list[datetime]):
+def _bucketed(column: ColumnElement[datetime], starts: list[datetime]) -> Case[int]:
     """SQL: the index of the local day a UTC timestamp falls in (the rows are already within range)."""
     return case(*[(column < start, index) for index, start in enumerate(starts[1:])], else_=literal(-1))
 
 
-def _per_day(query, when, starts: list[datetime], *sums) -> dict[int, tuple]:
+def _per_day(
+    query: Select[*tuple[Any, ...]],
+    when: ColumnElement[datetime],
+    starts: list[datetime],
+    *sums: ColumnElement[int],
+) -> dict[int, tuple]:
     """GROUP BY local day: the sums of the rows of `query` whose `when` falls within the days."""
     labelled = [expr.label(f"s{n}") for n, expr in enumerate(sums)]
     rows = query.add_columns(_bucketed(when, starts).label("day"), *labelled)
@@ -108,7 +115,7 @@ def _per_day(query, when, starts: list[datetime], *sums) -> dict[int, tuple]:
     }
 
 
-def _opt_outs(practice: Practice):
+def _opt_outs(practice: Practice) -> tuple[Subquery, ColumnElement[bool]]:
     """Consent events that move a contact to opted_out (a repeated STOP is not a second opt-out)."""
     previous = func.lag(ConsentEvent.state).over(
         partition_by=ConsentEvent.contact_id, order_by=ConsentEvent.id
@@ -147,7 +154,7 @@ def report(practice: Practice, now: datetime | None = None, days: int = DAYS) ->
     opt_outs = _per_day(
         select().select_from(ledger).where(moved_to_opted_out), ledger.c.created_at, starts, literal(1)
     )
-    by_source = dict(
+    by_source: dict[str, int] = dict(
         db.session.execute(
             select(ledger.c.source, func.count())
             .where(moved_to_opted_out, ledger.c.created_at >= starts[0], ledger.c.created_at < starts[-1])
@@ -191,9 +198,10 @@ def is_spike(recent: Tally, before: Tally) -> bool:
 
 @bp.get("/spam-watch")
 @admin_required
-def index():
+def index() -> ResponseReturnValue:
     """The practice's opt-out and error rates over the last 30 days, as a chart and a table."""
     practice = db.session.get(Practice, current_user.practice_id)
+    assert practice is not None  # the logged-in user's own practice
     data = report(practice)
     audit.record("spamwatch.view", practice, practice_id=practice.id)
     db.session.commit()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
@@ -69,11 +70,11 @@ def add_staff(practice_id: int, email: str, first_name: str, last_name: str, rol
 
 def _active_admins(practice_id: int) -> int:
     """How many active admins the practice has."""
-    return db.session.scalar(
+    return db.session.execute(  # a count: one row, always
         select(func.count(User.id)).where(
             User.practice_id == practice_id, User.role == "admin", User.active.is_(True)
         )
-    )
+    ).scalar_one()
 
 
 def end_logins(user: User, reason: str) -> int:
@@ -121,7 +122,7 @@ def _member_or_404(user_id: int) -> User:
     return user
 
 
-def _page(form: StaffForm, issued: tuple[User, str] | None = None):
+def _page(form: StaffForm, issued: tuple[User, str] | None = None) -> tuple[str, int]:
     """The staff list; a just-issued temporary password is shown in this answer only (never in a cookie)."""
     people = db.session.scalars(
         select(User)
@@ -134,7 +135,7 @@ def _page(form: StaffForm, issued: tuple[User, str] | None = None):
 
 @bp.route("", methods=["GET", "POST"])
 @admin_required
-def index():
+def index() -> ResponseReturnValue:
     """The practice's staff, and the form to add someone."""
     form = StaffForm()
     if form.validate_on_submit():
@@ -156,7 +157,7 @@ def index():
 
 @bp.post("/<int:user_id>")
 @admin_required
-def update(user_id: int):
+def update(user_id: int) -> ResponseReturnValue:
     """Change a role, deactivate, reactivate, or reset a password."""
     user = _member_or_404(user_id)
     action = request.form.get("action")
