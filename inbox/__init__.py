@@ -38,6 +38,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # twilio-python logs every request at INFO, query parameters included (phone numbers on a lookup):
+    # our gateway logs what happened without them.
+    logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
 
     if app.config["INBOX_TRUSTED_PROXIES"]:
         # Trust X-Forwarded-* only from as many proxies as the deployer says sit in front of us.

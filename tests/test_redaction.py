@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import sqlite3
 from pathlib import Path
 
 from PIL import Image
@@ -12,6 +13,7 @@ from inbox.extensions import db
 from inbox.gateway.rest import TwilioGateway
 from inbox.media import attachments
 from inbox.models import Attachment, AuditEvent, Message, utcnow
+from inbox.records.redaction import redact
 from tests import factories
 from tests.conftest import StaffClient
 
@@ -78,3 +80,40 @@ def test_a_message_the_retention_policy_purged_cannot_be_redacted_again(app, pra
     response = admin_client.post(f"/api/messages/{msg.id}/redact")
     assert response.status_code == 409 and "retention" in response.get_json()["error"]
     assert db.session.scalar(select(AuditEvent.id).where(AuditEvent.action == "message.redact")) is None
+
+
+def test_redaction_holds_no_write_lock_while_it_waits_for_twilio(app, practice, inbound, fake_twilio):
+    """Under eventlet a lock held across Twilio's round trip stalls every greenlet that writes."""
+    if db.engine.dialect.name != "sqlite":
+        return  # PostgreSQL's row locks do not stop the world; the ordering is pinned on SQLite
+    msg = stored_mms(app, practice, inbound, fake_twilio)
+    admin = factories.user(practice, email="admin@example.com", role="admin")
+    locked_during: list[str] = []
+
+    class Probe(TwilioGateway):
+        """The real gateway, which first checks whether another connection could write now."""
+
+        def _probe(self, what: str) -> None:
+            other = sqlite3.connect(db.engine.url.database, timeout=0)
+            try:
+                other.execute("BEGIN IMMEDIATE")
+                other.rollback()
+            except sqlite3.OperationalError:
+                locked_during.append(what)
+            finally:
+                other.close()
+
+        def delete_message(self, sid: str) -> None:
+            self._probe("message")
+            super().delete_message(sid)
+
+        def delete_media(self, media_url: str) -> None:
+            self._probe("media")
+            super().delete_media(media_url)
+
+    fake_twilio.messages[SID] = {"sid": SID}
+    gateway = Probe(fake_twilio.account_sid, fake_twilio.auth_token, api_base_url=fake_twilio.url)
+    assert redact(msg, admin, gateway) == []
+    assert locked_during == []
+    assert SID in fake_twilio.deleted_messages and len(fake_twilio.deleted_media) == 1
+    assert db.session.get(Message, msg.id).redacted_at is not None

@@ -80,9 +80,14 @@ def redact(msg: Message, actor: User, gateway: Gateway) -> list[str]:
     Returns what could not be deleted at Twilio (reasons, no ePHI), so the admin can be told; the
     local destruction happens regardless and cannot be undone.
     """
+    # Twilio first, before anything is written: a write transaction held across a network call keeps
+    # SQLite's lock, and under eventlet the worker's busy wait for that lock stalls the whole process,
+    # this request included, until the busy timeout. A local failure after this leaves the copies at
+    # Twilio confirmed gone only in memory; the retention sweep's retry then meets a 404, which counts.
+    deletion = delete_twilio_copies(msg, gateway)
+    problems = [f"{what}: {exc.reason}" for what, exc in deletion.failures]
     destroy(msg, AttachmentStatus.REDACTED)
     msg.redacted_at, msg.redacted_by_id = utcnow(), actor.id
-    problems = [f"{what}: {exc.reason}" for what, exc in delete_twilio_copies(msg, gateway).failures]
     audit.record("message.redact", msg, journey_id=msg.journey_id, twilio_problems=len(problems))
     db.session.flush()
     announce(msg)
