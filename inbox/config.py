@@ -9,9 +9,17 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from inbox.crypto import new_index_key
+
 DEFAULT_MEDIA_HOSTS = "https://api.twilio.com,https://media.twiliocdn.com,https://mms.twiliocdn.com"
 # Production takes these from the environment only: generating them would hide a lost or missing secret.
-REQUIRED_IN_PRODUCTION = ("SECRET_KEY", "INBOX_DATA_KEYS", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN")
+REQUIRED_IN_PRODUCTION = (
+    "SECRET_KEY",
+    "INBOX_DATA_KEYS",
+    "INBOX_INDEX_KEY",
+    "TWILIO_ACCOUNT_SID",
+    "TWILIO_AUTH_TOKEN",
+)
 DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 5000  # where `python wsgi.py` serves without HOST and PORT
 
 
@@ -91,6 +99,8 @@ def load_config(instance_path: str) -> dict[str, Any]:
         or f"sqlite:///{instance / 'inbox.sqlite3'}",
         "SECRET_KEY": os.environ.get("SECRET_KEY"),
         "INBOX_DATA_KEYS": os.environ.get("INBOX_DATA_KEYS"),
+        # The blind index's root key (crypto.BlindIndex): separate from the data keys, never rotated with them.
+        "INBOX_INDEX_KEY": os.environ.get("INBOX_INDEX_KEY"),
         "INBOX_MEDIA_DIR": os.environ.get("INBOX_MEDIA_DIR") or str(instance / "media"),
         # Production refuses to start without it (above); development serves where HOST and PORT say.
         "INBOX_PUBLIC_URL": (os.environ.get("INBOX_PUBLIC_URL") or served_url(os.environ)).rstrip("/"),
@@ -125,6 +135,8 @@ def load_config(instance_path: str) -> dict[str, Any]:
         config["SECRET_KEY"] = _instance_secret(instance, "secret_key", lambda: secrets.token_hex(32))
     if not config["INBOX_DATA_KEYS"]:
         config["INBOX_DATA_KEYS"] = _instance_secret(instance, "data_keys", _new_data_key)
+    if not config["INBOX_INDEX_KEY"]:
+        config["INBOX_INDEX_KEY"] = _instance_secret(instance, "index_key", new_index_key)
     if config["INBOX_SIMULATOR"]:
         # The simulator signs its webhooks with a development token, as Twilio would with the real one.
         config["TWILIO_AUTH_TOKEN"] = config["TWILIO_AUTH_TOKEN"] or _instance_secret(

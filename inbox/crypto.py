@@ -1,20 +1,30 @@
-"""Encryption at rest: AES-256-GCM with key ids and associated data that binds a ciphertext to its record.
+"""Encryption at rest: AES-256-GCM with key ids and associated data that binds a ciphertext to its record,
+and the keyed blind index that finds a sealed value by exact match without storing it.
 
 A sealed value is ``b"\\x01" + len(kid) + kid + nonce(12) + ciphertext+tag``. The key id travels with the
 ciphertext so that old data stays readable after a rotation; the associated data (for example
 ``"message.body:4f2c…"``) makes a ciphertext copied onto another record fail to open instead of
 decrypting into the wrong thread.
+
+A blind index entry is ``HMAC-SHA256(practice key, purpose + NUL + normalised value)``. The practice key is
+derived (HKDF-SHA256) from INBOX_INDEX_KEY, which is not a data key: a stolen database reveals which rows
+share a value within one practice, never the value, and the same number has unrelated digests in two
+practices. Changing INBOX_INDEX_KEY means rebuilding every digest (docs/deploy.md).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import os
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 VERSION = 1
 NONCE_BYTES = 12
@@ -25,7 +35,7 @@ class DecryptionError(Exception):
 
 
 class KeyConfigError(ValueError):
-    """INBOX_DATA_KEYS is malformed."""
+    """INBOX_DATA_KEYS or INBOX_INDEX_KEY is malformed."""
 
 
 class Keyring:
@@ -80,9 +90,41 @@ class Keyring:
         return blob[2 : 2 + blob[1]].decode(errors="replace")
 
 
+class BlindIndex:
+    """Keyed digests of values that stay sealed, so that equal values can be found (one key per practice)."""
+
+    def __init__(self, encoded: str):
+        try:
+            self.root = base64.b64decode(encoded.strip(), validate=True)
+        except binascii.Error as exc:
+            raise KeyConfigError("INBOX_INDEX_KEY is not valid base64") from exc
+        if len(self.root) != 32:
+            raise KeyConfigError("INBOX_INDEX_KEY must be 32 bytes")
+        self._keys: dict[int, bytes] = {}
+
+    def practice_key(self, practice_id: int) -> bytes:
+        """The practice's own index key, derived once and kept."""
+        key = self._keys.get(practice_id)
+        if key is None:
+            hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"inbox-index:%d" % practice_id)
+            key = self._keys[practice_id] = hkdf.derive(self.root)
+        return key
+
+    def digest(self, practice_id: int, purpose: str, value: str) -> bytes:
+        """The 32-byte digest of an already normalised value (an E.164 number, a folded word)."""
+        message = purpose.encode() + b"\0" + value.encode()
+        return hmac.new(self.practice_key(practice_id), message, hashlib.sha256).digest()
+
+
+def new_index_key() -> str:
+    """A fresh INBOX_INDEX_KEY."""
+    return base64.b64encode(os.urandom(32)).decode()
+
+
 def init_app(app: Any) -> None:
-    """Load the app's keyring from INBOX_DATA_KEYS (fails fast on a malformed key)."""
+    """Load the keyring and the blind index from their settings (fails fast on a malformed key)."""
     app.extensions["inbox_keyring"] = Keyring(app.config["INBOX_DATA_KEYS"])
+    app.extensions["inbox_blind_index"] = BlindIndex(app.config["INBOX_INDEX_KEY"])
 
 
 def keyring() -> Keyring:
@@ -92,16 +134,33 @@ def keyring() -> Keyring:
     return current_app.extensions["inbox_keyring"]
 
 
+def blind_index() -> BlindIndex:
+    """The blind index of the current app."""
+    from flask import current_app
+
+    return current_app.extensions["inbox_blind_index"]
+
+
+PHONE = "phone"  # the purpose of a contact number's digest (E.164)
+
+
+def phone_digest(practice_id: int, e164: str) -> bytes:
+    """What `contacts.phone_index` holds for this number in this practice."""
+    return blind_index().digest(practice_id, PHONE, e164)
+
+
 class EncryptedField:
     """A model attribute stored sealed in a LargeBinary column, bound to the row by its ``uid``.
 
     Use: ``body_ct = mapped_column(LargeBinary)`` and ``body = EncryptedField("body_ct", "message.body")``.
-    Reading decrypts on access; assigning ``None`` clears the ciphertext (used by redaction).
+    Reading decrypts on access; assigning ``None`` clears the ciphertext (used by redaction). With
+    ``empty=""`` a NULL column reads as "" and assigning "" stores NULL (names nobody gave us yet).
     """
 
-    def __init__(self, column: str, purpose: str):
+    def __init__(self, column: str, purpose: str, *, empty: str | None = None):
         self.column = column
         self.purpose = purpose
+        self.empty = empty
 
     def aad(self, obj: Any) -> str:
         """Associated data: what the value is and which record it belongs to."""
@@ -112,9 +171,30 @@ class EncryptedField:
             return self
         blob = getattr(obj, self.column)
         if blob is None:
-            return None
+            return self.empty
         return keyring().open(blob, self.aad(obj)).decode()
 
     def __set__(self, obj: Any, value: str | None) -> None:
-        sealed = None if value is None else keyring().seal(value.encode(), self.aad(obj))
+        sealed = (
+            None if value is None or value == self.empty else keyring().seal(value.encode(), self.aad(obj))
+        )
         setattr(obj, self.column, sealed)
+
+
+class IndexedPhone(EncryptedField):
+    """A sealed E.164 number whose blind-index digest (for lookups and uniqueness) is kept beside it.
+
+    The row's ``practice_id`` must be set first: the digest is keyed per practice.
+    """
+
+    def __init__(self, column: str, purpose: str, index_column: str):
+        super().__init__(column, purpose)
+        self.index_column = index_column
+
+    def __set__(self, obj: Any, value: str | None) -> None:
+        super().__set__(obj, value)
+        if value is not None and obj.practice_id is None:
+            raise ValueError(
+                f"{self.purpose}: set practice_id before the number (its digest is per practice)"
+            )
+        setattr(obj, self.index_column, None if value is None else phone_digest(obj.practice_id, value))

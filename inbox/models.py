@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from flask_login import UserMixin
 from sqlalchemy import (
@@ -25,7 +25,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
-from inbox.crypto import EncryptedField
+from inbox.crypto import EncryptedField, IndexedPhone
 from inbox.extensions import db
 
 if TYPE_CHECKING:
@@ -59,6 +59,24 @@ def utcnow() -> datetime:
 def new_uid() -> str:
     """An opaque 128-bit id: names media blobs and binds ciphertexts to their row."""
     return secrets.token_hex(16)
+
+
+class SealedRow:
+    """A row with sealed attributes (`EncryptedField`): its uid (their associated data) and practice_id (a
+    digest's key) exist before any value is sealed, whatever order the keyword arguments come in.
+
+    SEALED names the sealed attributes and the value each gets when the caller gives none (None: unset).
+    """
+
+    SEALED: ClassVar[dict[str, str | None]] = {}
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("uid", new_uid())
+        values = {name: kwargs.pop(name, default) for name, default in self.SEALED.items()}
+        super().__init__(**kwargs)
+        for name, value in values.items():
+            if value is not None:
+                setattr(self, name, value)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -174,29 +192,49 @@ class StaffSession(Model):
     user: Mapped[User] = relationship()
 
 
-class Contact(Model):
-    """A person texting the practice; the number is unique within the practice."""
+class Contact(SealedRow, Model):
+    """A person texting the practice; the number is unique within the practice.
+
+    Every identifier is sealed like a message body; the number is found through its blind-index digest.
+    """
 
     __tablename__ = "contacts"
     __table_args__ = (
-        UniqueConstraint("practice_id", "phone", name="uq_contacts_practice_phone"),
+        UniqueConstraint("practice_id", "phone_index", name="uq_contacts_practice_phone_index"),
         CheckConstraint(check("consent_state", ConsentState), name="consent_state"),
     )
+    SEALED = {
+        "phone": None,
+        "first_name": None,
+        "last_name": None,
+        "email": None,
+        "guardian_name": None,
+        "guardian_phone": None,
+    }
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    uid: Mapped[str] = mapped_column(String(32), unique=True, default=new_uid)
     practice_id: Mapped[int] = mapped_column(ForeignKey("practices.id"))
-    phone: Mapped[str] = mapped_column(String(20))  # E.164
-    first_name: Mapped[str] = mapped_column(String(100), default="")
-    last_name: Mapped[str] = mapped_column(String(100), default="")
-    email: Mapped[str | None] = mapped_column(String(254))
-    guardian_name: Mapped[str | None] = mapped_column(String(200))
-    guardian_phone: Mapped[str | None] = mapped_column(String(20))
+    phone_ct: Mapped[bytes] = mapped_column(LargeBinary)
+    phone_index: Mapped[bytes] = mapped_column(LargeBinary(32))  # crypto.phone_digest of the E.164 number
+    first_name_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
+    last_name_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
+    email_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
+    guardian_name_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
+    guardian_phone_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
     # Cached from the consent ledger by consent.record(); the ledger is the truth.
     consent_state: Mapped[str] = mapped_column(String(12), default="unknown")
     opt_in_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     practice: Mapped[Practice] = relationship()
+
+    phone = IndexedPhone("phone_ct", "contact.phone", "phone_index")  # E.164
+    first_name = EncryptedField("first_name_ct", "contact.first_name", empty="")
+    last_name = EncryptedField("last_name_ct", "contact.last_name", empty="")
+    email = EncryptedField("email_ct", "contact.email")
+    guardian_name = EncryptedField("guardian_name_ct", "contact.guardian_name")
+    guardian_phone = EncryptedField("guardian_phone_ct", "contact.guardian_phone")
 
     @property
     def full_name(self) -> str:
@@ -214,8 +252,8 @@ class Contact(Model):
         return bool(self.guardian_phone) and self.guardian_phone == self.phone
 
 
-class Journey(Model):
-    """A contact's case in a pathway; the thread of messages hangs off it."""
+class Journey(SealedRow, Model):
+    """A contact's case in a pathway; the thread of messages hangs off it. Its stage is staff's words: sealed."""
 
     __tablename__ = "journeys"
     __table_args__ = (
@@ -223,11 +261,14 @@ class Journey(Model):
         CheckConstraint(check("pathway", Pathway), name="pathway"),
     )
 
+    SEALED = {"stage": "New inquiry"}
+
     id: Mapped[int] = mapped_column(primary_key=True)
+    uid: Mapped[str] = mapped_column(String(32), unique=True, default=new_uid)
     practice_id: Mapped[int] = mapped_column(ForeignKey("practices.id"))
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
     pathway: Mapped[str] = mapped_column(String(12), default="intake")
-    stage: Mapped[str] = mapped_column(String(60), default="New inquiry")
+    stage_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
     is_open: Mapped[bool] = mapped_column(Boolean, default=True)
     is_inquiry: Mapped[bool] = mapped_column(Boolean, default=False)
     source: Mapped[str] = mapped_column(String(12), default="manual")  # sms, web, phone, manual
@@ -241,16 +282,19 @@ class Journey(Model):
     contact: Mapped[Contact] = relationship()
     assignee: Mapped[User | None] = relationship()
 
+    stage = EncryptedField("stage_ct", "journey.stage", empty="")
+
     @property
     def pathway_label(self) -> str:
         """Pathway as staff call it."""
         return PATHWAYS.get(self.pathway, self.pathway)
 
 
-class Message(Model):
+class Message(SealedRow, Model):
     """One SMS/MMS in a thread; outbound rows are also the durable send queue (the outbox)."""
 
     __tablename__ = "messages"
+    SEALED = {"body": None}
     __table_args__ = (
         Index("ix_messages_journey_id", "journey_id", "id"),
         Index("ix_messages_outbox", "status", "not_before"),
@@ -293,14 +337,6 @@ class Message(Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     body = EncryptedField("body_ct", "message.body")
-
-    def __init__(self, **kwargs: Any) -> None:
-        # The uid must exist before the body is sealed, since it is the ciphertext's associated data.
-        kwargs.setdefault("uid", new_uid())
-        body = kwargs.pop("body", None)
-        super().__init__(**kwargs)
-        if body is not None:
-            self.body = body
 
     journey: Mapped[Journey] = relationship()
     contact: Mapped[Contact] = relationship()
@@ -349,8 +385,8 @@ class Attachment(Model):
     reviewed_by: Mapped[User | None] = relationship()
 
 
-class ConsentEvent(Model):
-    """Append-only consent ledger: every change with its source, evidence and actor."""
+class ConsentEvent(SealedRow, Model):
+    """Append-only consent ledger: every change with its source, evidence (sealed) and actor."""
 
     __tablename__ = "consent_events"
     __table_args__ = (
@@ -358,19 +394,24 @@ class ConsentEvent(Model):
         CheckConstraint(check("state", ConsentState), name="state"),
     )
 
+    SEALED = {"evidence": None}
+
     id: Mapped[int] = mapped_column(primary_key=True)
+    uid: Mapped[str] = mapped_column(String(32), unique=True, default=new_uid)
     practice_id: Mapped[int] = mapped_column(ForeignKey("practices.id"))
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"))
     channel: Mapped[str] = mapped_column(String(8), default="sms")
     state: Mapped[str] = mapped_column(String(12))
     # web_form, phone_attestation, sms_keyword, carrier_error, staff_manual, opt_in_request
     source: Mapped[str] = mapped_column(String(20))
-    evidence: Mapped[str | None] = mapped_column(Text)
+    evidence_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     message_sid: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     actor: Mapped[User | None] = relationship()
+
+    evidence = EncryptedField("evidence_ct", "consent.evidence")
 
 
 class Template(Model):

@@ -26,6 +26,7 @@ pytest.register_assert_rewrite("tests.browser", "tests.live_server")
 
 PUBLIC_URL = "https://inbox.example.test"
 TEST_KEY = "t1:" + base64.b64encode(b"k" * 32).decode()
+TEST_INDEX_KEY = base64.b64encode(b"i" * 32).decode()
 PG_URL = os.environ.get("INBOX_TEST_DATABASE")
 
 
@@ -80,6 +81,7 @@ def app_env(tmp_path, monkeypatch, fake_twilio, pg_database):
         "DATABASE_URL": pg_database or f"sqlite:///{tmp_path / 'inbox.sqlite3'}",
         "SECRET_KEY": "test-secret",
         "INBOX_DATA_KEYS": TEST_KEY,
+        "INBOX_INDEX_KEY": TEST_INDEX_KEY,
         "INBOX_MEDIA_DIR": str(tmp_path / "media"),
         "INBOX_INSTANCE_DIR": str(tmp_path / "instance"),
         "INBOX_PUBLIC_URL": PUBLIC_URL,

@@ -39,7 +39,7 @@ from inbox.extensions import db
 from inbox.models import Contact, Journey, Message, PracticeNumber, Template, WorkerHeartbeat
 from inbox.texting import consent
 from tests import ephi_watch, factories
-from tests.conftest import TEST_KEY
+from tests.conftest import TEST_INDEX_KEY, TEST_KEY
 from tests.fake_twilio import FakeTwilio
 
 if TYPE_CHECKING:
@@ -131,6 +131,7 @@ def cluster_env(database, twilio_fake, tmp_path_factory) -> dict[str, str]:
         "DATABASE_URL": database,
         "SECRET_KEY": secrets.token_hex(32),
         "INBOX_DATA_KEYS": TEST_KEY,
+        "INBOX_INDEX_KEY": TEST_INDEX_KEY,
         "INBOX_MEDIA_DIR": str(base / "media"),
         "INBOX_INSTANCE_DIR": str(base / "instance"),
         "TWILIO_ACCOUNT_SID": twilio_fake.account_sid,

@@ -34,7 +34,8 @@ from inbox.crypto import DecryptionError, keyring
 from inbox.extensions import db, socketio
 from inbox.gateway.rest import Alert, AvailableNumber, OwnedNumber, SendError, SendResult
 from inbox.media.processing import sniff
-from inbox.models import Contact, Message, PracticeNumber
+from inbox.models import Message, PracticeNumber
+from inbox.texting.journeys import find_contact
 from inbox.vocabulary import Direction, Status
 
 bp = Blueprint("simulator", __name__, url_prefix="/simulator")
@@ -241,9 +242,7 @@ def thread() -> ResponseReturnValue:
     except InvalidNumber:
         return jsonify(messages=[])
     number = _own_number(to)
-    contact = db.session.scalar(
-        select(Contact).where(Contact.practice_id == number.practice_id, Contact.phone == from_)
-    )
+    contact = find_contact(number.practice_id, from_)
     if not contact:
         return jsonify(messages=[])
     messages = db.session.scalars(

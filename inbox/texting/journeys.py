@@ -11,6 +11,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from inbox.common import audit
 from inbox.common.inputs import parse_id
+from inbox.crypto import phone_digest
 from inbox.extensions import db
 from inbox.models import PATHWAYS, Contact, Journey, Message, ReadMarker, User, utcnow
 from inbox.presenters import journey_json, message_json
@@ -30,9 +31,11 @@ def reached_the_contact() -> ColumnElement[bool]:
 
 
 def find_contact(practice_id: int, phone: str) -> Contact | None:
-    """The practice's contact with this E.164 number."""
+    """The practice's contact with this E.164 number, found by its blind-index digest (the number is sealed)."""
     return db.session.scalar(
-        select(Contact).where(Contact.practice_id == practice_id, Contact.phone == phone)
+        select(Contact).where(
+            Contact.practice_id == practice_id, Contact.phone_index == phone_digest(practice_id, phone)
+        )
     )
 
 
