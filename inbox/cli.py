@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 import secrets
+from typing import Any, cast
 
 import click
 from flask import Flask, current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from inbox.common.phones import InvalidNumber, to_e164
 from inbox.crypto import keyring
@@ -15,7 +16,18 @@ from inbox.dev.demo import load_demo
 from inbox.extensions import db
 from inbox.gateway import gateway_for
 from inbox.media import attachments
-from inbox.models import ROLES, Attachment, Message, Practice, PracticeNumber, User, utcnow
+from inbox.models import (
+    ROLES,
+    Attachment,
+    ConsentEvent,
+    Contact,
+    Journey,
+    Message,
+    Practice,
+    PracticeNumber,
+    User,
+    utcnow,
+)
 from inbox.records import retention
 from inbox.texting.practices import create_practice, public_form_url
 from inbox.vocabulary import AttachmentStatus
@@ -116,28 +128,32 @@ def worker_command() -> None:
 @click.command("rotate-keys")
 @click.option("--batch", default=500, show_default=True)
 def rotate_keys_command(batch: int) -> None:
-    """Re-encrypt every message body and media blob under the first key of INBOX_DATA_KEYS."""
+    """Re-encrypt every sealed value (bodies, identifiers, stages, evidence) and media blob under the first
+    key of INBOX_DATA_KEYS. Digests of the blind index do not change: they hang on INBOX_INDEX_KEY."""
     ring = keyring()
-    total = db.session.scalar(select(func.count(Message.id)).where(Message.body_ct.is_not(None)))
-    done = rotated = last_id = 0
-    while True:
-        rows = db.session.scalars(
-            select(Message)
-            .where(Message.body_ct.is_not(None), Message.id > last_id)
-            .order_by(Message.id)
-            .limit(batch)
-        ).all()
-        if not rows:
-            break
-        for msg in rows:
-            assert msg.body_ct is not None  # the query selects sealed bodies only
-            if ring.key_id(msg.body_ct) != ring.primary:
-                msg.body = msg.body  # decrypt under the old key, seal under the primary
-                rotated += 1
-        last_id = rows[-1].id
-        done += len(rows)
-        db.session.commit()
-        click.echo(f"messages: {done}/{total} checked, {rotated} re-encrypted")
+    # Each model's `id` and sealed columns; the loop's variable is typed loosely, their common base has neither.
+    for model in cast(tuple[Any, ...], (Message, Contact, Journey, ConsentEvent)):
+        fields = {name: getattr(model, name).column for name in model.SEALED}
+        sealed = or_(*(getattr(model, column).is_not(None) for column in fields.values()))
+        total = db.session.scalar(select(func.count(model.id)).where(sealed))
+        done = rotated = last_id = 0
+        while True:
+            rows = db.session.scalars(
+                select(model).where(sealed, model.id > last_id).order_by(model.id).limit(batch)
+            ).all()
+            if not rows:
+                break
+            for row in rows:
+                for name, column in fields.items():
+                    blob = getattr(row, column)
+                    if blob is not None and ring.key_id(blob) != ring.primary:
+                        # Open under the old key, seal under the primary.
+                        setattr(row, name, getattr(row, name))
+                        rotated += 1
+            last_id = rows[-1].id
+            done += len(rows)
+            db.session.commit()
+            click.echo(f"{model.__tablename__}: {done}/{total} checked, {rotated} values re-encrypted")
     files = 0
     for att in db.session.scalars(select(Attachment).where(Attachment.status == AttachmentStatus.READY)):
         for path in attachments.blob_paths(att):

@@ -166,6 +166,14 @@ class EncryptedField:
         """Associated data: what the value is and which record it belongs to."""
         return f"{self.purpose}:{obj.uid}"
 
+    def __eq__(self, other: object) -> bool:
+        # `Contact.phone == x` in a query would quietly become `WHERE false`: the database holds only
+        # ciphertext. Find a number by its digest (texting.journeys.find_contact); open values in Python.
+        raise TypeError(f"{self.purpose} is sealed: SQL cannot compare it (use its blind index)")
+
+    __ne__ = __eq__
+    __hash__ = object.__hash__
+
     def __get__(self, obj: Any, objtype: type | None = None) -> Any:
         if obj is None:
             return self

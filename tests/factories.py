@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 
 from argon2 import PasswordHasher
+from sqlalchemy import select
 
 from inbox.extensions import db
 from inbox.models import Contact, Journey, Message, Practice, User
@@ -56,6 +57,13 @@ def contact(practice: Practice, phone: str = "+14155550100", **fields) -> Contac
     db.session.add(c)
     db.session.commit()
     return c
+
+
+def contact_by_phone(phone: str) -> Contact:
+    """The one contact (of any practice) with this number: numbers are sealed, so the test opens them all."""
+    matches = [c for c in db.session.scalars(select(Contact)) if c.phone == phone]
+    assert len(matches) == 1, f"{len(matches)} contacts have that number"
+    return matches[0]
 
 
 def journey(contact: Contact, pathway: str = "intake", **fields) -> Journey:

@@ -12,7 +12,7 @@ from sqlalchemy import select, text
 from inbox import create_app
 from inbox.crypto import DecryptionError, KeyConfigError, Keyring
 from inbox.extensions import db
-from inbox.models import Message
+from inbox.models import Contact, Journey, Message
 from tests import factories
 
 KEY_A = "a:" + base64.b64encode(b"A" * 32).decode()
@@ -123,12 +123,20 @@ def test_rotate_keys_re_encrypts_everything_under_the_new_key(app, practice, mon
     with rotated_app.app_context():  # the CLI runs in the app context it finds
         result = rotated_app.test_cli_runner().invoke(args=["rotate-keys", "--batch", "3"])
     assert result.exit_code == 0, result.output
-    assert "7/7 checked, 7 re-encrypted" in result.output
+    assert "messages: 7/7 checked, 7 values re-encrypted" in result.output
+    assert "contacts: 1/1 checked, 3 values re-encrypted" in result.output  # number, first and last name
+    assert "journeys: 1/1 checked, 1 values re-encrypted" in result.output  # its stage
     with rotated_app.app_context():
         ring = rotated_app.extensions["inbox_keyring"]
         rows = db.session.scalars(select(Message).order_by(Message.id)).all()
         assert {ring.key_id(m.body_ct) for m in rows} == {"new"}
         assert [m.body for m in rows] == [f"body {i}" for i in range(7)]
+        contact = db.session.get(Contact, c.id)
+        assert {ring.key_id(b) for b in (contact.phone_ct, contact.first_name_ct, contact.last_name_ct)} == {
+            "new"
+        }
+        assert (contact.phone, contact.first_name) == ("+14155550100", "Maria")
+        assert ring.key_id(db.session.get(Journey, j.id).stage_ct) == "new"
     # The new key alone now opens everything.
     monkeypatch.setenv("INBOX_DATA_KEYS", new_key)
     with create_app({"TESTING": True}).app_context():

@@ -41,7 +41,7 @@ def test_new_number_creates_contact_inquiry_and_message(inbound, practice):
     response = inbound("Hi, do you have openings for a new client?", from_="+14155550123")
     assert response.status_code == 200
     assert response.mimetype == "text/xml"
-    contact = db.session.scalar(select(Contact).where(Contact.phone == "+14155550123"))
+    contact = factories.contact_by_phone("+14155550123")
     journey = db.session.scalar(select(Journey).where(Journey.contact_id == contact.id))
     assert (journey.pathway, journey.is_inquiry, journey.source) == ("intake", True, "sms")
     msg = db.session.scalar(select(Message).where(Message.direction == "inbound"))

@@ -131,7 +131,7 @@ def test_a_person_texting_in_at_night_gets_the_request_at_once(
     inbound, practice, night_now, gateway, fake_twilio
 ):
     inbound("Hi, do you have evening slots?", from_="+14155550142")
-    contact = db.session.scalar(select(Contact).where(Contact.phone == "+14155550142"))
+    contact = factories.contact_by_phone("+14155550142")
     [request] = requests_to(contact.id)
     assert request.status == "queued" and request.not_before is None
     drain_all(gateway)
@@ -143,7 +143,7 @@ def test_the_web_form_at_night_gets_the_request_at_once(client, practice, night_
         submit(client, practice, first_name="Ana", last_name="Ruiz", phone="(415) 555-0143").status_code
         == 200
     )
-    contact = db.session.scalar(select(Contact).where(Contact.phone == "+14155550143"))
+    contact = factories.contact_by_phone("+14155550143")
     [request] = requests_to(contact.id)
     assert request.status == "queued" and request.not_before is None
 

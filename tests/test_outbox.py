@@ -334,7 +334,7 @@ def test_preview_fills_placeholders_and_counts_segments(staff_client, journey):
     assert result["body"] == "Hi Maria, this is Dana at Calm Harbor Therapy."
     assert result["segments"] == {"encoding": "GSM-7", "characters": 46, "count": 1}
     assert result["decision"]["action"] == "hold"
-    assert result["decision"]["reason"] == "held: the opt-in request goes to Maria first"
+    assert result["decision"]["reason"] == "held: the opt-in request goes to the contact first"
     assert result["decision"]["not_before"] is None
 
 
@@ -411,7 +411,7 @@ def test_replies_go_out_from_the_number_the_contact_texted(
     inbound("YES", from_="+14155550123", to="+15005550010")
     inbound("Hi, it's Sam", from_="+14155550124", to="+15005550006")
     for contact_phone in ("+14155550123", "+14155550124"):
-        contact = db.session.scalars(select(Contact).where(Contact.phone == contact_phone)).one()
+        contact = factories.contact_by_phone(contact_phone)
         journey = db.session.scalars(select(Journey).where(Journey.contact_id == contact.id)).one()
         consent.record(contact, "opted_in", "sms_keyword", evidence="YES")
         db.session.commit()

@@ -125,9 +125,8 @@ def test_edited_consent_sentence_is_what_the_public_form_shows_and_stores(admin_
         },
     )
     assert response.status_code == 200
-    assert db.session.scalars(
-        select(ConsentEvent.evidence).where(ConsentEvent.source == "web_form")
-    ).all() == [sentence]
+    events = db.session.scalars(select(ConsentEvent).where(ConsentEvent.source == "web_form")).all()
+    assert [event.evidence for event in events] == [sentence]
 
 
 @pytest.mark.parametrize("path", ["/admin/settings", "/admin/templates", "/admin/templates/new"])

@@ -150,11 +150,11 @@ def decide(contact: Contact, kind: str, now: datetime | None = None, *, by_conta
         if quiet_end is not None:
             return Decision("delay", _waits_until(quiet_end), quiet_end)
         return Decision("send", "opt-in request")
-    name = contact.first_name or "the contact"
+    # A reason is stored on the message in plaintext beside its sealed body: it never names the person.
     if practice.require_opt_in and state != ConsentState.OPTED_IN:
         if state == ConsentState.PENDING:
-            return Decision("hold", f"held until {name} accepts the opt-in request")
-        return Decision("hold", f"held: the opt-in request goes to {name} first")
+            return Decision("hold", "held until the contact accepts the opt-in request")
+        return Decision("hold", "held: the opt-in request goes to the contact first")
     if kind == Kind.AUTOMATED:
         quiet_end = in_quiet_hours(contact, now)
         if quiet_end is not None:

@@ -39,12 +39,14 @@ EMPTY_IS_NULL = {'first_name', 'last_name', 'stage'}  # read back as "" (Encrypt
 def seal_table(bind, table, purposes):
     ring = keyring()
     columns = ', '.join(['id', 'practice_id', *purposes])
-    total = bind.execute(sa.text(f'SELECT count(*) FROM {table} WHERE uid IS NULL')).scalar()
+    total = bind.execute(sa.text(f'SELECT count(*) FROM {table}')).scalar()
+    done = bind.execute(sa.text(f'SELECT count(*) FROM {table} WHERE uid IS NOT NULL')).scalar()
     assignments = ', '.join(['uid = :uid', *(f'{c}_ct = :{c}_ct' for c in purposes)])
     if table == 'contacts':
         assignments += ', phone_index = :phone_index'
     update = sa.text(f'UPDATE {table} SET {assignments} WHERE id = :id AND uid IS NULL')
-    done = 0
+    if done:
+        log.info('sealing %s: %d/%d were sealed by an earlier run; going on', table, done, total)
     while True:
         # A fresh transaction per batch: what it seals is committed before the next one starts.
         with bind.engine.begin() as conn:
