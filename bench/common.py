@@ -124,6 +124,7 @@ class AppEnv:
             "DATABASE_URL": f"sqlite:///{self.dir / 'inbox.sqlite3'}",
             "SECRET_KEY": secrets.token_hex(16),
             "INBOX_DATA_KEYS": "b1:" + base64.b64encode(secrets.token_bytes(32)).decode(),
+            "INBOX_INDEX_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
             "INBOX_MEDIA_DIR": str(self.dir / "media"),
             "INBOX_INSTANCE_DIR": str(self.dir / "instance"),
             "INBOX_PUBLIC_URL": self.url,

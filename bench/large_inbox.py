@@ -27,7 +27,7 @@ BATCH = 20_000
 
 def generate(journeys: int, per_journey: int) -> float:
     """Contacts, journeys (newest last) and their messages for practice 1; returns seconds taken."""
-    from inbox.crypto import keyring
+    from inbox.crypto import keyring, phone_digest
     from inbox.extensions import db
     from inbox.models import Contact, Journey, Message, ReadMarker, new_uid
 
@@ -40,13 +40,16 @@ def generate(journeys: int, per_journey: int) -> float:
         ids = range(first + 1, min(journeys, first + BATCH) + 1)
         contacts, rows, msgs, markers = [], [], [], []
         for j in ids:
+            cuid, juid, phone = new_uid(), new_uid(), f"+1{2000000000 + j}"
             contacts.append(
                 {
                     "id": j,
+                    "uid": cuid,
                     "practice_id": 1,
-                    "phone": f"+1{2000000000 + j}",
-                    "first_name": f"C{j}",
-                    "last_name": "Bench",
+                    "phone_ct": ring.seal(phone.encode(), f"contact.phone:{cuid}"),
+                    "phone_index": phone_digest(1, phone),
+                    "first_name_ct": ring.seal(f"C{j}".encode(), f"contact.first_name:{cuid}"),
+                    "last_name_ct": ring.seal(b"Bench", f"contact.last_name:{cuid}"),
                     "consent_state": "opted_in",
                     "created_at": epoch,
                 }
@@ -77,10 +80,11 @@ def generate(journeys: int, per_journey: int) -> float:
             rows.append(
                 {
                     "id": j,
+                    "uid": juid,
                     "practice_id": 1,
                     "contact_id": j,
                     "pathway": "intake",
-                    "stage": "New",
+                    "stage_ct": ring.seal(b"New", f"journey.stage:{juid}"),
                     "is_open": j % 10 != 0,
                     "is_inquiry": False,
                     "source": "sms",

@@ -11,7 +11,7 @@ from flask import Flask, current_app
 from sqlalchemy import func, or_, select
 
 from inbox.common.phones import InvalidNumber, to_e164
-from inbox.crypto import keyring
+from inbox.crypto import keyring, new_index_key
 from inbox.dev.demo import load_demo
 from inbox.extensions import db
 from inbox.gateway import gateway_for
@@ -211,6 +211,12 @@ def gen_data_key_command(kid: str) -> None:
     click.echo(f"{kid}:{base64.b64encode(secrets.token_bytes(32)).decode()}")
 
 
+@click.command("gen-index-key")
+def gen_index_key_command() -> None:
+    """Print a new INBOX_INDEX_KEY (set it once; changing it means rebuilding every blind-index digest)."""
+    click.echo(new_index_key())
+
+
 def init_app(app: Flask) -> None:
     """Register the commands under `flask --app inbox`."""
     for command in (
@@ -219,6 +225,7 @@ def init_app(app: Flask) -> None:
         demo_command,
         worker_command,
         rotate_keys_command,
+        gen_index_key_command,
         purge_command,
         gen_data_key_command,
     ):

@@ -120,7 +120,11 @@ def load_demo(number: str, password: str) -> bool:
     now = utcnow()
     for index, (first, last, phone, pathway, stage, consent_state, thread) in enumerate(CONTACTS):
         contact = Contact(
-            practice_id=practice.id, phone=phone, first_name=first, last_name=last, consent_state=consent_state
+            practice_id=practice.id,
+            phone=phone,
+            first_name=first,
+            last_name=last,
+            consent_state=consent_state,
         )
         db.session.add(contact)
         db.session.flush()
