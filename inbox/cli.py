@@ -29,6 +29,7 @@ from inbox.models import (
     utcnow,
 )
 from inbox.records import retention
+from inbox.texting import search
 from inbox.texting.practices import create_practice, public_form_url
 from inbox.vocabulary import AttachmentStatus
 from inbox.web.auth import hash_password
@@ -211,6 +212,15 @@ def gen_data_key_command(kid: str) -> None:
     click.echo(f"{kid}:{base64.b64encode(secrets.token_bytes(32)).decode()}")
 
 
+@click.command("reindex")
+@click.option("--batch", default=500, show_default=True)
+def reindex_command(batch: int) -> None:
+    """Rebuild the blind index (search terms and number digests) from the sealed values; run it after
+    INBOX_INDEX_KEY changed, before anyone searches or a text arrives."""
+    contacts, messages = search.reindex(batch, lambda table, done: click.echo(f"{table}: {done} indexed"))
+    click.echo(f"Done: {contacts} contacts and {messages} messages indexed.")
+
+
 @click.command("gen-index-key")
 def gen_index_key_command() -> None:
     """Print a new INBOX_INDEX_KEY (set it once; changing it means rebuilding every blind-index digest)."""
@@ -226,6 +236,7 @@ def init_app(app: Flask) -> None:
         worker_command,
         rotate_keys_command,
         gen_index_key_command,
+        reindex_command,
         purge_command,
         gen_data_key_command,
     ):

@@ -444,6 +444,24 @@ class ReadMarker(Model):
     last_read_message_id: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class SearchTerm(Model):
+    """One keyed digest of a word, a name prefix or a number spelling of a message or a contact, so that
+    search finds them with nothing readable stored (texting/search.py writes and reads these)."""
+
+    __tablename__ = "search_terms"
+    __table_args__ = (
+        Index("ix_search_terms_lookup", "practice_id", "digest", "message_id"),
+        CheckConstraint("(message_id IS NULL) <> (contact_id IS NULL)", name="one_owner"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practices.id"))
+    digest: Mapped[bytes] = mapped_column(LargeBinary(16))
+    # A row that is deleted takes its terms with it.
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), index=True)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
+
+
 class AuditEvent(Model):
     """Append-only: who did what to which record, when and from where. Never holds ePHI."""
 

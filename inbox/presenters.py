@@ -120,6 +120,12 @@ def journey_json(journey: Journey, last: Message | None = None, unread: int = 0)
     }
 
 
+def search_hit_json(journey: Journey, msg: Message | None, snippet_text: str) -> dict[str, Any]:
+    """One search result: the journey as the inbox lists it, the message that matched (or None when the
+    contact's name or number did), and the words around the match."""
+    return {"journey": journey_json(journey), "message_id": msg.id if msg else None, "snippet": snippet_text}
+
+
 def notification_json(practice: Practice, msg: Message) -> dict[str, Any]:
     """The top-right popup for an inbound text; initials and pathway only if the practice says so."""
     journey = msg.journey

@@ -34,11 +34,12 @@ from inbox.presenters import (
     journey_json,
     message_json,
     preview_json,
+    search_hit_json,
     staff_json,
     template_json,
 )
 from inbox.records.redaction import redact
-from inbox.texting import consent, journeys, wording
+from inbox.texting import consent, journeys, search, wording
 from inbox.texting.journeys import mark_read, open_journey
 from inbox.texting.outbox import AskedRecently, Blocked, cancel, compose, preview, request_opt_in
 from inbox.texting.queries import inbox_page, thread
@@ -80,6 +81,20 @@ def list_journeys() -> ResponseReturnValue:
     audit.record("inbox.list", pathway=pathway, count=len(journeys))
     db.session.commit()
     return jsonify(journeys=journeys)
+
+
+@bp.get("/search")
+def search_practice() -> ResponseReturnValue:
+    """Texts, notes, names and numbers across the practice, through the sealed index (docs/API.md)."""
+    try:
+        query = search.parse(request.args.get("q", ""))
+    except search.QueryError as exc:
+        return _error(422, str(exc))
+    hits = search.search(current_user.practice_id, query)
+    # What was searched for is ePHI: the audit keeps how many words and results, never the words.
+    audit.record("search", words=len(query.words), count=len(hits))
+    db.session.commit()
+    return jsonify(results=[search_hit_json(hit.journey, hit.message, hit.snippet) for hit in hits])
 
 
 @bp.get("/journeys/<int:journey_id>")
