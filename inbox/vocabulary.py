@@ -25,6 +25,7 @@ class Direction(StrEnum):
     INBOUND = "inbound"
     OUTBOUND = "outbound"
     ACTIVITY = "activity"
+    NOTE = "note"  # an internal note: staff only, never sent, never an answer to the contact
 
 
 class Kind(StrEnum):
