@@ -15,7 +15,7 @@ from inbox.dev.demo import load_demo
 from inbox.extensions import db
 from inbox.gateway import gateway_for
 from inbox.media import attachments
-from inbox.models import ROLES, Attachment, Message, Practice, PracticeNumber, User, utcnow
+from inbox.models import ROLES, Attachment, Message, Practice, PracticeNumber, TwoFactor, User, utcnow
 from inbox.records import retention
 from inbox.texting.practices import create_practice, public_form_url
 from inbox.vocabulary import AttachmentStatus
@@ -138,6 +138,13 @@ def rotate_keys_command(batch: int) -> None:
         done += len(rows)
         db.session.commit()
         click.echo(f"messages: {done}/{total} checked, {rotated} re-encrypted")
+    secrets_rotated = 0
+    for enrolment in db.session.scalars(select(TwoFactor)):  # one per staff member: no batching
+        if ring.key_id(enrolment.secret_ct) != ring.primary:
+            enrolment.secret = enrolment.secret
+            secrets_rotated += 1
+    db.session.commit()
+    click.echo(f"two-factor secrets: {secrets_rotated} re-encrypted")
     files = 0
     for att in db.session.scalars(select(Attachment).where(Attachment.status == AttachmentStatus.READY)):
         for path in attachments.blob_paths(att):

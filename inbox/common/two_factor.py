@@ -42,6 +42,17 @@ def is_enrolled(user: User) -> bool:
     return found is not None and found.confirmed_at is not None
 
 
+def enrolled_ids(practice_id: int) -> set[int]:
+    """Ids of the practice's staff with two-factor in force (one query, for the staff list)."""
+    return set(
+        db.session.scalars(
+            select(TwoFactor.user_id)
+            .join(User, User.id == TwoFactor.user_id)
+            .where(User.practice_id == practice_id, TwoFactor.confirmed_at.is_not(None))
+        )
+    )
+
+
 def start(user: User) -> TwoFactor:
     """A fresh secret for the user to scan; not in force until `confirm` (replaces one being set up)."""
     db.session.execute(
