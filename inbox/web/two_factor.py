@@ -37,7 +37,11 @@ bp = Blueprint("two_factor", __name__)
 class CodeForm(FlaskForm):
     """A six-digit code from the app, or a recovery code."""
 
-    code = StringField("Code", validators=[DataRequired("Enter the code from your app."), Length(max=40)])
+    code = StringField(
+        "Code",
+        validators=[DataRequired("Enter the code from your app."), Length(max=40)],
+        render_kw={"autocomplete": "one-time-code", "autocapitalize": "off", "spellcheck": "false"},
+    )
 
 
 class PasswordCheckForm(FlaskForm):
