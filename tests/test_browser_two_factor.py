@@ -9,8 +9,11 @@ import time
 import pyotp
 import pytest
 from playwright.sync_api import expect
+from sqlalchemy import select
 
-from tests import factories
+from inbox.extensions import db
+from inbox.models import AuditEvent
+from tests import ephi_watch, factories
 from tests.browser import NUMBER, TIMEOUT, screenshot, wait_until
 
 pytest_plugins = ["tests.live_server", "tests.browser"]
@@ -47,7 +50,9 @@ def set_up_from_the_page(tab) -> tuple[str, list[str]]:
     codes = tab.locator("#recovery-codes li")
     expect(codes).to_have_count(10)
     screenshot(tab, "two-factor-recovery-codes")
-    return secret, [c.strip() for c in codes.all_inner_texts()]
+    shown = [c.strip() for c in codes.all_inner_texts()]
+    ephi_watch.remember(secret, *shown)  # secrets: never in the server's log
+    return secret, shown
 
 
 def test_a_coordinator_enrols_then_logs_in_with_a_code_to_a_live_inbox(page, browser, live_server, staff):
@@ -80,6 +85,8 @@ def test_with_two_factor_required_a_login_lands_on_set_up_not_the_login_form(
     admin_page.check("#require_two_factor")
     admin_page.click("form button[type=submit]:has-text('Save settings')")
     expect(admin_page.locator(".flash")).to_have_text("Settings saved.")
+    saved = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "settings.update")).one()
+    assert saved.detail == {"fields": ["require_two_factor"], "require_two_factor": True}
 
     tab = new_tab(browser)
     password_step(tab, live_server, staff.email)

@@ -20,7 +20,7 @@ from inbox.crypto import DecryptionError, keyring
 from inbox.extensions import db
 from inbox.models import AuditEvent, RecoveryCode, StaffSession, TwoFactor, User, utcnow
 from inbox.web import auth
-from tests import factories
+from tests import ephi_watch, factories
 from tests.conftest import StaffClient
 from tests.live_server import CSRF_INPUT, VALUE
 
@@ -38,6 +38,7 @@ def enrol(user: User) -> tuple[str, list[str]]:
     codes = two_factor.confirm(pending, user, pyotp.TOTP(secret).at(utcnow() - timedelta(seconds=30)))
     assert codes is not None
     db.session.commit()
+    ephi_watch.remember(secret, *codes)  # secrets: never in a log
     return secret, codes
 
 
@@ -281,3 +282,18 @@ def test_rotate_keys_reseals_the_secrets(app, staff, enrolled, monkeypatch):
     monkeypatch.setenv("INBOX_DATA_KEYS", new_key)
     with create_app({"TESTING": True}).app_context():
         assert db.session.scalars(select(TwoFactor)).one().secret == enrolled[0]
+
+
+def test_a_newcomer_under_the_switch_enrols_then_changes_the_temporary_password(app, practice):
+    practice.require_two_factor = True
+    newcomer = factories.user(practice, email="sam@example.com", must_change_password=True)
+    browser = StaffClient(app.test_client())
+    assert browser.login(newcomer.email).location.endswith("/account/two-factor")
+    post_form(browser, "/account/two-factor", "/account/two-factor/start")
+    secret = SECRET_TEXT.search(browser.get("/account/two-factor").get_data(as_text=True)).group(1)
+    code = pyotp.TOTP(secret.replace(" ", "")).now()
+    assert (
+        post_form(browser, "/account/two-factor", "/account/two-factor/confirm", code=code).status_code == 200
+    )
+    assert browser.get("/").location.endswith("/account/password")
+    assert browser.get("/api/staff").json["next"] == "/account/password"
