@@ -304,9 +304,13 @@ def _safe_target(target: str) -> str:
 
 
 def finish_login(staff_session: StaffSession) -> str:
-    """Every step is done: the session loads its user from now on. Returns where the person was going."""
+    """Every step is done: the session loads its user from now on. Returns where the person was going.
+
+    The token is new too, so a copy of the cookie taken while only the password was done opens nothing."""
     staff_session.pending_step = None
+    staff_session.token = secrets.token_urlsafe(32)
     db.session.commit()
+    session["sid"] = staff_session.token
     login_user(staff_session.user)
     return _safe_target(session.pop("next", ""))
 
