@@ -97,6 +97,9 @@ def test_with_two_factor_required_a_login_lands_on_set_up_not_the_login_form(
     tab.goto(live_server.url + "/")  # the inbox is not open yet: back to the set-up
     assert tab.url.endswith("/account/two-factor"), tab.url
     tab.click("text=Set up two-factor login")
+    tab.set_viewport_size({"width": 390, "height": 844})  # set up on the phone itself: it must fit
+    assert tab.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    screenshot(tab, "two-factor-setup-phone")
     set_up_from_the_page(tab)
     tab.click("text=I saved my codes, continue")
     wait_until(tab, LIVE)
