@@ -41,6 +41,7 @@ from inbox.vocabulary import (
     ConsentState,
     Direction,
     Kind,
+    LoginStep,
     Pathway,
     Status,
     check,
@@ -121,6 +122,8 @@ class Practice(Model):
     delete_media_at_twilio: Mapped[bool] = mapped_column(Boolean, default=True)
     web_consent_sentence: Mapped[str | None] = mapped_column(Text)
     retention_days: Mapped[int | None] = mapped_column(Integer)
+    # On: everyone (admins too) enrols a second factor at their next login before anything else.
+    require_two_factor: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     numbers: Mapped[list[PracticeNumber]] = relationship(back_populates="practice")
@@ -180,6 +183,7 @@ class StaffSession(Model):
     """A server-side login session, so that logout, idle logoff and deactivation really end it."""
 
     __tablename__ = "staff_sessions"
+    __table_args__ = (CheckConstraint(check("pending_step", LoginStep), name="pending_step"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     token: Mapped[str] = mapped_column(String(64), unique=True)
@@ -188,8 +192,44 @@ class StaffSession(Model):
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ip: Mapped[str | None] = mapped_column(String(64))
+    # The login step still owed after the password (`vocabulary.LoginStep`); None is a full login.
+    # Only a full login loads its user: a pending one is anonymous everywhere but its own step's page.
+    pending_step: Mapped[str | None] = mapped_column(String(12))
 
     user: Mapped[User] = relationship()
+
+
+class TwoFactor(SealedRow, Model):
+    """A staff member's TOTP enrolment: the secret sealed to this row, the last time step used.
+
+    `confirmed_at` is None while the person is setting it up (the secret is shown, no code proved yet);
+    only a confirmed enrolment asks for a code at login.
+    """
+
+    __tablename__ = "two_factors"
+    SEALED = {"secret": None}
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uid: Mapped[str] = mapped_column(String(32), unique=True, default=new_uid)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), unique=True)
+    secret_ct: Mapped[bytes] = mapped_column(LargeBinary)
+    # The newest 30 s step a code was accepted for: a code of that step or earlier is a replay.
+    last_step: Mapped[int] = mapped_column(Integer, default=0)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    secret = EncryptedField("secret_ct", "two_factor.secret")
+
+
+class RecoveryCode(Model):
+    """A one-time recovery code of an enrolment, kept only as a hash; `used_at` spends it."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    two_factor_id: Mapped[int] = mapped_column(ForeignKey("two_factors.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Contact(SealedRow, Model):

@@ -85,6 +85,13 @@ class AttachmentStatus(StrEnum):
     PURGED = "purged"  # destroyed by the retention policy
 
 
+class LoginStep(StrEnum):
+    """What a login still owes after its password (a full login owes nothing: None)."""
+
+    SECOND_FACTOR = "code"  # enrolled: the code from the app, or a recovery code
+    ENROL = "enrol"  # the practice requires two-factor and this person has none yet
+
+
 # Keyed by str: the columns hold plain strings, and a StrEnum member hashes and compares as its value.
 PATHWAY_LABELS: dict[str, str] = {
     Pathway.INTAKE: "Intake",

@@ -94,6 +94,8 @@ FORMS = {
         "/account/password",
         {"current": factories.PASSWORD, "new": "a brand new passphrase", "confirm": "a brand new passphrase"},
     ),
+    "CodeForm": ("staff", "/account/two-factor/confirm", {"code": "123456"}),
+    "PasswordCheckForm": ("staff", "/account/two-factor/disable", {"password": factories.PASSWORD}),
     "PracticeForm": ("admin", "/admin/settings", SETTINGS),
     "TemplateForm": (
         "admin",

@@ -50,7 +50,9 @@ def temporary_password_first() -> ResponseReturnValue | None:
         and request.endpoint not in OPEN_WHILE_TEMPORARY
     ):
         if request.path.startswith("/api/"):
-            return jsonify(error="change your temporary password first"), 403
+            return jsonify(
+                error="change your temporary password first", next=url_for("account.change_password")
+            ), 403
         return redirect(url_for("account.change_password"))
     return None
 

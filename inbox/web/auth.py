@@ -5,6 +5,12 @@ so simultaneous guesses cannot outrun it: a hard limit per address, and per acco
 whether or not anyone has it) a few attempts at once, then a growing wait between attempts. A browser
 the person logged in from before carries a signed known-device cookie and has a budget of its own, so
 guesses from elsewhere never lock the person out of their own computer.
+
+A login with a second factor (docs/deploy.md, "Two-factor login") is two steps. The right password
+makes a server-side session that still owes a step (`StaffSession.pending_step`: the code, or an
+enrolment the practice requires); such a session loads no user, so it counts as logged in nowhere. Its
+own step's page is the one thing it opens: other pages redirect there, the API answers 403 naming the
+step (`next`), and no socket connects. The code step is throttled exactly like the password.
 """
 
 from __future__ import annotations
@@ -43,11 +49,12 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
 
-from inbox.common import audit, throttle
+from inbox.common import audit, throttle, two_factor
 from inbox.common.concurrency import run_cpu
 from inbox.extensions import db, login_manager
 from inbox.models import StaffSession, User, utcnow
 from inbox.realtime import disconnect_session
+from inbox.vocabulary import LoginStep
 
 bp = Blueprint("auth", __name__)
 _hasher = PasswordHasher()
@@ -66,6 +73,14 @@ DEVICE_COOKIE = "inbox_device"
 DEVICE_DAYS = 180
 # The same words and status for every refusal, whoever and whatever the email.
 THROTTLED = "Too many attempts. Wait a few minutes and try again."
+# A login that still owes a step after its password lasts this long, then starts over at the password.
+PENDING_FOR = timedelta(minutes=10)
+# Where each step is taken, and what the API says to a session that still owes it.
+STEP_PAGES = {LoginStep.SECOND_FACTOR: "two_factor.code", LoginStep.ENROL: "two_factor.manage"}
+STEP_REASONS = {
+    LoginStep.SECOND_FACTOR: "enter the code from your authenticator app first",
+    LoginStep.ENROL: "set up two-factor login first",
+}
 
 
 class LoginForm(FlaskForm):
@@ -88,28 +103,29 @@ def verify_password(stored_hash: str, password: str) -> bool:
         return False
 
 
-def _digest(kind: str, value: str) -> str:
-    """A throttle key that names no email or address in the database: an HMAC under SECRET_KEY."""
+def _digest(kind: str, value: str, step: str = "login") -> str:
+    """A throttle key that names no email or address in the database: an HMAC under SECRET_KEY.
+    `step` keeps the password's counters ("login") apart from the second factor's ("code")."""
     key = current_app.config["SECRET_KEY"].encode()
-    return f"login.{kind}:" + hmac.new(key, value.encode(), hashlib.sha256).hexdigest()[:40]
+    return f"{step}.{kind}:" + hmac.new(key, value.encode(), hashlib.sha256).hexdigest()[:40]
 
 
-def address_key(ip: str | None) -> str:
+def address_key(ip: str | None, step: str = "login") -> str:
     """The per-address counter; an IPv6 client counts by its /64, which one subscriber usually holds."""
     try:
         address = ipaddress.ip_address(ip or "")
     except ValueError:
-        return _digest("address", ip or "-")
+        return _digest("address", ip or "-", step)
     if isinstance(address, ipaddress.IPv6Address):
         if address.ipv4_mapped:
-            return _digest("address", str(address.ipv4_mapped))
-        return _digest("address", str(ipaddress.ip_network(f"{address}/64", strict=False)))
-    return _digest("address", str(address))
+            return _digest("address", str(address.ipv4_mapped), step)
+        return _digest("address", str(ipaddress.ip_network(f"{address}/64", strict=False)), step)
+    return _digest("address", str(address), step)
 
 
-def account_key(email: str) -> str:
+def account_key(email: str, step: str = "login") -> str:
     """The per-account counter: the email as typed, so an unknown email is throttled like a known one."""
-    return _digest("account", email)
+    return _digest("account", email, step)
 
 
 def _devices() -> URLSafeTimedSerializer:
@@ -145,27 +161,30 @@ def remember_device(response: WerkzeugResponse, user: User, device: str | None) 
     )
 
 
-def reserve_attempt(email: str, user: User | None) -> tuple[throttle.Taken, list[str], str | None]:
-    """Reserve this login attempt before any password check; returns the verdict, the keys that were
-    taken (given back or reset on success) and the known device, if any."""
+def reserve_attempt(
+    email: str, user: User | None, step: str = "login"
+) -> tuple[throttle.Taken, list[str], str | None]:
+    """Reserve this attempt (at the password, or at the code: `step`) before any check; returns the
+    verdict, the keys that were taken (given back or reset on success) and the known device, if any."""
     device = known_device(user)
     if device is not None:
         # The person's own browser: its own budget, untouched by guesses from anywhere else.
-        key = _digest("device", device)
+        key = _digest("device", device, step)
         return throttle.take_delayed(key, FREE_ATTEMPTS, DELAYS, QUIET), [key], device
-    by_address = address_key(request.remote_addr)
+    by_address = address_key(request.remote_addr, step)
     taken = throttle.take_limited(by_address, MAX_FAILURES_PER_ADDRESS, ADDRESS_WINDOW)
     if not taken.ok:
         return taken, [], None
-    by_account = account_key(email)
+    by_account = account_key(email, step)
     taken = throttle.take_delayed(by_account, FREE_ATTEMPTS, DELAYS, QUIET)
     return taken, [by_address, by_account], None
 
 
-def _succeeded(keys: list[str]) -> None:
-    """The right password: the address's reserved attempt was no failure; the account starts afresh."""
+def succeeded(keys: list[str]) -> None:
+    """The right password (or code): the address's reserved attempt was no failure; the account starts
+    afresh."""
     for key in keys:
-        if key.startswith("login.address:"):
+        if ".address:" in key:
             throttle.give_back(key)
         else:
             throttle.reset(key)
@@ -213,18 +232,25 @@ def end_idle_sessions(now: datetime | None = None) -> int:
     return len(idle)
 
 
-@login_manager.user_loader
-def load_user(user_id: str) -> User | None:
-    """Load the user only through a live, non-idle server-side session."""
+def _browser_login() -> StaffSession | None:
+    """The live (not ended) server-side session of this browser's cookie, of an active user."""
     token = session.get("sid")
     if not token:
         return None
     staff_session = db.session.scalar(select(StaffSession).where(StaffSession.token == token))
+    if staff_session is None or staff_session.ended_at is not None or not staff_session.user.active:
+        return None
+    return staff_session
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    """Load the user only through a live, non-idle server-side session."""
+    staff_session = _browser_login()
     if (
         staff_session is None
-        or staff_session.ended_at is not None
         or str(staff_session.user_id) != user_id
-        or not staff_session.user.active
+        or staff_session.pending_step is not None  # password only: not logged in, anywhere
     ):
         return None
     now = utcnow()
@@ -240,12 +266,69 @@ def load_user(user_id: str) -> User | None:
     return staff_session.user
 
 
+def pending_login(step: LoginStep | None = None) -> StaffSession | None:
+    """This browser's login that passed its password and still owes a step (`step`, or any), while
+    it may still take it; None otherwise."""
+    staff_session = _browser_login()
+    if (
+        staff_session is None
+        or staff_session.pending_step is None
+        or (step is not None and staff_session.pending_step != step)
+        or utcnow() - staff_session.created_at > PENDING_FOR
+    ):
+        return None
+    return staff_session
+
+
 @login_manager.unauthorized_handler
 def unauthorized() -> ResponseReturnValue:
-    """JSON callers get 401; pages go to the login form."""
+    """A login owing a step goes to that step (API: 403 naming it); otherwise JSON callers get 401 and
+    pages go to the login form."""
+    pending = pending_login()
+    if pending is not None:
+        step = LoginStep(pending.pending_step or "")  # pending_login returns owing sessions only
+        page = url_for(STEP_PAGES[step])
+        if request.path.startswith("/api/"):
+            return jsonify(error=STEP_REASONS[step], next=page), 403
+        return redirect(page)
     if request.path.startswith("/api/"):
         return jsonify(error="login required"), 401
     return redirect(url_for("auth.login", next=request.path))
+
+
+def _safe_target(target: str) -> str:
+    """Only local paths: an open redirect would send staff to a look-alike page."""
+    if not target.startswith("/") or target.startswith("//") or "\\" in target or urlsplit(target).netloc:
+        return url_for("views.inbox")
+    return target
+
+
+def finish_login(staff_session: StaffSession) -> str:
+    """Every step is done: the session loads its user from now on. Returns where the person was going.
+
+    The token is new too, so a copy of the cookie taken while only the password was done opens nothing."""
+    staff_session.pending_step = None
+    staff_session.token = secrets.token_urlsafe(32)
+    db.session.commit()
+    session["sid"] = staff_session.token
+    login_user(staff_session.user)
+    return _safe_target(session.pop("next", ""))
+
+
+def complete_login(staff_session: StaffSession, device: str | None) -> WerkzeugResponse:
+    """Finish the login and go on; the browser becomes a known device only now, after the last step."""
+    response = redirect(finish_login(staff_session))
+    remember_device(response, staff_session.user, device)
+    return response
+
+
+def step_after_password(user: User) -> LoginStep | None:
+    """What a login still owes once the password is right: a code, an enrolment, or nothing."""
+    if two_factor.is_enrolled(user):
+        return LoginStep.SECOND_FACTOR
+    if user.practice.require_two_factor:
+        return LoginStep.ENROL
+    return None
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -270,22 +353,22 @@ def login() -> ResponseReturnValue:
             db.session.commit()
             flash("Email or password is not right.", "error")
             return render_template("login.html", form=form), 401
-        _succeeded(keys)
-        staff_session = StaffSession(token=secrets.token_urlsafe(32), user=user, ip=ip)
+        succeeded(keys)
+        step = step_after_password(user)
+        staff_session = StaffSession(token=secrets.token_urlsafe(32), user=user, ip=ip, pending_step=step)
         db.session.add(staff_session)
-        audit.record("login", user, user_id=user.id)
+        if step is None:
+            audit.record("login", user, user_id=user.id)
+        else:
+            audit.record("login", user, user_id=user.id, pending=str(step))  # the password step of two
         db.session.commit()
         session.clear()  # a fresh session on login: no fixation
         session["sid"] = staff_session.token
+        session["next"] = request.args.get("next", "")
         session.permanent = True
-        login_user(user)
-        target = request.args.get("next", "")
-        # Only local paths: an open redirect would send staff to a look-alike page.
-        if not target.startswith("/") or target.startswith("//") or "\\" in target or urlsplit(target).netloc:
-            target = url_for("views.inbox")
-        response = redirect(target)
-        remember_device(response, user, device)
-        return response
+        if step is not None:
+            return redirect(url_for(STEP_PAGES[step]))
+        return complete_login(staff_session, device)
     return render_template("login.html", form=form), (400 if request.method == "POST" else 200)
 
 

@@ -75,16 +75,29 @@ socket.on("session.ended", () => {
   location.assign("/login");
 });
 
-// Ask the API whether the login is still alive; api.js leaves for /login when it is not.
+// Ask the API whether the login is still alive; api.js leaves for /login when it is not. A 403 is a
+// login that owes a step first (a temporary password to change, a code, a two-factor set-up): the
+// answer's `next` names that step's page.
 async function checkSession() {
   try {
     const response = await fetch("/api/staff", { credentials: "same-origin" });
     if (response.status === 401) goToLogin();
-    else if (response.status === 403) location.assign("/account/password");
+    else if (response.status === 403) location.assign(await stepPage(response));
     else if (!socket.connected) socket.connect();
   } catch {
     // Offline: Socket.IO keeps trying by itself.
   }
+}
+
+// The page of the step a refused login owes (only a local path is followed).
+async function stepPage(response) {
+  try {
+    const { next } = await response.json();
+    if (typeof next === "string" && next.startsWith("/") && !next.startsWith("//")) return next;
+  } catch {
+    // Not JSON: fall back to the oldest step, the temporary password.
+  }
+  return "/account/password";
 }
 
 // --- unread counter in the tab title ------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Practice settings for admins: details, time zone, every consent rule, and the message templates.
+"""Practice settings for admins: details, time zone, every consent rule, two-factor, and the templates.
 
 Each save is one audited change listing the fields that moved (names and switches only: free text
 is practice wording, never patient data, but the audit trail stays lean). Turning "require opt-in"
@@ -110,6 +110,7 @@ class PracticeForm(FlaskForm):
         render_kw={"rows": 3},
         validators=[DataRequired(), Length(max=600), _mentions("STOP")],
     )
+    require_two_factor = BooleanField("Require two-factor login for everyone")
     retention_days = IntegerField(
         "Purge message text and photos older than (days)",
         validators=[

@@ -1,7 +1,8 @@
 """Staff management for admins: add people, change roles, deactivate and reactivate, reset passwords.
 
 Deactivating someone, or resetting their password, ends their logins and drops their live sockets at
-once (server-side sessions: `auth.end_session`). A practice always keeps at least one active admin,
+once (server-side sessions: `auth.end_session`). A reset also removes their two-factor enrolment: the
+usual reason is a lost phone as much as a forgotten password, and the new holder enrols again. A practice always keeps at least one active admin,
 and nobody can lock themselves out from here.
 """
 
@@ -18,7 +19,7 @@ from wtforms import EmailField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length
 
-from inbox.common import audit
+from inbox.common import audit, two_factor
 from inbox.extensions import db
 from inbox.models import StaffSession, User
 from inbox.web.auth import admin_required, end_session, hash_password
@@ -111,6 +112,7 @@ def reset_password(user: User) -> str:
     user.must_change_password = True
     end_logins(user, "password_reset")
     audit.record("staff.password_reset", user)
+    two_factor.remove(user, "two_factor.reset")
     return password
 
 
@@ -130,7 +132,10 @@ def _page(form: StaffForm, issued: tuple[User, str] | None = None) -> tuple[str,
         .order_by(User.active.desc(), User.first_name, User.email)
     ).all()
     status = 400 if form.errors else 200
-    return render_template("admin/staff.html", form=form, people=people, roles=ROLES, issued=issued), status
+    enrolled = two_factor.enrolled_ids(current_user.practice_id)
+    return render_template(
+        "admin/staff.html", form=form, people=people, roles=ROLES, issued=issued, enrolled=enrolled
+    ), status
 
 
 @bp.route("", methods=["GET", "POST"])
