@@ -41,6 +41,7 @@ from inbox.vocabulary import (
     ConsentState,
     Direction,
     Kind,
+    OptOutDecision,
     Pathway,
     Status,
     check,
@@ -191,6 +192,8 @@ class Contact(Model):
     email: Mapped[str | None] = mapped_column(String(254))
     guardian_name: Mapped[str | None] = mapped_column(String(200))
     guardian_phone: Mapped[str | None] = mapped_column(String(20))
+    # Set by staff when the number's area is not where the person lives (quiet hours follow it).
+    time_zone: Mapped[str | None] = mapped_column(String(64))
     # Cached from the consent ledger by consent.record(); the ledger is the truth.
     consent_state: Mapped[str] = mapped_column(String(12), default="unknown")
     opt_in_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -371,6 +374,31 @@ class ConsentEvent(Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     actor: Mapped[User | None] = relationship()
+
+
+class OptOutRequest(Model):
+    """A text that reads like an opt-out ("please stop texting me"), until staff confirm or dismiss it:
+    a revocation in any reasonable words must be honoured within 10 business days (FCC, 2024)."""
+
+    __tablename__ = "opt_out_requests"
+    __table_args__ = (
+        Index("ix_opt_out_requests_open", "practice_id", "decided_at", "id"),
+        CheckConstraint("decision IS NULL OR " + check("decision", OptOutDecision), name="decision"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practices.id"))
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), unique=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decision: Mapped[str | None] = mapped_column(String(12))
+    reason: Mapped[str | None] = mapped_column(Text)  # why staff dismissed it
+
+    message: Mapped[Message] = relationship()
+    contact: Mapped[Contact] = relationship()
+    decided_by: Mapped[User | None] = relationship()
 
 
 class Template(Model):
