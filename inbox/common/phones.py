@@ -78,3 +78,9 @@ def zones_for_number(e164: str) -> tuple[str, ...]:
 def zone_place(zone: str) -> str:
     """Where a zone's clock is, as staff read it: "New York", "Honolulu", "North Dakota/Center"."""
     return zone.split("/", 1)[-1].replace("_", " ")
+
+
+def number_zones_label(e164: str) -> str:
+    """Where a number's clock is, for the "From the number (…)" choice: "New York", "Denver or Center"."""
+    zones = zones_for_number(e164)
+    return " or ".join(zone_place(z) for z in zones) if zones else "not known: the practice's clock only"
