@@ -67,7 +67,9 @@ def test_the_list_is_practice_scoped(app, flagged):
     outsider.login(factories.user(other).email)
     assert waiting(outsider) == []
     assert outsider.post(f"/api/opt-out-requests/{flagged.id}/confirm").status_code == 404
-    assert outsider.post(f"/api/opt-out-requests/{flagged.id}/dismiss", json={"reason": "x"}).status_code == 404
+    assert (
+        outsider.post(f"/api/opt-out-requests/{flagged.id}/dismiss", json={"reason": "x"}).status_code == 404
+    )
     db.session.expire_all()
     assert db.session.get(OptOutRequest, flagged.id).decided_at is None
 
@@ -105,7 +107,11 @@ def test_confirming_records_the_opt_out_with_the_text_and_sends_one_confirmation
     assert waiting(staff_client) == []  # decided: off the list
     event = db.session.scalar(select(ConsentEvent).order_by(ConsentEvent.id.desc()))
     message = db.session.get(Message, flagged.message_id)
-    assert (event.state, event.source, event.evidence) == ("opted_out", "sms_language", "please stop texting me")
+    assert (event.state, event.source, event.evidence) == (
+        "opted_out",
+        "sms_language",
+        "please stop texting me",
+    )
     assert event.actor_id == staff.id and event.message_sid == message.twilio_sid
     drain_all(gateway)
     [sent] = fake_twilio.sent
@@ -116,6 +122,7 @@ def test_confirming_records_the_opt_out_with_the_text_and_sends_one_confirmation
     assert len(fake_twilio.sent) == 1
     decided = db.session.get(OptOutRequest, flagged.id)
     assert (decided.decision, decided.decided_by_id) == ("confirmed", staff.id)
+    assert message.flags == {"opt_out_language": True, "opt_out_decision": "confirmed"}
     assert [e.target_id for e in audited("opt_out_request.confirm")] == [flagged.id]
 
 
@@ -130,7 +137,9 @@ def test_confirming_sends_no_text_when_the_practice_number_confirms_opt_outs_its
     assert db.session.get(Contact, flagged.contact_id).consent_state == "opted_out"
 
 
-@pytest.mark.parametrize("body", [{}, {"reason": ""}, {"reason": "   "}, {"reason": 3}, {"reason": "x" * 501}])
+@pytest.mark.parametrize(
+    "body", [{}, {"reason": ""}, {"reason": "   "}, {"reason": 3}, {"reason": "x" * 501}]
+)
 def test_dismissing_needs_a_reason(staff_client, flagged, body):
     answer = staff_client.post(f"/api/opt-out-requests/{flagged.id}/dismiss", json=body)
     assert answer.status_code == 400 and answer.get_json()["error"]

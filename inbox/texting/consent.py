@@ -7,15 +7,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from inbox.common.phones import zone_place, zones_for_number
-from inbox.extensions import db, rowcount
+from inbox.extensions import db
 from inbox.models import ConsentEvent, Contact, Message, OptOutRequest, Practice, User, utcnow
 from inbox.presenters import iso
 from inbox.realtime import practice_room, push
-from inbox.texting.thread import set_statuses
+from inbox.texting.thread import announce, set_statuses
 from inbox.texting.wording import PHONE_ATTESTATION
 from inbox.vocabulary import LEFT_FOR_TWILIO, ConsentState, Kind, OptOutDecision, Status
 
@@ -179,7 +179,7 @@ def quiet_note(contact: Contact, now: datetime | None = None) -> str:
     night = quiet_hours(contact, now or utcnow())
     if night is None:
         return "Daytime for the practice and the contact: automated texts go now."
-    return f"Quiet hours: automated texts {_waits_until(night)}."
+    return f"Quiet hours: an automated text {_waits_until(night)}."
 
 
 def decide(contact: Contact, kind: str, now: datetime | None = None, *, by_contact: bool = False) -> Decision:
@@ -285,16 +285,23 @@ def _cancel_pending(contact: Contact) -> None:
 
 def _settle_opt_out_requests(contact: Contact) -> None:
     """An opt-out by any route answers the contact's open "may be asking to opt out" requests."""
-    settled = rowcount(
-        db.session.execute(
-            update(OptOutRequest)
-            .where(OptOutRequest.contact_id == contact.id, OptOutRequest.decided_at.is_(None))
-            .values(decided_at=utcnow(), decision=OptOutDecision.SUPERSEDED)
-            .execution_options(synchronize_session=False)
-        )
-    )
+    settled = db.session.scalars(
+        select(OptOutRequest)
+        .where(OptOutRequest.contact_id == contact.id, OptOutRequest.decided_at.is_(None))
+        .options(selectinload(OptOutRequest.message))
+    ).all()
+    for request in settled:
+        request.decided_at, request.decision = utcnow(), OptOutDecision.SUPERSEDED
+        mark_opt_out_flag(request)
     if settled:
         announce_opt_out_requests(contact.practice_id)
+
+
+def mark_opt_out_flag(request: OptOutRequest) -> None:
+    """The thread's "may be asking to opt out" flag says what became of it (confirmed, dismissed...)."""
+    msg = request.message
+    msg.flags = {**(msg.flags or {}), "opt_out_decision": request.decision}
+    announce(msg)
 
 
 def open_opt_out_requests(practice_id: int) -> int:

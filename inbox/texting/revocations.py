@@ -90,6 +90,7 @@ def _decide(request: OptOutRequest, actor: User, decision: OptOutDecision, reaso
     if not won:
         raise AlreadyDecided("this request was decided already")
     db.session.refresh(request)
+    consent.mark_opt_out_flag(request)
     consent.announce_opt_out_requests(request.practice_id)
 
 
