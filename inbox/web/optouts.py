@@ -51,11 +51,8 @@ def _conflict(message: str) -> ResponseReturnValue:
 
 @bp.get("/opt-out-requests")
 def page() -> ResponseReturnValue:
-    """The list staff work through: each text, who sent it, the business days left."""
-    requests = _waiting_json()
-    audit.record("opt_out_requests.view", count=len(requests))
-    db.session.commit()
-    return render_template("opt_out_requests.html", requests=requests)
+    """The list staff work through (the page fills it from the API, which audits what it shows)."""
+    return render_template("opt_out_requests.html")
 
 
 @bp.get("/api/opt-out-requests")
