@@ -366,7 +366,7 @@ class ConsentEvent(Model):
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"))
     channel: Mapped[str] = mapped_column(String(8), default="sms")
     state: Mapped[str] = mapped_column(String(12))
-    # web_form, phone_attestation, sms_keyword, carrier_error, staff_manual, opt_in_request
+    # web_form, phone_attestation, sms_keyword, sms_language, carrier_error, staff_manual, opt_in_request
     source: Mapped[str] = mapped_column(String(20))
     evidence: Mapped[str | None] = mapped_column(Text)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
