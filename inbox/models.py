@@ -42,6 +42,7 @@ from inbox.vocabulary import (
     Direction,
     Kind,
     LoginStep,
+    OptOutDecision,
     Pathway,
     Status,
     check,
@@ -262,6 +263,8 @@ class Contact(SealedRow, Model):
     email_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
     guardian_name_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
     guardian_phone_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # Set by staff when the number's area is not where the person lives (quiet hours follow it).
+    time_zone: Mapped[str | None] = mapped_column(String(64))
     # Cached from the consent ledger by consent.record(); the ledger is the truth.
     consent_state: Mapped[str] = mapped_column(String(12), default="unknown")
     opt_in_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -442,7 +445,7 @@ class ConsentEvent(SealedRow, Model):
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"))
     channel: Mapped[str] = mapped_column(String(8), default="sms")
     state: Mapped[str] = mapped_column(String(12))
-    # web_form, phone_attestation, sms_keyword, carrier_error, staff_manual, opt_in_request
+    # web_form, phone_attestation, sms_keyword, sms_language, carrier_error, staff_manual, opt_in_request
     source: Mapped[str] = mapped_column(String(20))
     evidence_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -452,6 +455,36 @@ class ConsentEvent(SealedRow, Model):
     actor: Mapped[User | None] = relationship()
 
     evidence = EncryptedField("evidence_ct", "consent.evidence")
+
+
+class OptOutRequest(SealedRow, Model):
+    """A text that reads like an opt-out ("please stop texting me"), until staff confirm or dismiss it:
+    a revocation in any reasonable words must be honoured within 10 business days (FCC, 2024)."""
+
+    __tablename__ = "opt_out_requests"
+    __table_args__ = (
+        Index("ix_opt_out_requests_open", "practice_id", "decided_at", "id"),
+        CheckConstraint("decision IS NULL OR " + check("decision", OptOutDecision), name="decision"),
+    )
+
+    SEALED = {"reason": None}
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uid: Mapped[str] = mapped_column(String(32), unique=True, default=new_uid)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practices.id"))
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), unique=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decision: Mapped[str | None] = mapped_column(String(12))
+    reason_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+    message: Mapped[Message] = relationship()
+    contact: Mapped[Contact] = relationship()
+    decided_by: Mapped[User | None] = relationship()
+
+    reason = EncryptedField("reason_ct", "opt_out.reason")  # why staff dismissed it: their words, sealed
 
 
 class Template(Model):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from inbox.common.phones import pretty
@@ -14,6 +14,7 @@ from inbox.models import (
     Contact,
     Journey,
     Message,
+    OptOutRequest,
     Practice,
     Template,
     User,
@@ -192,3 +193,22 @@ def template_json(template: Template) -> dict[str, Any]:
 def staff_json(user: User) -> dict[str, Any]:
     """A staff member as the assignment menu lists them."""
     return {"id": user.id, "name": user.display_name}
+
+
+def opt_out_request_json(request: OptOutRequest, business_days_left: int, due_on: date) -> dict[str, Any]:
+    """A text that reads like an opt-out, waiting for staff: what it says, who sent it, the days left."""
+    msg, contact = request.message, request.contact
+    return {
+        "id": request.id,
+        "message_id": msg.id,
+        "journey_id": msg.journey_id,
+        "url": f"/journeys/{msg.journey_id}",
+        "contact_id": contact.id,
+        "contact": contact.label if contact.full_name else pretty(contact.phone),
+        "phone": pretty(contact.phone),
+        "body": msg.body,
+        "received_at": iso(request.created_at),
+        "business_days_left": business_days_left,
+        "due_on": due_on.isoformat(),
+        "decision": request.decision,
+    }

@@ -19,6 +19,14 @@ class ConsentState(StrEnum):
     OPTED_OUT = "opted_out"
 
 
+class OptOutDecision(StrEnum):
+    """What became of a text that read like an opt-out."""
+
+    CONFIRMED = "confirmed"  # staff recorded the opt-out
+    DISMISSED = "dismissed"  # staff judged it was not one, and said why
+    SUPERSEDED = "superseded"  # the contact opted out otherwise first (STOP, carrier, staff)
+
+
 class Direction(StrEnum):
     """Which way a thread line goes; activity lines and notes stay inside the app."""
 

@@ -188,6 +188,10 @@ class StaffClient:
         """PATCH with the CSRF header."""
         return self._send("patch", url, json, **kwargs)
 
+    def put(self, url, json=None, **kwargs):
+        """PUT with the CSRF header."""
+        return self._send("put", url, json, **kwargs)
+
 
 @pytest.fixture
 def client(app):

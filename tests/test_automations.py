@@ -104,9 +104,9 @@ def test_follow_up_after_a_quiet_week_and_not_again_until_they_reply(practice, i
 
 def test_automation_in_quiet_hours_waits_for_morning(practice):
     journey = factories.journey(
-        opted_in_contact(practice), last_activity_at=datetime(2026, 11, 1, tzinfo=UTC)
+        opted_in_contact(practice, phone="+12125550123"), last_activity_at=datetime(2026, 11, 1, tzinfo=UTC)
     )
-    late = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)  # 22:00 in New York
+    late = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)  # 22:00 in New York, for the practice and the contact
     automations.tick(late)
     [followup] = automated("followup")
     assert followup.status == "queued"

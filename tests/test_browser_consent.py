@@ -56,7 +56,7 @@ def test_a_second_request_within_a_day_is_confirmed_first(page, live_server, pra
     page.click("#resend-confirm")
     expect(dialog).to_be_hidden()
     # Staff caused it inside quiet hours: it waits, and the page says until when.
-    expect(page.locator("#consent-status")).to_contain_text("Opt-in request waits for quiet hours to end (")
+    expect(page.locator("#consent-status")).to_contain_text("Opt-in request waits until ")
     assert requests_stored(contact.id) == 1
     expect(page.locator(".message", has_text="Reply YES").locator(".message-status")).to_contain_text(
         "sends at"

@@ -47,7 +47,8 @@ from inbox.texting.inbound import receive_message
 from tests import factories
 
 PRACTICE_NUMBER = "+15005550006"  # the `practice` fixture's number
-PHONES = ("+14155550101", "+14155550102")
+# New York numbers: the recipients sleep on the practice's clock, so one quiet-hours window models both.
+PHONES = ("+12125550101", "+12125550102")
 TZ = ZoneInfo("America/New_York")  # factories.practice's time zone; quiet hours are 21:00-08:00 there
 START_OF_DAY = datetime(2025, 3, 4, 15, 0, tzinfo=UTC)  # 10:00 in New York
 KEYWORDS = ("STOP", "stop", "START", "YES", "Yes", "HELP")

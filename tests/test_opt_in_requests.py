@@ -24,8 +24,8 @@ AT_8_AM = datetime(2026, 11, 24, 8, 0, tzinfo=NEW_YORK).astimezone(UTC)
 
 @pytest.fixture
 def journey(practice):
-    """Maria's new inquiry; nobody asked her about texts yet."""
-    return factories.journey(factories.contact(practice, phone="+14155550123"))
+    """Maria's new inquiry; nobody asked her about texts yet (a New York number: the practice's clock)."""
+    return factories.journey(factories.contact(practice, phone="+12125550123"))
 
 
 @pytest.fixture
@@ -98,7 +98,7 @@ def test_staff_request_inside_quiet_hours_waits_for_the_morning(practice, journe
     msg = outbox.request_opt_in(journey, actor=db.session.get(User, staff.id), now=AT_2_25_AM)
     db.session.commit()
     assert msg.status == "queued" and msg.not_before == AT_8_AM
-    assert msg.consent_decision == "waits for quiet hours to end (8:00 AM)"
+    assert msg.consent_decision == "waits until 8:00 AM for the practice and the contact (New York)"
     assert outbox.drain(gateway, "w", now=AT_2_25_AM + timedelta(minutes=3)) == 0
     assert outbox.drain(gateway, "w", now=AT_8_AM) == 1
     assert "Reply YES" in fake_twilio.sent[0]["body"]
@@ -109,7 +109,9 @@ def test_the_api_says_until_when_a_staff_request_waits(staff_client, journey, ni
     assert answer.status_code == 201
     body = answer.get_json()
     assert body["message"]["status"] == "queued" and body["message"]["not_before"]
-    assert body["reason"].startswith("waits for quiet hours to end (")
+    assert body["reason"].startswith("waits until ") and body["reason"].endswith(
+        " for the practice and the contact (New York)"
+    )
 
 
 def test_a_staff_reply_at_night_holds_and_its_request_waits_too(practice, journey):

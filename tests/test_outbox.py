@@ -271,6 +271,7 @@ def test_automated_texts_wait_for_quiet_hours_to_end(practice, journey):
     practice.require_opt_in = False
     db.session.commit()
     contact = fresh(Contact, journey.contact_id)
+    contact.time_zone = "America/New_York"  # the practice's clock is the contact's too
     late_evening = datetime(2026, 11, 23, 3, 30, tzinfo=UTC)  # 22:30 in New York
     decision = consent.decide(contact, "automated", late_evening)
     assert decision.action == "delay"
@@ -282,11 +283,12 @@ def test_automated_texts_wait_for_quiet_hours_to_end(practice, journey):
 def test_delayed_automation_shows_when_it_will_go(practice, journey):
     practice.require_opt_in = False
     db.session.commit()
+    fresh(Contact, journey.contact_id).time_zone = "America/New_York"
     late_evening = datetime(2026, 11, 23, 3, 30, tzinfo=UTC)
     msg = outbox.compose(fresh(Journey, journey.id), "Reminder", kind="automated", now=late_evening)
     assert msg.status == "queued"
     assert msg.not_before == datetime(2026, 11, 23, 13, 0, tzinfo=UTC)
-    assert "quiet hours" in msg.consent_decision
+    assert msg.consent_decision == "waits until 8:00 AM for the practice and the contact (New York)"
 
 
 def test_keyword_replies_go_even_to_opted_out_contacts(practice, journey):

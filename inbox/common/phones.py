@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from functools import cache
+from zoneinfo import available_timezones
+
 import phonenumbers
+from phonenumbers.timezone import time_zones_for_number
 
 DEFAULT_REGION = "US"
 
@@ -31,3 +35,52 @@ def pretty(e164: str) -> str:
     except phonenumbers.NumberParseException:
         return e164
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
+
+
+# A number that maps to more zones than this is non-geographic (toll-free, or a whole country's list,
+# which for +1 spans Guam to Halifax): it says nothing about where the person sleeps.
+MAX_ZONES_FROM_NUMBER = 4
+# The zones staff pick from on the journey page, as people in the US name them.
+COMMON_US_ZONES = {
+    "America/New_York": "Eastern (New York)",
+    "America/Chicago": "Central (Chicago)",
+    "America/Denver": "Mountain (Denver)",
+    "America/Phoenix": "Arizona (Phoenix)",
+    "America/Los_Angeles": "Pacific (Los Angeles)",
+    "America/Anchorage": "Alaska (Anchorage)",
+    "Pacific/Honolulu": "Hawaii (Honolulu)",
+    "America/Puerto_Rico": "Atlantic (Puerto Rico)",
+}
+
+
+def is_time_zone(name: object) -> bool:
+    """An IANA time zone name this machine knows ("America/Chicago")."""
+    return isinstance(name, str) and name in _known_zones()
+
+
+@cache
+def _known_zones() -> frozenset[str]:
+    """Every IANA zone name of the system's (or tzdata's) database, read once."""
+    return frozenset(available_timezones())
+
+
+def zones_for_number(e164: str) -> tuple[str, ...]:
+    """The time zones a number's area lies in (two for an area code that straddles a line); empty when
+    the number says nothing of where its owner is (unknown, toll-free or non-geographic)."""
+    try:
+        parsed = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return ()
+    zones = tuple(z for z in time_zones_for_number(parsed) if is_time_zone(z))
+    return zones if len(zones) <= MAX_ZONES_FROM_NUMBER else ()
+
+
+def zone_place(zone: str) -> str:
+    """Where a zone's clock is, as staff read it: "New York", "Honolulu", "North Dakota/Center"."""
+    return zone.split("/", 1)[-1].replace("_", " ")
+
+
+def number_zones_label(e164: str) -> str:
+    """Where a number's clock is, for the "From the number (…)" choice: "New York", "Denver or Center"."""
+    zones = zones_for_number(e164)
+    return " or ".join(zone_place(z) for z in zones) if zones else "not known: the practice's clock only"

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from inbox.common.phones import zone_place, zones_for_number
 from inbox.extensions import db
-from inbox.models import ConsentEvent, Contact, Message, Practice, User, utcnow
+from inbox.models import ConsentEvent, Contact, Message, OptOutRequest, Practice, User, utcnow
 from inbox.presenters import iso
 from inbox.realtime import practice_room, push
-from inbox.texting.thread import set_statuses
+from inbox.texting.thread import announce, set_statuses
 from inbox.texting.wording import PHONE_ATTESTATION
-from inbox.vocabulary import LEFT_FOR_TWILIO, ConsentState, Kind, Status
+from inbox.vocabulary import LEFT_FOR_TWILIO, ConsentState, Kind, OptOutDecision, Status
 
 OPT_OUT_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"}
 OPT_IN_WORDS = {"START", "YES", "UNSTOP"}
@@ -37,6 +38,7 @@ SOURCE_TEXT = {
     "web_form": "on the web form",
     "phone_attestation": "by phone, attested by staff",
     "opt_in_request": "opt-in request sent",
+    "sms_language": "by text in their own words, confirmed by staff",
 }
 # Kinds of outbound message, each with its own rule in decide().
 KINDS = ("staff", "automated", "opt_in_request", "keyword_reply")
@@ -107,10 +109,26 @@ def explain(contact: Contact) -> str:
     return f"{words} {how} on {when}"
 
 
-def in_quiet_hours(contact: Contact, now: datetime) -> datetime | None:
-    """When quiet hours are on in the practice's time zone, the moment they end; else None."""
-    practice = contact.practice
-    local = now.astimezone(ZoneInfo(practice.timezone))
+@dataclass(frozen=True)
+class Night:
+    """Quiet hours in force for the practice or the recipient: when they end for all, and for whom."""
+
+    until: datetime
+    whose: tuple[
+        tuple[str, str], ...
+    ]  # (party, zone) whose night lasts until then, e.g. ("the contact", ...)
+
+
+def recipient_zones(contact: Contact) -> tuple[str, ...]:
+    """The recipient's clocks: the zone staff stored for them, else every zone the number's area lies in."""
+    if contact.time_zone:
+        return (contact.time_zone,)
+    return zones_for_number(contact.phone)
+
+
+def _quiet_end(practice: Practice, zone: str, at: datetime) -> datetime | None:
+    """When the practice's quiet hours are on at `at` on the clock of `zone`, the moment they end; else None."""
+    local = at.astimezone(ZoneInfo(zone))
     minutes = local.hour * 60 + local.minute
     start, end = practice.quiet_start, practice.quiet_end
     quiet = (minutes >= start or minutes < end) if start > end else (start <= minutes < end)
@@ -122,9 +140,46 @@ def in_quiet_hours(contact: Contact, now: datetime) -> datetime | None:
     return end_local
 
 
-def _waits_until(quiet_end: datetime) -> str:
-    """The reason of a text that waits for quiet hours to end, with the local time it goes."""
-    return f"waits for quiet hours to end ({quiet_end:%-I:%M %p})"
+def quiet_hours(contact: Contact, now: datetime) -> Night | None:
+    """Quiet hours on the practice's clock or the recipient's (each of a number's zones: the strictest
+    wins), or None when it is daytime for all of them."""
+    practice = contact.practice
+    clocks = [("the practice", practice.timezone)] + [("the contact", z) for z in recipient_zones(contact)]
+    at = now
+    # Morning on one clock may still be night on another; a few rounds settle any mix of US zones.
+    for _round in range(2 * len(clocks)):
+        ends = [end for _who, zone in clocks if (end := _quiet_end(practice, zone, at)) is not None]
+        if not ends:
+            break
+        at = max(ends)
+    if at == now:
+        return None
+    just_before = at - timedelta(minutes=1)
+    whose: dict[str, str] = {}
+    for who, zone in clocks:
+        if _quiet_end(practice, zone, just_before) == at:
+            whose.setdefault(who, zone)
+    return Night(at.astimezone(UTC), tuple(whose.items()))
+
+
+def _waits_until(night: Night) -> str:
+    """The reason of a text that waits for quiet hours to end: when, and whose night it is
+    ("waits until 8:00 AM for the contact (New York)")."""
+    zone = night.whose[0][1] if night.whose else "UTC"
+    places = {zone_place(z) for _who, z in night.whose}
+    if len(places) == 1:
+        for_whom = f"{' and '.join(who for who, _z in night.whose)} ({places.pop()})"
+    else:
+        for_whom = " and ".join(f"{who} ({zone_place(z)})" for who, z in night.whose)
+    return f"waits until {night.until.astimezone(ZoneInfo(zone)):%-I:%M %p} for {for_whom}"
+
+
+def quiet_note(contact: Contact, now: datetime | None = None) -> str:
+    """What the journey page says about quiet hours right now, for automated texts and opt-in requests."""
+    night = quiet_hours(contact, now or utcnow())
+    if night is None:
+        return "Daytime for the practice and the contact: automated texts go now."
+    return f"Quiet hours: an automated text {_waits_until(night)}."
 
 
 def decide(contact: Contact, kind: str, now: datetime | None = None, *, by_contact: bool = False) -> Decision:
@@ -146,9 +201,9 @@ def decide(contact: Contact, kind: str, now: datetime | None = None, *, by_conta
             # A request waiting for the morning is moot once they accepted.
             return Decision("block", f"not needed: {explain(contact)}")
         # Answering the person's own text or form at once is expected; staff and automations wait.
-        quiet_end = None if by_contact else in_quiet_hours(contact, now)
-        if quiet_end is not None:
-            return Decision("delay", _waits_until(quiet_end), quiet_end)
+        night = None if by_contact else quiet_hours(contact, now)
+        if night is not None:
+            return Decision("delay", _waits_until(night), night.until)
         return Decision("send", "opt-in request")
     # A reason is stored on the message in plaintext beside its sealed body: it never names the person.
     if practice.require_opt_in and state != ConsentState.OPTED_IN:
@@ -156,9 +211,9 @@ def decide(contact: Contact, kind: str, now: datetime | None = None, *, by_conta
             return Decision("hold", "held until the contact accepts the opt-in request")
         return Decision("hold", "held: the opt-in request goes to the contact first")
     if kind == Kind.AUTOMATED:
-        quiet_end = in_quiet_hours(contact, now)
-        if quiet_end is not None:
-            return Decision("delay", _waits_until(quiet_end), quiet_end)
+        night = quiet_hours(contact, now)
+        if night is not None:
+            return Decision("delay", _waits_until(night), night.until)
     if state == ConsentState.OPTED_IN:
         return Decision("send", explain(contact))
     return Decision("send", "consent implied by the form (opt-in not required)")
@@ -189,6 +244,7 @@ def record(
         contact.opt_in_requested_at = utcnow()
     if state == ConsentState.OPTED_OUT:
         _cancel_pending(contact)
+        _settle_opt_out_requests(contact)
     elif state == ConsentState.OPTED_IN:
         _release_held(contact)
     db.session.flush()
@@ -225,6 +281,44 @@ def _cancel_pending(contact: Contact) -> None:
         if not (msg.status == Status.SENDING and (msg.twilio_sid or msg.handed_over_at))
     ]
     set_statuses(pending, Status.CANCELLED, reason="The contact opted out.")
+
+
+def _settle_opt_out_requests(contact: Contact) -> None:
+    """An opt-out by any route answers the contact's open "may be asking to opt out" requests."""
+    settled = db.session.scalars(
+        select(OptOutRequest)
+        .where(OptOutRequest.contact_id == contact.id, OptOutRequest.decided_at.is_(None))
+        .options(selectinload(OptOutRequest.message))
+    ).all()
+    for request in settled:
+        request.decided_at, request.decision = utcnow(), OptOutDecision.SUPERSEDED
+        mark_opt_out_flag(request)
+    if settled:
+        announce_opt_out_requests(contact.practice_id)
+
+
+def mark_opt_out_flag(request: OptOutRequest) -> None:
+    """The thread's "may be asking to opt out" flag says what became of it (confirmed, dismissed...)."""
+    msg = request.message
+    msg.flags = {**(msg.flags or {}), "opt_out_decision": request.decision}
+    announce(msg)
+
+
+def open_opt_out_requests(practice_id: int) -> int:
+    """How many texts of the practice that read like an opt-out wait for staff to decide."""
+    return (
+        db.session.scalar(
+            select(func.count(OptOutRequest.id)).where(
+                OptOutRequest.practice_id == practice_id, OptOutRequest.decided_at.is_(None)
+            )
+        )
+        or 0
+    )
+
+
+def announce_opt_out_requests(practice_id: int) -> None:
+    """Tell the practice's pages the new count of opt-out requests to confirm (the top bar shows it)."""
+    push("opt_out_requests.changed", {"open": open_opt_out_requests(practice_id)}, practice_room(practice_id))
 
 
 def _release_held(contact: Contact) -> None:

@@ -21,12 +21,12 @@ from inbox.extensions import db
 from inbox.models import Attachment, Contact, Journey, Message, Practice, PracticeNumber
 from inbox.presenters import notification_json
 from inbox.realtime import practice_room, push
-from inbox.texting import consent
+from inbox.texting import consent, revocations
 from inbox.texting.automations import send_welcome
 from inbox.texting.journeys import find_contact, open_journey, route_inbound
 from inbox.texting.templating import TemplateError, placeholder_values, render
 from inbox.texting.thread import announce, new_message, touch_journey
-from inbox.texting.wording import DEFAULT_HELP, START_CONFIRMATION, STOP_CONFIRMATION
+from inbox.texting.wording import DEFAULT_HELP, START_CONFIRMATION
 from inbox.vocabulary import ConsentState, Direction, Kind, Status
 
 log = logging.getLogger(__name__)
@@ -183,6 +183,8 @@ def _store(fields: InboundForm, practice: Practice, number_id: int) -> Received:
     announce(msg, "message.new")
     push("notify", notification_json(practice, msg), practice_room(practice.id))
     reply = _apply_keyword(contact, journey, msg, fields)
+    if msg.flags.get("opt_out_language") and contact.consent_state != ConsentState.OPTED_OUT:
+        revocations.open_request(msg, contact)  # staff confirm it: a revocation in any reasonable words
     if new_journey and consent.keyword(fields.body, fields.opt_out_type) != "opt_out":
         send_welcome(journey, by_contact=True)  # they just texted us: an opt-in request may answer at once
     return Received(msg.id, duplicate=False, reply=reply)
@@ -207,8 +209,8 @@ def _apply_keyword(contact: Contact, journey: Journey, msg: Message, fields: Inb
             consent.record(
                 contact, ConsentState.OPTED_OUT, "sms_keyword", evidence=evidence, message_sid=fields.sid
             )
-        if practice.send_stop_confirmation and not handled_by_twilio:
-            text = STOP_CONFIRMATION
+        if not handled_by_twilio:
+            text = revocations.stop_confirmation_text(practice)
     elif word == "opt_in":
         if contact.consent_state != ConsentState.OPTED_IN:
             consent.record(

@@ -14,6 +14,7 @@ from werkzeug.sansio.response import Response as SansIOResponse
 from inbox.common import audit
 from inbox.common.access import attachment_or_404, contact_or_404, journey_or_404, message_or_404
 from inbox.common.inputs import json_object, parse_id, query_int
+from inbox.common.phones import is_time_zone
 from inbox.extensions import db
 from inbox.gateway import gateway_for
 from inbox.models import (
@@ -317,6 +318,19 @@ def change_consent(contact_id: int) -> ResponseReturnValue:
     audit.record("consent.change", contact, state=state)
     db.session.commit()
     return jsonify(consent=consent.badge(contact))
+
+
+@bp.put("/contacts/<int:contact_id>/time-zone")
+def set_time_zone(contact_id: int) -> ResponseReturnValue:
+    """Staff set the contact's own time zone (quiet hours follow it), or null to go by the number."""
+    contact = contact_or_404(contact_id)
+    zone = json_object().get("time_zone")
+    if zone is not None and not is_time_zone(zone):
+        return _error(400, "unknown time zone: pick one from the list (an IANA name such as America/Chicago)")
+    was, contact.time_zone = contact.time_zone, zone
+    audit.record("contact.time_zone", contact, time_zone=zone, was=was)
+    db.session.commit()
+    return jsonify(time_zone=contact.time_zone, quiet=consent.quiet_note(contact))
 
 
 @bp.post("/messages/<int:message_id>/redact")

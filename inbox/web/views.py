@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from inbox.common import audit
 from inbox.common.access import attachment_or_404, journey_or_404
-from inbox.common.phones import pretty
+from inbox.common.phones import COMMON_US_ZONES, number_zones_label, pretty, zone_place
 from inbox.extensions import db
 from inbox.media.attachments import read_blob
 from inbox.models import ATTACHMENT_LABELS, PATHWAYS, Journey, Template, User
@@ -68,10 +68,17 @@ def journey_page(journey_id: int) -> ResponseReturnValue:
             )
         )
     )
+    contact = journey.contact
+    zones = dict(COMMON_US_ZONES)
+    if contact.time_zone and contact.time_zone not in zones:
+        zones[contact.time_zone] = zone_place(contact.time_zone)  # set over the API from a longer list
     audit.record("journey.view", journey)
     db.session.commit()
     return render_template(
         "journey.html",
+        zones=zones,
+        number_zones=number_zones_label(contact.phone),
+        quiet_note=consent.quiet_note(contact),
         other_journeys=others,
         auto_on=auto_on,
         journey=journey,

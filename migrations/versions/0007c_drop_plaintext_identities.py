@@ -32,11 +32,6 @@ def upgrade():
         if left:
             raise RuntimeError(f'{table}: {left} rows are not sealed yet; run `flask db upgrade` again')
     sqlite = bind.dialect.name == 'sqlite'
-    if sqlite:
-        # Rebuilding a table that others reference: SQLite checks foreign keys on its DROP unless told not
-        # to, and only outside a transaction. Nothing else writes during a migration; they are back below.
-        with op.get_context().autocommit_block():
-            bind.exec_driver_sql('PRAGMA foreign_keys=OFF')
     with op.batch_alter_table('contacts', schema=None) as batch_op:
         batch_op.drop_constraint('uq_contacts_practice_phone', type_='unique')
         for column in SEALED['contacts']:
@@ -56,7 +51,6 @@ def upgrade():
         # The dropped columns' bytes linger in free pages and in the write-ahead log until the file is
         # rebuilt: VACUUM writes only live rows, and a truncating checkpoint empties the log.
         with op.get_context().autocommit_block():
-            bind.exec_driver_sql('PRAGMA foreign_keys=ON')
             bind.exec_driver_sql('VACUUM')
             bind.exec_driver_sql('PRAGMA wal_checkpoint(TRUNCATE)')
 

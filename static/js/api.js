@@ -56,3 +56,4 @@ export function goToLogin() {
 export const get = (url) => api("GET", url);
 export const post = (url, body = {}) => api("POST", url, body);
 export const patch = (url, body) => api("PATCH", url, body);
+export const put = (url, body) => api("PUT", url, body);

@@ -12,6 +12,7 @@ const SOURCE_WORDS = {
   web_form: "web form",
   phone_attestation: "phone, attested by staff",
   sms_keyword: "text keyword",
+  sms_language: "text in their own words, confirmed by staff",
   carrier_error: "carrier (unsubscribed recipient)",
   staff_manual: "staff",
   opt_in_request: "opt-in request",

@@ -1,6 +1,6 @@
 // The journey panel: pathway, stage, assignee, open/closed; each change is one PATCH.
 
-import { patch, post } from "./api.js";
+import { patch, post, put } from "./api.js";
 import { formatTime, isoToWallClock, parseTime, wallClockToIso } from "./format.js";
 
 const DAY = 24 * 3600 * 1000; // the paperwork reminder goes a day before it is due (automations.py)
@@ -117,6 +117,22 @@ export function createDetails(journeyId, contactId) {
   toggle.addEventListener("click", () =>
     save({ is_open: !current.is_open }, current.is_open ? "Journey closed." : "Journey reopened."),
   );
+
+  // The contact's own clock for quiet hours: a stored zone, or (empty) the one their number implies.
+  const timeZone = $("contact-time-zone");
+  let savedZone = timeZone.value;
+  timeZone.addEventListener("change", async () => {
+    say("Saving…");
+    try {
+      const { quiet } = await put(`/api/contacts/${contactId}/time-zone`, { time_zone: timeZone.value || null });
+      savedZone = timeZone.value;
+      $("contact-quiet").textContent = quiet;
+      say(`Time zone saved: ${timeZone.selectedOptions[0].textContent}.`);
+    } catch (err) {
+      timeZone.value = savedZone;
+      say(`Not saved: ${err.message}`, true);
+    }
+  });
 
   // Start another journey for the same contact, then go to it.
   $("new-journey-form").addEventListener("submit", async (event) => {

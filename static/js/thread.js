@@ -3,6 +3,12 @@
 import { formatSize, formatTime, statusText } from "./format.js";
 import { CANCELLABLE, MOVABLE, UNSETTLED } from "./vocabulary.js";
 
+// What became of a text that read like an opt-out (texting/revocations.py).
+const OPT_OUT_DECISION_WORDS = {
+  confirmed: "Opt-out confirmed by staff",
+  dismissed: "Read like an opt-out: staff dismissed it",
+  superseded: "Read like an opt-out: the contact opted out",
+};
 const KIND_WORDS = {
   automated: "Automated",
   opt_in_request: "Opt-in request",
@@ -119,7 +125,9 @@ function buildMessage(msg, old, handlers) {
   bubble.append(meta);
 
   if (msg.flags && msg.flags.opt_out_language) {
-    const flag = el("p", "message-flag", "May be asking to opt out — confirm");
+    const decided = OPT_OUT_DECISION_WORDS[msg.flags.opt_out_decision];
+    const flag = el("p", `message-flag${decided ? " is-decided" : ""}`, decided || "May be asking to opt out — ");
+    if (!decided) flag.append(Object.assign(el("a", "", "confirm"), { href: "/opt-out-requests" }));
     flag.setAttribute("role", "note");
     bubble.append(flag);
   }

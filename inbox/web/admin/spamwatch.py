@@ -37,6 +37,7 @@ SENT = CARRIED
 ERRORS = FAILED_STATUSES
 OPT_OUT_SOURCES = {
     "sms_keyword": "by text (STOP)",
+    "sms_language": "in their own words (confirmed by staff)",
     "carrier_error": "by the carrier",
     "staff_manual": "by staff",
 }
