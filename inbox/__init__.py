@@ -77,7 +77,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     # Imported here, not at the top: any `import inbox.models` (the worker, migrations, a test) runs this
     # package's __init__ first, and should not drag in every page and the whole web layer with it.
     from inbox import cli, realtime
-    from inbox.web import account, admin, api, auth, health, intake, views, webhooks
+    from inbox.web import account, admin, api, auth, health, intake, safety, views, webhooks
     from inbox.web.admin import compliance, numbers, settings, spamwatch, staff
 
     auth.init_app(app)
@@ -86,6 +86,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(account.bp)
     app.register_blueprint(views.bp)
     api.init_app(app)
+    app.register_blueprint(safety.bp)
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(intake.bp)
     app.register_blueprint(compliance.bp)
