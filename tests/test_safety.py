@@ -3,13 +3,14 @@ after-hours safety reply (once per contact in 12 hours, never in office hours or
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
 from inbox.extensions import db, socketio
-from inbox.models import AuditEvent, Message, SafetyAlert, utcnow
+from inbox.models import AuditEvent, Message, SafetyAlert, Template, utcnow
 from inbox.texting import consent, risk, safety
 from inbox.vocabulary import ConsentState
 from tests import factories
@@ -280,3 +281,58 @@ def test_another_practices_journey_is_a_404(inbound, practice, staff_client):
     other = factories.practice(name="Elsewhere", number="+15005550099")
     journey = factories.journey(factories.contact(other, phone="+14155550177"))
     assert staff_client.post(f"/api/journeys/{journey.id}/safety-ack", json={}).status_code == 404
+
+
+# --- settings ---------------------------------------------------------------------------------------
+
+
+def test_admin_sets_office_hours_holidays_and_the_safety_reply(admin_client, practice):
+    from tests.test_settings import save
+
+    page = admin_client.get("/admin/settings").get_data(as_text=True)
+    assert "988 (Suicide &amp; Crisis Lifeline)" in page
+    assert re.search(r'<input checked[^>]*name="office_1"', page) and not re.search(
+        r'<input checked[^>]*name="office_6"', page
+    )
+    answer = save(
+        admin_client,
+        office_6="y",
+        office_1=None,
+        office_start="09:30",
+        office_end="17:00",
+        holidays="2026-12-25\n2026-12-24, 2026-12-25",
+        safety_reply_text="{{ practice.name }}: not read after hours. Call 988, or 911 in an emergency.",
+    )
+    assert answer.status_code == 302
+    db.session.expire_all()
+    assert (practice.office_days, practice.office_start, practice.office_end) == ("23456", 570, 1020)
+    assert practice.holidays == ["2026-12-24", "2026-12-25"]
+    assert practice.safety_reply_text.startswith("{{ practice.name }}: not read")
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "settings.update"))
+    assert {"office_days", "holidays", "safety_reply_text"} <= set(event.detail["fields"])
+
+
+@pytest.mark.parametrize(
+    ("changes", "error"),
+    [
+        ({"holidays": "Christmas"}, "is not a date like 2026-12-25"),
+        ({"safety_reply_text": "We are closed, call 911."}, "mention 988"),
+        ({"office_start": "18:00", "office_end": "08:00"}, "must end after they start"),
+    ],
+)
+def test_bad_office_hours_and_safety_wording_are_refused(admin_client, practice, changes, error):
+    from tests.test_settings import save
+
+    answer = save(admin_client, **changes)
+    assert answer.status_code == 400 and error in answer.get_data(as_text=True)
+    db.session.expire_all()
+    assert practice.holidays == [] and practice.safety_reply_text is None and practice.office_start == 480
+
+
+def test_welcome_and_help_say_texts_are_not_monitored(inbound, practice):
+    answer = inbound("HELP", from_="+14155550142").get_data(as_text=True)
+    assert "not monitored 24/7; in an emergency call 911 or 988" in answer
+    welcome = db.session.scalar(
+        select(Template).where(Template.practice_id == practice.id, Template.trigger == "welcome")
+    )
+    assert "not monitored 24/7; in an emergency call 911 or 988" in welcome.body
