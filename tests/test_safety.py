@@ -336,3 +336,18 @@ def test_welcome_and_help_say_texts_are_not_monitored(inbound, practice):
         select(Template).where(Template.practice_id == practice.id, Template.trigger == "welcome")
     )
     assert "not monitored 24/7; in an emergency call 911 or 988" in welcome.body
+
+
+def test_a_moved_risk_text_takes_its_alert_along(inbound, practice, staff_client):
+    always_open(practice)
+    contact = factories.contact(practice, phone="+14155550142")
+    first = factories.journey(contact)
+    inbound("I wanna die", from_="+14155550142")
+    second = factories.journey(contact, pathway="current")
+    msg_id = db.session.scalar(select(SafetyAlert.message_id))
+    assert (
+        staff_client.post(f"/api/messages/{msg_id}/move", json={"journey_id": second.id}).status_code == 200
+    )
+    [alert] = staff_client.get("/api/safety-alerts").get_json()["alerts"]
+    assert alert["journey_id"] == second.id != first.id
+    assert staff_client.post(f"/api/journeys/{second.id}/safety-ack", json={}).status_code == 200

@@ -1,5 +1,7 @@
 """safety: crisis-language alerts, office hours, holidays and the practice's safety reply
 
+The pre-loaded welcome, where a practice left it exactly as pre-loaded, now says when texts are read.
+
 Revision ID: 0008
 Revises: 0006
 Create Date: 2026-12-01 12:40:00.000000
@@ -15,6 +17,16 @@ revision = "0008"
 down_revision = "0006"
 branch_labels = None
 depends_on = None
+
+
+WELCOME = (
+    "Hi {{ recipient.first_name }}, Welcome to {{ practice.name }}! To communicate with our intake "
+    "coordinators about scheduling an appointment, feel free to text this number, send an email to "
+    "{{ practice.email }}, or call {{ practice.phone }}. Text STOP to unsubscribe from these messages at any time."
+)
+NOT_MONITORED = "Texts are not monitored 24/7; in an emergency call 911 or 988. "
+WELCOME_NOW = WELCOME.replace("Text STOP", NOT_MONITORED + "Text STOP")
+templates = sa.table("templates", sa.column("body", sa.Text))
 
 
 def upgrade():
@@ -64,9 +76,11 @@ def upgrade():
         batch_op.create_index("ix_safety_alerts_open", ["practice_id", "acknowledged_at"], unique=False)
         batch_op.create_index("ix_safety_alerts_replies", ["contact_id", "replied_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_safety_alerts_journey_id"), ["journey_id"], unique=False)
+    op.execute(templates.update().where(templates.c.body == WELCOME).values(body=WELCOME_NOW))
 
 
 def downgrade():
+    op.execute(templates.update().where(templates.c.body == WELCOME_NOW).values(body=WELCOME))
     with op.batch_alter_table("safety_alerts", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_safety_alerts_journey_id"))
         batch_op.drop_index("ix_safety_alerts_replies")

@@ -117,6 +117,9 @@ function render() {
   if (count) {
     count.hidden = open.size === 0;
     count.textContent = `⚠ ${open.size} safety alert${open.size === 1 ? "" : "s"}`;
+    // Opens the thread of the oldest open alert (the popups list the others).
+    const first = safePath(open.values().next().value?.url);
+    count.href = first || "#safety-alerts";
     document.body.dataset.safetyAlerts = String(open.size);
   }
   const region = document.getElementById("safety-alerts");
