@@ -88,3 +88,29 @@ def test_popup_without_ephi_is_acknowledged_and_the_thread_banner_goes(page, liv
         "Dana Reyes acknowledged the safety alert"
     )
     thread_tab.close()
+
+
+def test_admin_sets_office_hours_holidays_and_the_safety_reply(admin_page, live_server, practice):
+    admin_page.goto(f"{live_server.url}/admin/settings")
+    section = admin_page.locator("#safety-settings")
+    expect(section.locator("#office_1")).to_be_checked()
+    expect(section.locator("#office_6")).not_to_be_checked()
+    expect(section.locator("#safety_reply_text")).to_contain_text("988")
+    section.scroll_into_view_if_needed()
+    screenshot(admin_page, "safety-settings")
+    admin_page.check("#office_6")
+    admin_page.fill("#office_end", "17:30")
+    admin_page.fill("#holidays", "2026-12-25\n2027-01-01")
+    admin_page.fill(
+        "#safety_reply_text", "{{ practice.name }}: texts are read on weekdays. Call 988, or 911."
+    )
+    admin_page.click("button:text('Save settings')")
+    expect(admin_page.locator(".flash")).to_have_text("Settings saved.")
+    expect(admin_page.locator("#office_6")).to_be_checked()
+    expect(admin_page.locator("#holidays")).to_have_value("2026-12-25\n2027-01-01")
+    db.session.expire_all()
+    assert (practice.office_days, practice.office_end) == ("123456", 17 * 60 + 30)
+
+    admin_page.fill("#safety_reply_text", "We are closed.")
+    admin_page.click("button:text('Save settings')")
+    expect(admin_page.locator("#safety_reply_text-error")).to_contain_text("mention 988 and 911")

@@ -154,6 +154,15 @@ def test_risk_text_is_flagged_alerted_and_pushed_in_the_webhook_transaction(
     sock.disconnect()
 
 
+def test_a_replayed_risk_webhook_alerts_once(inbound, practice):
+    # No worker runs in these tests: the alert is the webhook's own work, not a background job's.
+    never_open(practice)
+    inbound("kms", from_="+14155550142", sid="SM" + "b" * 32)
+    inbound("kms", from_="+14155550142", sid="SM" + "b" * 32)
+    assert db.session.scalar(select(db.func.count()).select_from(SafetyAlert)) == 1
+    assert len(replies()) == 1
+
+
 def test_plain_text_raises_nothing(inbound, practice):
     never_open(practice)
     inbound("can I reschedule my appointment")
