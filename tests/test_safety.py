@@ -82,6 +82,11 @@ def test_a_phrase_that_does_not_compile_stops_the_start():
         risk.compile_table([("abuse", r"\bok\b"), ("suicide", r"(unclosed")])
 
 
+def test_a_phrase_that_does_not_start_at_a_word_stops_the_start():
+    with pytest.raises(risk.PhraseTableError, match="phrase 0 .*must start at a word"):
+        risk.compile_table([("suicide", r"kms\b")])
+
+
 def test_the_module_table_compiles_into_one_pattern():
     assert risk.RISK.groups >= len(risk.PHRASES)
     assert all(isinstance(category, str) for category, _pattern in risk.PHRASES)
