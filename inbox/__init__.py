@@ -78,7 +78,19 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     # package's __init__ first, and should not drag in every page and the whole web layer with it.
     from inbox import cli, realtime
     from inbox.texting import search
-    from inbox.web import account, admin, api, auth, health, intake, optouts, two_factor, views, webhooks
+    from inbox.web import (
+        account,
+        admin,
+        api,
+        auth,
+        health,
+        intake,
+        optouts,
+        safety,
+        two_factor,
+        views,
+        webhooks,
+    )
     from inbox.web.admin import compliance, numbers, settings, spamwatch, staff
 
     auth.init_app(app)
@@ -90,6 +102,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(views.bp)
     api.init_app(app)
     optouts.init_app(app)
+    app.register_blueprint(safety.bp)
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(intake.bp)
     app.register_blueprint(compliance.bp)

@@ -125,6 +125,13 @@ class Practice(Model):
     retention_days: Mapped[int | None] = mapped_column(Integer)
     # On: everyone (admins too) enrols a second factor at their next login before anything else.
     require_two_factor: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Office hours, when staff read texts: ISO weekdays ("12345" is Mon-Fri) and minutes after midnight,
+    # in the practice's time zone; holidays (ISO dates) are out of hours all day.
+    office_days: Mapped[str] = mapped_column(String(7), default="12345", server_default="12345")
+    office_start: Mapped[int] = mapped_column(Integer, default=8 * 60, server_default="480")
+    office_end: Mapped[int] = mapped_column(Integer, default=18 * 60, server_default="1080")
+    holidays: Mapped[list] = mapped_column(JSON, default=list, server_default="[]")
+    safety_reply_text: Mapped[str | None] = mapped_column(Text)  # None: wording.DEFAULT_SAFETY_REPLY
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     numbers: Mapped[list[PracticeNumber]] = relationship(back_populates="practice")
@@ -485,6 +492,36 @@ class OptOutRequest(SealedRow, Model):
     decided_by: Mapped[User | None] = relationship()
 
     reason = EncryptedField("reason_ct", "opt_out.reason")  # why staff dismissed it: their words, sealed
+
+
+class SafetyAlert(Model):
+    """Risk language in an inbound text: open until a staff member acknowledges it. No ePHI here:
+    the acknowledgement's note is the activity line `ack_line_id` of the thread, sealed like any
+    message body (so retention, redaction and key rotation cover it)."""
+
+    __tablename__ = "safety_alerts"
+    __table_args__ = (
+        Index("ix_safety_alerts_open", "practice_id", "acknowledged_at"),
+        Index("ix_safety_alerts_replies", "contact_id", "replied_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practices.id"))
+    journey_id: Mapped[int] = mapped_column(ForeignKey("journeys.id"), index=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"))
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), unique=True)
+    category: Mapped[str] = mapped_column(String(20))  # texting.risk: suicide, self_harm, ...
+    # When the after-hours safety reply went with this alert (None: in office hours, opted out, or
+    # one went to this contact in the last 12 hours).
+    replied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    ack_line_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    journey: Mapped[Journey] = relationship()
+    message: Mapped[Message] = relationship(foreign_keys=[message_id])
+    acknowledged_by: Mapped[User | None] = relationship()
 
 
 class Template(Model):

@@ -16,12 +16,19 @@ from inbox.models import (
     Message,
     OptOutRequest,
     Practice,
+    SafetyAlert,
     Template,
     User,
 )
 from inbox.vocabulary import AttachmentStatus, Direction
 
 SNIPPET_CHARS = 80
+RISK_LABELS = {
+    "suicide": "Suicide",
+    "self_harm": "Self-harm",
+    "harm_others": "Harm to others",
+    "abuse": "Abuse",
+}
 
 
 def iso(value: datetime | None) -> str | None:
@@ -127,13 +134,14 @@ def search_hit_json(journey: Journey, msg: Message | None, snippet_text: str) ->
     return {"journey": journey_json(journey), "message_id": msg.id if msg else None, "snippet": snippet_text}
 
 
-def notification_json(practice: Practice, msg: Message) -> dict[str, Any]:
-    """The top-right popup for an inbound text; initials and pathway only if the practice says so."""
+def _popup(practice: Practice, msg: Message, label: str, what: str) -> dict[str, Any]:
+    """A top-right popup about a text: name and `label` + snippet, or (when the practice keeps ePHI
+    out of popups) initials and `what` with the pathway only."""
     journey = msg.journey
     if practice.ephi_in_popups:
-        title, text = journey.contact.label, snippet(msg)
+        title, text = journey.contact.label, label + snippet(msg)
     else:
-        title, text = initials(journey.contact), f"New text · {journey.pathway_label}"
+        title, text = initials(journey.contact), f"{what} · {journey.pathway_label}"
     return {
         "journey_id": journey.id,
         "message_id": msg.id,
@@ -141,6 +149,24 @@ def notification_json(practice: Practice, msg: Message) -> dict[str, Any]:
         "snippet": text,
         "pathway": journey.pathway,
         "url": f"/journeys/{journey.id}",
+    }
+
+
+def notification_json(practice: Practice, msg: Message) -> dict[str, Any]:
+    """The top-right popup for an inbound text; initials and pathway only if the practice says so."""
+    return _popup(practice, msg, "", "New text")
+
+
+def safety_alert_json(practice: Practice, alert: SafetyAlert) -> dict[str, Any]:
+    """An open crisis-language alert as its popup and the alert list show it. Without ePHI in popups:
+    initials and pathway only (not even the kind of risk, which says something about the person).
+    Keyed by the flagged message (one alert each): the webhook pushes this before the alert's own
+    INSERT, which rides on the next flush, so the alert's id is not known yet."""
+    label = f"{RISK_LABELS.get(alert.category, 'Risk')} language: "
+    return {
+        **_popup(practice, alert.message, label, "Safety alert"),
+        "replied": alert.replied_at is not None,  # the after-hours safety reply went with it
+        "created_at": iso(alert.created_at),
     }
 
 

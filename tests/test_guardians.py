@@ -11,7 +11,7 @@ from inbox.extensions import db
 from inbox.models import Message, Template
 from inbox.texting import automations
 from inbox.texting.journeys import open_journey
-from inbox.texting.wording import DEFAULT_TEMPLATES
+from inbox.texting.wording import DEFAULT_TEMPLATES, NOT_MONITORED
 from tests import factories
 from tests.test_intake_forms import submit
 
@@ -91,7 +91,12 @@ def test_upgrade_greets_the_reader_in_untouched_preloaded_templates(app_env, mon
     from inbox import create_app
 
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'old.sqlite3'}")
-    old_welcome = DEFAULT_TEMPLATES[2][3].replace("{{ recipient.first_name }}", "{{ contact.first_name }}")
+    # The welcome as first pre-loaded: before 0004 greeted the reader, and 0008 said when texts are read.
+    old_welcome = (
+        DEFAULT_TEMPLATES[2][3]
+        .replace(f"{NOT_MONITORED} ", "")
+        .replace("{{ recipient.first_name }}", "{{ contact.first_name }}")
+    )
     own_words = "Hi {{ contact.first_name }}, welcome to our practice!"
     app = create_app()
     with app.app_context():

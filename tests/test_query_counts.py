@@ -197,3 +197,17 @@ def test_consent_keyword_costs_the_same_for_5_or_50_held_texts(inbound, practice
     small = keyword_after_held("+14155550202", 5)
     large = keyword_after_held("+14155550203", 50)
     assert len(large) == len(small), f"5 held:\n{show(small)}\n\n50 held:\n{show(large)}"
+
+
+@pytest.mark.parametrize(("hours", "extra"), [("office", 1), ("after", 3)])
+def test_risk_text_costs_its_alert_and_reply_only(inbound, practice, hours, extra):
+    # A plain text pays nothing for the safety net (INBOUND_STATEMENTS above is unchanged). A risk text
+    # adds the alert's INSERT; after hours also the 12-hour check and the reply's INSERT.
+    practice.office_days = "1234567" if hours == "office" else ""
+    practice.office_start, practice.office_end = 0, 24 * 60
+    contact = factories.contact(practice, phone="+14155559999")
+    factories.journey(contact)
+    inbound("Hello, checking in", from_="+14155559999")  # warm-up, as above
+    with counting() as counter:
+        assert inbound("I want to kill myself tonight", from_="+14155559999").status_code == 200
+    assert len(counter) == INBOUND_STATEMENTS["known contact"] + extra, show(counter)

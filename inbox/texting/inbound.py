@@ -1,7 +1,7 @@
 """Incoming texts: one public entry, receive_message(), idempotent on Twilio's MessageSid.
 
 Everything an inbound text causes (contact, inquiry journey, message, attachment jobs, consent events,
-keyword reply, welcome automation) is written in one transaction, so a duplicate or a failure leaves
+keyword reply, safety alert and after-hours safety reply, welcome automation) is written in one transaction, so a duplicate or a failure leaves
 nothing half-stored, and pushes go out only after that transaction commits.
 """
 
@@ -21,12 +21,17 @@ from inbox.extensions import db
 from inbox.models import Attachment, Contact, Journey, Message, Practice, PracticeNumber
 from inbox.presenters import notification_json
 from inbox.realtime import practice_room, push
-from inbox.texting import consent, revocations
+from inbox.texting import consent, revocations, safety
 from inbox.texting.automations import send_welcome
 from inbox.texting.journeys import find_contact, open_journey, route_inbound
+from inbox.texting.risk import risk_category
 from inbox.texting.templating import TemplateError, placeholder_values, render
 from inbox.texting.thread import announce, new_message, touch_journey
-from inbox.texting.wording import DEFAULT_HELP, START_CONFIRMATION
+from inbox.texting.wording import (
+    DEFAULT_HELP,
+    DEFAULT_SAFETY_REPLY,
+    START_CONFIRMATION,
+)
 from inbox.vocabulary import ConsentState, Direction, Kind, Status
 
 log = logging.getLogger(__name__)
@@ -155,6 +160,12 @@ def _store(fields: InboundForm, practice: Practice, number_id: int) -> Received:
     if journey is None:
         # The welcome goes out after the message is stored, so it sorts after it in the thread.
         journey = _new_inquiry(contact)
+    risk = risk_category(fields.body)  # one precompiled pass; the flag adds, it never holds the text
+    flags: dict[str, bool | str] = (
+        {"opt_out_language": True} if consent.reads_like_opt_out(fields.body) else {}
+    )
+    if risk:
+        flags.update(risk=True, risk_category=risk)
     msg = new_message(
         journey,
         contact=contact,  # loaded already: the presenters below read it without a query
@@ -164,7 +175,7 @@ def _store(fields: InboundForm, practice: Practice, number_id: int) -> Received:
         twilio_sid=fields.sid,
         status=Status.RECEIVED,
         number_id=number_id,
-        flags={"opt_out_language": True} if consent.reads_like_opt_out(fields.body) else {},
+        flags=flags,
         # Given even when empty: the presenters below then read the list instead of querying for it.
         attachments=[
             Attachment(
@@ -185,6 +196,9 @@ def _store(fields: InboundForm, practice: Practice, number_id: int) -> Received:
     reply = _apply_keyword(contact, journey, msg, fields)
     if msg.flags.get("opt_out_language") and contact.consent_state != ConsentState.OPTED_OUT:
         revocations.open_request(msg, contact)  # staff confirm it: a revocation in any reasonable words
+    if risk and safety.raise_alert(contact, journey, msg, risk) and reply is None:
+        text = practice.safety_reply_text or DEFAULT_SAFETY_REPLY
+        reply = _reply(journey, text, DEFAULT_SAFETY_REPLY, flags={"safety_reply": True})
     if new_journey and consent.keyword(fields.body, fields.opt_out_type) != "opt_out":
         send_welcome(journey, by_contact=True)  # they just texted us: an opt-in request may answer at once
     return Received(msg.id, duplicate=False, reply=reply)
@@ -222,25 +236,28 @@ def _apply_keyword(contact: Contact, journey: Journey, msg: Message, fields: Inb
         text = practice.help_text or DEFAULT_HELP
     if text is None:
         return None
+    return _reply(journey, text, DEFAULT_HELP if word == "help" else text)
+
+
+def _reply(journey: Journey, text: str, fallback: str, flags: dict | None = None) -> str:
+    """Fill in a reply owed by the webhook (keyword or safety) and keep it in the thread; it goes as
+    TwiML in the webhook's answer, so no consent hold or outbox queue can delay it."""
+    practice, contact = journey.contact.practice, journey.contact
     try:
         reply = render(text, placeholder_values(practice, contact, None))
     except TemplateError:
-        # A practice's broken help text must not cost us the inbound text: fall back to ours.
-        log.warning("practice id=%s keyword reply has an unknown placeholder", practice.id)
-        reply = render(DEFAULT_HELP if word == "help" else text, placeholder_values(practice, contact, None))
-    _record_reply(journey, reply)
-    return reply
-
-
-def _record_reply(journey: Journey, reply: str) -> None:
-    """Keep the keyword reply (sent as TwiML in the webhook answer) in the thread."""
+        # A practice's broken wording must not cost us the inbound text: fall back to ours.
+        log.warning("practice id=%s webhook reply has an unknown placeholder", practice.id)
+        reply = render(fallback, placeholder_values(practice, contact, None))
     answer = new_message(
         journey,
         direction=Direction.OUTBOUND,
         kind=Kind.KEYWORD_REPLY,
         body=reply,
         status=Status.SENT,
-        consent_decision=consent.decide(journey.contact, "keyword_reply").reason,
+        consent_decision=consent.decide(contact, "keyword_reply").reason,
+        flags=flags or {},
     )
     db.session.flush()
     announce(answer, "message.new")
+    return reply

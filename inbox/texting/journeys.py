@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import joinedload
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -13,7 +13,7 @@ from inbox.common import audit
 from inbox.common.inputs import parse_id
 from inbox.crypto import phone_digest
 from inbox.extensions import db
-from inbox.models import PATHWAYS, Contact, Journey, Message, ReadMarker, User, utcnow
+from inbox.models import PATHWAYS, Contact, Journey, Message, ReadMarker, SafetyAlert, User, utcnow
 from inbox.presenters import journey_json, message_json
 from inbox.realtime import journey_room, practice_room, push, user_room
 from inbox.texting.automations import appointment_set, send_welcome
@@ -129,6 +129,12 @@ def move_message(msg: Message, target: Journey, actor: User) -> None:
     msg.journey_id = target.id
     for att in msg.attachments:
         att.journey_id = target.id
+    if msg.flags.get("risk"):
+        # Its safety alert (open or not) follows the text: the banner and the popup name its journey.
+        db.session.execute(
+            update(SafetyAlert).where(SafetyAlert.message_id == msg.id).values(journey_id=target.id),
+            execution_options={"synchronize_session": False},
+        )
     db.session.flush()
     who = actor.display_name
     log_activity(source, f"{who} moved a text to {target.pathway_label} · {target.stage}", actor)

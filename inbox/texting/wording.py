@@ -8,9 +8,20 @@ are filled by texting.templating.
 
 from __future__ import annotations
 
+# When texts are read, in every first word we send: a person in crisis must not wait for an answer.
+NOT_MONITORED = "Texts are not monitored 24/7; in an emergency call 911 or 988."
+
 DEFAULT_HELP = (
     "{{ practice.name }}: texts about your appointments and intake. Questions? Call {{ practice.phone }}. "
-    "Reply STOP to opt out. Msg & data rates may apply."
+    f"{NOT_MONITORED} Reply STOP to opt out. Msg & data rates may apply."
+)
+
+# Sent at once, outside office hours, to a text with crisis language (texting.safety), at most once per
+# contact in 12 hours. Practices may reword it (Admin -> Settings); it must keep 988 and 911.
+DEFAULT_SAFETY_REPLY = (
+    "{{ practice.name }}: our texts are not watched around the clock and nobody may read yours until "
+    "we are back in the office. If you are in crisis or thinking about harming yourself, call or text "
+    "988 (Suicide & Crisis Lifeline) now. In an emergency call 911."
 )
 
 STOP_CONFIRMATION = "{{ practice.name }}: you are unsubscribed and will get no more texts from us. Reply START to resubscribe."
@@ -57,8 +68,8 @@ DEFAULT_TEMPLATES = [
         "welcome",
         "Hi {{ recipient.first_name }}, Welcome to {{ practice.name }}! To communicate with our intake "
         "coordinators about scheduling an appointment, feel free to text this number, send an email to "
-        "{{ practice.email }}, or call {{ practice.phone }}. Text STOP to unsubscribe from these messages "
-        "at any time.",
+        "{{ practice.email }}, or call {{ practice.phone }}. "
+        f"{NOT_MONITORED} Text STOP to unsubscribe from these messages at any time.",
     ),
     (
         "Appointment confirmation",

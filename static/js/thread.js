@@ -131,6 +131,16 @@ function buildMessage(msg, old, handlers) {
     flag.setAttribute("role", "note");
     bubble.append(flag);
   }
+  if (msg.flags && msg.flags.risk) {
+    const flag = el("p", "message-flag message-flag-risk", "Possible crisis language — check on this person");
+    flag.setAttribute("role", "note");
+    bubble.append(flag);
+  }
+  if (msg.flags && msg.flags.safety_reply) {
+    const flag = el("p", "message-flag message-flag-info", "Safety reply, sent automatically after hours");
+    flag.setAttribute("role", "note");
+    bubble.append(flag);
+  }
 
   const body = el("p", "message-body");
   if (msg.purged_at) {

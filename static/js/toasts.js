@@ -4,7 +4,7 @@ const LIFETIME_MS = 8000;
 const MAX_TOASTS = 5;
 
 // Only same-site paths may be opened from a popup ("/journeys/7", never "//elsewhere").
-function safePath(url) {
+export function safePath(url) {
   return typeof url === "string" && url.startsWith("/") && !url.startsWith("//") && !url.includes("\\")
     ? url
     : null;

@@ -40,8 +40,14 @@ from inbox.common import audit
 from inbox.extensions import db
 from inbox.models import Message, Template
 from inbox.texting.practices import public_form_url, update_practice
+from inbox.texting.safety import parse_holidays
 from inbox.texting.templating import TemplateError, count_segments, placeholder_values, render
-from inbox.texting.wording import DEFAULT_HELP, DEFAULT_OPT_IN_TEXT, WEB_CONSENT_SENTENCE
+from inbox.texting.wording import (
+    DEFAULT_HELP,
+    DEFAULT_OPT_IN_TEXT,
+    DEFAULT_SAFETY_REPLY,
+    WEB_CONSENT_SENTENCE,
+)
 from inbox.web.auth import admin_required
 
 bp = Blueprint("settings", __name__, url_prefix="/admin")
@@ -73,6 +79,21 @@ def _mentions(*words: str) -> Callable[[FlaskForm, Field], None]:
             raise ValidationError("Say how to reply: mention " + " and ".join(missing) + ".")
 
     return check
+
+
+def _dates(form: FlaskForm, field: Field) -> None:
+    """Holidays are dates like 2026-12-25, one per line."""
+    try:
+        parse_holidays(field.data or "")
+    except ValueError as exc:
+        raise ValidationError(f"{exc}.") from exc
+
+
+def _after_start(form: FlaskForm, field: Field) -> None:
+    """Office hours end after they start (the same day)."""
+    start = form.office_start.data
+    if start is not None and field.data is not None and field.data <= start:
+        raise ValidationError("Office hours must end after they start.")
 
 
 class PracticeForm(FlaskForm):
@@ -111,6 +132,26 @@ class PracticeForm(FlaskForm):
         validators=[DataRequired(), Length(max=600), _mentions("STOP")],
     )
     require_two_factor = BooleanField("Require two-factor login for everyone")
+    # Office hours: a box per ISO weekday (office_1 is Monday), the hours, and the holidays.
+    office_1 = BooleanField("Mon")
+    office_2 = BooleanField("Tue")
+    office_3 = BooleanField("Wed")
+    office_4 = BooleanField("Thu")
+    office_5 = BooleanField("Fri")
+    office_6 = BooleanField("Sat")
+    office_7 = BooleanField("Sun")
+    office_start = TimeField("Office hours start", validators=[InputRequired("Enter a time.")])
+    office_end = TimeField("Office hours end", validators=[InputRequired("Enter a time."), _after_start])
+    holidays = TextAreaField(
+        "Holidays (closed all day)",
+        render_kw={"rows": 3, "placeholder": "2026-12-25"},
+        validators=[Length(max=4000), _dates],
+    )
+    safety_reply_text = TextAreaField(
+        "Safety reply (after hours, to a text with crisis language)",
+        render_kw={"rows": 4},
+        validators=[DataRequired(), Length(max=640), _renders, _mentions("988", "911")],
+    )
     retention_days = IntegerField(
         "Purge message text and photos older than (days)",
         validators=[
@@ -149,16 +190,37 @@ def practice() -> ResponseReturnValue:
         form.web_consent_sentence.data = practice.web_consent_sentence or WEB_CONSENT_SENTENCE
         form.quiet_start.data = time(practice.quiet_start // 60, practice.quiet_start % 60)
         form.quiet_end.data = time(practice.quiet_end // 60, practice.quiet_end % 60)
+        form.safety_reply_text.data = practice.safety_reply_text or DEFAULT_SAFETY_REPLY
+        form.office_start.data = time(practice.office_start // 60, practice.office_start % 60)
+        # 24:00 (open until midnight) shows as the last minute of the day, which a time input can hold.
+        form.office_end.data = time(*divmod(min(practice.office_end, 24 * 60 - 1), 60))
+        form.holidays.data = "\n".join(practice.holidays or [])
+        for day in range(1, 8):
+            form[f"office_{day}"].data = str(day) in practice.office_days
     if form.validate_on_submit():
-        values = {name: field.data for name, field in form._fields.items() if name != "csrf_token"}
+        values = {
+            name: field.data
+            for name, field in form._fields.items()
+            if name != "csrf_token" and not name.startswith("office_")
+        }
         values["quiet_start"], values["quiet_end"] = (
             _minutes(form.quiet_start.data),
             _minutes(form.quiet_end.data),
         )
+        values["office_days"] = "".join(str(d) for d in range(1, 8) if form[f"office_{d}"].data)
+        values["office_start"], values["office_end"] = (
+            _minutes(form.office_start.data),
+            _minutes(form.office_end.data),
+        )
+        values["holidays"] = parse_holidays(form.holidays.data or "")
         for name in ("phone", "email", "website"):
             values[name] = values[name] or None
         # Unchanged wording stays "the default", so an improved default reaches the practice too.
-        for name, default in (("opt_in_text", DEFAULT_OPT_IN_TEXT), ("help_text", DEFAULT_HELP)):
+        for name, default in (
+            ("opt_in_text", DEFAULT_OPT_IN_TEXT),
+            ("help_text", DEFAULT_HELP),
+            ("safety_reply_text", DEFAULT_SAFETY_REPLY),
+        ):
             values[name] = None if values[name] == default else values[name]
         changed = update_practice(practice, values, current_user)
         db.session.commit()
