@@ -92,10 +92,13 @@ def search_practice() -> ResponseReturnValue:
     except search.QueryError as exc:
         return _error(422, str(exc))
     hits = search.search(current_user.practice_id, query)
+    results = [
+        search_hit_json(hit.journey, hit.message, hit.snippet) for hit in hits
+    ]  # before the commit expires them
     # What was searched for is ePHI: the audit keeps how many words and results, never the words.
     audit.record("search", words=len(query.words), count=len(hits))
     db.session.commit()
-    return jsonify(results=[search_hit_json(hit.journey, hit.message, hit.snippet) for hit in hits])
+    return jsonify(results=results)
 
 
 @bp.get("/journeys/<int:journey_id>")
