@@ -5,11 +5,13 @@ digest. Checked by reading the database file itself, as someone who copied it wo
 from __future__ import annotations
 
 import re
+import uuid
 from pathlib import Path
 
+import psycopg
 import pytest
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
 from inbox import create_app, crypto
@@ -121,12 +123,27 @@ def test_a_sealed_value_copied_onto_another_contact_does_not_open(app, practice)
 
 PLAINTEXT_PRACTICE = """INSERT INTO practices (id, name, timezone, public_token, require_opt_in,
     send_stop_confirmation, quiet_start, quiet_end, welcome_enabled, ephi_in_popups, delete_media_at_twilio,
-    created_at) VALUES (:id, :name, 'America/New_York', :token, 1, 1, 1260, 480, 1, 1, 1, '2026-01-01')"""
+    created_at) VALUES (:id, :name, 'America/New_York', :token, TRUE, TRUE, 1260, 480, TRUE, TRUE, TRUE,
+    '2026-01-01')"""
 
 
-def plaintext_database(tmp_path, monkeypatch, contacts: int):
+@pytest.fixture
+def blank_url(app_env, tmp_path):
+    """An empty database of the suite's kind: a SQLite file, or a PostgreSQL database of its own."""
+    if app_env["DATABASE_URL"].startswith("sqlite"):
+        yield f"sqlite:///{tmp_path / 'before.sqlite3'}"
+        return
+    name = f"inbox_seal_{uuid.uuid4().hex[:8]}"
+    admin = app_env["DATABASE_URL"].rsplit("/", 1)[0].replace("+psycopg", "") + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield app_env["DATABASE_URL"].rsplit("/", 1)[0] + "/" + name
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+def plaintext_database(url, monkeypatch, contacts: int):
     """A database at the last schema before sealing, holding plaintext contacts, journeys and evidence."""
-    url = f"sqlite:///{tmp_path / 'before.sqlite3'}"
     monkeypatch.setenv("DATABASE_URL", url)
     app = create_app()
     values = []
@@ -164,7 +181,7 @@ def plaintext_database(tmp_path, monkeypatch, contacts: int):
                 conn.execute(
                     text(
                         "INSERT INTO journeys (practice_id, contact_id, pathway, stage, is_open, is_inquiry, "
-                        "source, last_activity_at, created_at) VALUES (:p, :c, 'intake', :stage, 1, 1, 'sms', "
+                        "source, last_activity_at, created_at) VALUES (:p, :c, 'intake', :stage, TRUE, TRUE, 'sms', "
                         "'2026-01-01', '2026-01-01')"
                     ),
                     {"p": 1 + i % 2, "c": i + 1, "stage": f"Stagename{i:04d}"},
@@ -183,10 +200,11 @@ def plaintext_database(tmp_path, monkeypatch, contacts: int):
 
 
 def assert_sealed_and_readable(app, url: str, values: list[str], contacts: int) -> None:
-    """No plaintext in the file; every contact found by number and read back whole."""
-    assert_nothing_readable(database_bytes(url), values)
+    """No plaintext in the file (SQLite); every contact found by number and read back whole."""
+    if url.startswith("sqlite"):
+        assert_nothing_readable(database_bytes(url), values)
     with app.app_context():
-        columns = {row[1] for row in db.session.execute(text("PRAGMA table_info(contacts)"))}
+        columns = {column["name"] for column in inspect(db.engine).get_columns("contacts")}
         assert not {"phone", "first_name", "last_name", "email"} & columns
         for i in range(contacts):
             contact = find_contact(1 + i % 2, f"+1415555{i:04d}")
@@ -199,11 +217,11 @@ def assert_sealed_and_readable(app, url: str, values: list[str], contacts: int) 
 
 
 def test_the_migration_seals_every_existing_identifier_in_batches_with_progress(
-    app_env, tmp_path, monkeypatch, capsys
+    blank_url, monkeypatch, capsys
 ):
-    sqlite_only(app_env)
-    app, url, values = plaintext_database(tmp_path, monkeypatch, contacts=50)
-    assert values[0].encode() in database_bytes(url)  # the check below can see plaintext when it is there
+    app, url, values = plaintext_database(blank_url, monkeypatch, contacts=50)
+    if url.startswith("sqlite"):
+        assert values[0].encode() in database_bytes(url)  # the check below can see plaintext when it is there
     monkeypatch.setenv("INBOX_SEAL_BATCH", "20")
     with app.app_context():
         upgrade()  # its log goes where alembic.ini sends it: the terminal's stderr
@@ -214,11 +232,8 @@ def test_the_migration_seals_every_existing_identifier_in_batches_with_progress(
     assert_sealed_and_readable(app, url, values, contacts=50)
 
 
-def test_an_interrupted_sealing_resumes_where_it_stopped_and_leaves_no_plaintext(
-    app_env, tmp_path, monkeypatch
-):
-    sqlite_only(app_env)
-    app, url, values = plaintext_database(tmp_path, monkeypatch, contacts=30)
+def test_an_interrupted_sealing_resumes_where_it_stopped_and_leaves_no_plaintext(blank_url, monkeypatch):
+    app, url, values = plaintext_database(blank_url, monkeypatch, contacts=30)
     monkeypatch.setenv("INBOX_SEAL_BATCH", "10")
     real_digest, calls = crypto.phone_digest, []
 
