@@ -42,14 +42,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     # our gateway logs what happened without them.
     logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
 
-    if app.config["INBOX_TRUSTED_PROXIES"]:
-        # Trust X-Forwarded-* only from as many proxies as the deployer says sit in front of us.
-        n = app.config["INBOX_TRUSTED_PROXIES"]
-        # Flask documents wrapping wsgi_app in middleware; its stub declares a method (a Flask typing gap).
-        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
-            app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n
-        )
-
     inputs.init_app(app)  # first: it bounds the <int:...> converter that every route below uses
     crypto.init_app(app)
     gateway.init_app(app)
@@ -68,9 +60,18 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         manage_session=False,
     )
     # Engine.IO answers long-polling before Flask's after_request runs: give it the same headers.
-    app.wsgi_app = SocketIOHeaders(  # type: ignore[method-assign]  # as ProxyFix above
+    # Flask documents wrapping wsgi_app in middleware; its stub declares a method (a Flask typing gap).
+    app.wsgi_app = SocketIOHeaders(  # type: ignore[method-assign]
         app.wsgi_app, hsts=app.config["SESSION_COOKIE_SECURE"]
     )
+    if app.config["INBOX_TRUSTED_PROXIES"]:
+        # Trust X-Forwarded-* only from as many proxies as the deployer says sit in front of us. Outermost,
+        # so that Socket.IO's requests (which Flask-SocketIO's middleware answers before Flask sees them)
+        # also carry the client's address into their audit events, not the proxy's.
+        n = app.config["INBOX_TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n
+        )
     _create_private_files(app)
     _enable_sqlite_wal(app)
 

@@ -12,9 +12,11 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
+import flask_socketio
 import pytest
 import requests
 from flask import request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from inbox import create_app
 from inbox.config import REQUIRED_IN_PRODUCTION, ConfigError
@@ -188,6 +190,17 @@ def test_forwarded_headers_count_only_from_trusted_proxies(
         "/_probe", base_url=PROXY_TO_APP, headers=FORWARDED, environ_base={"REMOTE_ADDR": "10.0.0.2"}
     )
     assert seen.json == {"scheme": scheme, "client": client, "host": host}
+
+
+def test_the_proxy_fix_also_covers_socket_io_requests(app_env, monkeypatch):
+    # Flask-SocketIO's middleware answers /socket.io/ before Flask's own wsgi_app: the fix must be outside it.
+    monkeypatch.setenv("INBOX_TRUSTED_PROXIES", "1")
+    app = create_app({"TESTING": True})
+    assert isinstance(app.wsgi_app, ProxyFix)
+    inner = app.wsgi_app.app
+    while not isinstance(inner, flask_socketio._SocketIOMiddleware):
+        inner = inner.wsgi_app
+    assert inner is not None
 
 
 def test_webhook_signatures_hold_behind_tls_termination(
