@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import re
+import threading
 
 import pytest
+import requests
 from sqlalchemy import func, select, text
 
 from inbox.extensions import db
 from inbox.models import ConsentEvent, Contact, Journey, Message
 from inbox.texting.wording import PHONE_ATTESTATION, WEB_CONSENT_SENTENCE
+from inbox.web.intake import SUBMISSIONS_PER_HOUR
 from tests import factories
 from tests.conftest import StaffClient
+from tests.live_server import CSRF_INPUT, VALUE
+
+pytest_plugins = ["tests.live_server"]  # the live_server fixture
 
 VALID = {
     "first_name": "Maria",
@@ -150,6 +156,27 @@ def test_public_form_is_throttled_per_address(client, practice):
     response = submit(client, practice, **{**VALID, "phone": "+14155559999"})
     assert response.status_code == 429
     assert rows(Contact) == 5
+
+
+def test_a_burst_of_simultaneous_posts_from_one_address_stores_at_most_the_limit(live_server, practice):
+    url, burst = f"{live_server.url}/request/{practice.public_token}", 12
+    start, statuses = threading.Barrier(burst), []
+
+    def post(i: int) -> None:
+        """One visitor's tab: load the form, wait for the others, then submit together."""
+        session = requests.Session()
+        token = VALUE.search(CSRF_INPUT.search(session.get(url, timeout=30).text).group(0)).group(1)
+        start.wait(timeout=60)
+        fields = {**VALID, "phone": f"+1415555{i:04d}", "csrf_token": token}
+        statuses.append(session.post(url, data=fields, timeout=60).status_code)
+
+    threads = [threading.Thread(target=post, args=(i,)) for i in range(burst)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert sorted(statuses) == [200] * SUBMISSIONS_PER_HOUR + [429] * (burst - SUBMISSIONS_PER_HOUR)
+    assert rows(Contact) == SUBMISSIONS_PER_HOUR
 
 
 def test_unknown_form_token_is_404(client, practice):

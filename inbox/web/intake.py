@@ -13,14 +13,14 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from sqlalchemy import func, select
+from sqlalchemy import select
 from wtforms import BooleanField, EmailField, Field, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
-from inbox.common import audit
+from inbox.common import audit, throttle
 from inbox.common.phones import InvalidNumber, to_e164
 from inbox.extensions import db
-from inbox.models import AuditEvent, Contact, Journey, Message, Practice, User, utcnow
+from inbox.models import Contact, Journey, Message, Practice, User
 from inbox.presenters import notification_json
 from inbox.realtime import practice_room, push
 from inbox.texting import consent, wording
@@ -107,14 +107,9 @@ def _store_web_request(journey: Journey, body: str) -> Message:
 
 
 def _too_many_from(ip: str | None) -> bool:
-    """Per-address throttle of the public form."""
-    since = utcnow() - timedelta(hours=1)
-    recent = db.session.execute(  # a count: one row, always
-        select(func.count(AuditEvent.id)).where(
-            AuditEvent.action == "webform.submit", AuditEvent.ip == ip, AuditEvent.created_at >= since
-        )
-    ).scalar_one()
-    return recent >= SUBMISSIONS_PER_HOUR
+    """Per-address throttle of the public form: the attempt is reserved before any work, so a burst of
+    simultaneous posts cannot all pass a count of zero (inbox/common/throttle.py)."""
+    return not throttle.take_limited(f"webform:{ip}", SUBMISSIONS_PER_HOUR, timedelta(hours=1)).ok
 
 
 def _contact_from(form: RequestForm, practice: Practice) -> Contact:
