@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import sqlite3
+import threading
 from pathlib import Path
 
 from PIL import Image
@@ -117,3 +118,42 @@ def test_redaction_holds_no_write_lock_while_it_waits_for_twilio(app, practice, 
     assert locked_during == []
     assert SID in fake_twilio.deleted_messages and len(fake_twilio.deleted_media) == 1
     assert db.session.get(Message, msg.id).redacted_at is not None
+
+
+def test_a_photo_fetched_while_its_message_is_redacted_stays_redacted(app, practice, inbound, fake_twilio):
+    """The worker fetches a photo; an admin redacts the message meanwhile; the photo must not come back."""
+    practice.delete_media_at_twilio = False
+    db.session.commit()
+    photo = io.BytesIO()
+    Image.new("RGB", (400, 300), "teal").save(photo, "JPEG")
+    url = fake_twilio.add_media(SID, photo.getvalue(), "image/jpeg")
+    inbound("member id XZ-5531", sid=SID, NumMedia="1", MediaUrl0=url, MediaContentType0="image/jpeg")
+    admin = factories.user(practice, email="admin@example.com", role="admin")
+    gateway = TwilioGateway(fake_twilio.account_sid, fake_twilio.auth_token, api_base_url=fake_twilio.url)
+    real_fetch = attachments.media.fetch
+
+    def fetch_while_an_admin_redacts(*args, **kwargs):
+        """The download is slow; the admin's redaction commits from another request before it ends."""
+        raw = real_fetch(*args, **kwargs)
+
+        def admin_request() -> None:
+            with app.app_context():
+                msg = db.session.scalar(select(Message).where(Message.twilio_sid == SID))
+                redact(msg, db.session.get(type(admin), admin.id), gateway)
+                db.session.remove()
+
+        other = threading.Thread(target=admin_request)
+        other.start()
+        other.join(timeout=30)
+        return raw
+
+    attachments.media.fetch = fetch_while_an_admin_redacts
+    try:
+        attachments.process_due(gateway)
+    finally:
+        attachments.media.fetch = real_fetch
+    db.session.expire_all()
+    assert db.session.scalar(select(Attachment.status)) == "redacted"
+    assert list(Path(app.config["INBOX_MEDIA_DIR"]).rglob("*.original")) == []
+    assert list(Path(app.config["INBOX_MEDIA_DIR"]).rglob("*.thumb")) == []
+    assert db.session.scalar(select(Message).where(Message.twilio_sid == SID)).redacted_at is not None

@@ -12,6 +12,7 @@ import logging
 import os
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import or_, select, update
@@ -128,17 +129,28 @@ def _run(gateway: Gateway, att: Attachment) -> int:
     except media.MediaFetchError as exc:
         if not exc.retryable or att.attempts >= MAX_ATTEMPTS:
             return _give_up(att, exc.reason)
-        att.next_attempt_at = utcnow() + timedelta(seconds=5 * 2**att.attempts)
-        att.lease_until, att.error = None, f"Retrying: {exc.reason}"
+        retry_at = utcnow() + timedelta(seconds=5 * 2**att.attempts)
+        _settle(att, next_attempt_at=retry_at, lease_until=None, error=f"Retrying: {exc.reason}")
         db.session.commit()
         return 0
     write_blob(att, "original", processed.data)
     if processed.thumbnail:
         write_blob(att, "thumb", processed.thumbnail)
-    att.status, att.error, att.lease_until = AttachmentStatus.READY, None, None
-    att.content_type, att.size = processed.content_type, len(processed.data)
-    att.width, att.height, att.has_thumbnail = processed.width, processed.height, bool(processed.thumbnail)
-    db.session.flush()
+    ready = _settle(
+        att,
+        status=AttachmentStatus.READY,
+        error=None,
+        lease_until=None,
+        content_type=processed.content_type,
+        size=len(processed.data),
+        width=processed.width,
+        height=processed.height,
+        has_thumbnail=bool(processed.thumbnail),
+    )
+    if not ready:
+        destroy_blobs(att)  # redacted or purged while we fetched: what we just wrote must not outlive it
+        db.session.commit()
+        return 1
     announce(att.message)
     db.session.commit()
     log.info("attachment ready id=%s type=%s bytes=%s", att.id, att.content_type, att.size)
@@ -146,11 +158,25 @@ def _run(gateway: Gateway, att: Attachment) -> int:
     return 1
 
 
+def _settle(att: Attachment, **values: Any) -> bool:
+    """Record a job's outcome only while the attachment is still pending: a redaction or purge that
+    committed while the photo was being fetched wins (one conditional UPDATE, then the row re-read)."""
+    settled = rowcount(
+        db.session.execute(
+            update(Attachment)
+            .where(Attachment.id == att.id, Attachment.status == AttachmentStatus.PENDING)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+    )
+    db.session.refresh(att)
+    return bool(settled)
+
+
 def _give_up(att: Attachment, reason: str) -> int:
     """Show the attachment as unavailable with its reason; staff can retry it."""
-    att.status, att.error, att.lease_until = AttachmentStatus.UNAVAILABLE, reason[:200], None
-    db.session.flush()
-    announce(att.message)
+    if _settle(att, status=AttachmentStatus.UNAVAILABLE, error=reason[:200], lease_until=None):
+        announce(att.message)
     db.session.commit()
     log.warning("attachment unavailable id=%s reason=%s", att.id, reason)
     return 1
