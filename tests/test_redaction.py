@@ -21,16 +21,20 @@ from tests.conftest import StaffClient
 SID = "MM" + "b" * 32
 
 
-def stored_mms(app, practice, inbound, fake_twilio):
-    """An inbound MMS whose photo is processed and stored, still present at Twilio."""
+def received_mms(practice, inbound, fake_twilio) -> TwilioGateway:
+    """An inbound MMS whose photo waits to be fetched (kept at Twilio); returns the gateway to fetch it."""
     practice.delete_media_at_twilio = False
     db.session.commit()
     photo = io.BytesIO()
     Image.new("RGB", (400, 300), "teal").save(photo, "JPEG")
     url = fake_twilio.add_media(SID, photo.getvalue(), "image/jpeg")
     inbound("member id XZ-5531", sid=SID, NumMedia="1", MediaUrl0=url, MediaContentType0="image/jpeg")
-    gateway = TwilioGateway(fake_twilio.account_sid, fake_twilio.auth_token, api_base_url=fake_twilio.url)
-    attachments.process_due(gateway)
+    return TwilioGateway(fake_twilio.account_sid, fake_twilio.auth_token, api_base_url=fake_twilio.url)
+
+
+def stored_mms(app, practice, inbound, fake_twilio):
+    """An inbound MMS whose photo is processed and stored, still present at Twilio."""
+    attachments.process_due(received_mms(practice, inbound, fake_twilio))
     return db.session.scalar(select(Message).where(Message.twilio_sid == SID))
 
 
@@ -122,14 +126,8 @@ def test_redaction_holds_no_write_lock_while_it_waits_for_twilio(app, practice, 
 
 def test_a_photo_fetched_while_its_message_is_redacted_stays_redacted(app, practice, inbound, fake_twilio):
     """The worker fetches a photo; an admin redacts the message meanwhile; the photo must not come back."""
-    practice.delete_media_at_twilio = False
-    db.session.commit()
-    photo = io.BytesIO()
-    Image.new("RGB", (400, 300), "teal").save(photo, "JPEG")
-    url = fake_twilio.add_media(SID, photo.getvalue(), "image/jpeg")
-    inbound("member id XZ-5531", sid=SID, NumMedia="1", MediaUrl0=url, MediaContentType0="image/jpeg")
+    gateway = received_mms(practice, inbound, fake_twilio)
     admin = factories.user(practice, email="admin@example.com", role="admin")
-    gateway = TwilioGateway(fake_twilio.account_sid, fake_twilio.auth_token, api_base_url=fake_twilio.url)
     real_fetch = attachments.media.fetch
 
     def fetch_while_an_admin_redacts(*args, **kwargs):
