@@ -30,6 +30,8 @@ def test_risk_text_raises_a_popup_and_banner_that_stay_until_acknowledged(page, 
     expect(card.locator(".safety-card-snippet")).to_contain_text("Suicide language: I want to kill myself")
     expect(card.locator(".safety-card-meta")).to_contain_text("safety reply sent")
     expect(page.locator("#safety-count")).to_have_text("⚠ 1 safety alert")
+    # Styled as the popup it is (a lost brace in app.css once left it a plain block under the list).
+    assert page.locator("#safety-alerts").evaluate("el => getComputedStyle(el).position") == "fixed"
     # The ordinary popup of the same text goes by itself; the safety popup does not.
     expect(page.locator("#toasts .toast")).to_have_count(1)
     screenshot(page, "safety-popup")
