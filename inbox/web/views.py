@@ -34,10 +34,13 @@ def inbox() -> ResponseReturnValue:
     if pathway not in (None, *PATHWAYS):
         abort(400)
     state = request.args.get("state", "open")
-    journeys = inbox_page(current_user, pathway=pathway, state=state)
-    audit.record("inbox.view", pathway=pathway)
+    snoozed = request.args.get("snoozed") == "1"  # the Snoozed filter: only journeys snoozed for now
+    journeys = inbox_page(current_user, pathway=pathway, state=state, snoozed=snoozed)
+    audit.record("inbox.view", pathway=pathway, snoozed=snoozed)
     db.session.commit()
-    return render_template("inbox.html", journeys=journeys, pathways=PATHWAYS, pathway=pathway, state=state)
+    return render_template(
+        "inbox.html", journeys=journeys, pathways=PATHWAYS, pathway=pathway, state=state, snoozed=snoozed
+    )
 
 
 @bp.get("/journeys/<int:journey_id>")
