@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from inbox import worker
 from inbox.extensions import db, socketio
 from inbox.models import AuditEvent, Journey, ReadMarker
 from inbox.texting import journeys
@@ -154,3 +155,19 @@ def test_a_journey_without_a_text_from_the_contact_cannot_be_marked_unread(staff
     answer = staff_client.post(f"/api/journeys/{quiet.id}/unread")
     assert answer.status_code == 409
     assert "no text from the contact" in answer.get_json()["error"]
+
+
+def test_the_workers_sweep_brings_snoozed_journeys_back(two, gateway, monkeypatch):
+    maria, _sam = two
+    db.session.get(Journey, maria.id).snoozed_until = datetime.now(UTC) - timedelta(seconds=1)
+    db.session.commit()
+    monkeypatch.setattr(worker, "_next_run", {})  # the periodic sweep is due on this pass
+    worker.run_once(gateway, "test-worker")
+    db.session.expire_all()
+    assert db.session.get(Journey, maria.id).snoozed_until is None
+
+
+def test_mark_unread_never_hides_texts_that_were_unread_already(staff_client, two, inbound):
+    maria, _sam = two
+    inbound("One more thing", from_="+14155550123")
+    assert staff_client.post(f"/api/journeys/{maria.id}/unread").get_json()["unread"] == 2

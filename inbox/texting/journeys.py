@@ -136,9 +136,10 @@ def mark_unread(user: User, journey: Journey) -> int:
         select(ReadMarker).where(ReadMarker.user_id == user.id, ReadMarker.journey_id == journey.id)
     )
     if marker is None:
-        marker = ReadMarker(user_id=user.id, journey_id=journey.id)
+        marker = ReadMarker(user_id=user.id, journey_id=journey.id, last_read_message_id=0)
         db.session.add(marker)
-    marker.last_read_message_id = min(marker.last_read_message_id or last_inbound, last_inbound - 1)
+    # Never forward: a thread with more unread texts keeps them all.
+    marker.last_read_message_id = min(marker.last_read_message_id, last_inbound - 1)
     db.session.flush()
     unread = unread_counts(user, [journey.id]).get(journey.id, 0)
     push("journey.unread", {"journey_id": journey.id, "unread": unread}, user_room(user.id))
