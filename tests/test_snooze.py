@@ -12,6 +12,7 @@ from inbox.models import AuditEvent, Journey, ReadMarker
 from inbox.texting import journeys
 from tests import factories
 from tests.conftest import StaffClient
+from tests.test_query_counts import StatementCounter, counting, show
 
 
 @pytest.fixture
@@ -171,3 +172,21 @@ def test_mark_unread_never_hides_texts_that_were_unread_already(staff_client, tw
     maria, _sam = two
     inbound("One more thing", from_="+14155550123")
     assert staff_client.post(f"/api/journeys/{maria.id}/unread").get_json()["unread"] == 2
+
+
+def test_waking_costs_the_webhook_one_statement_and_only_when_snoozed(staff_client, two, inbound):
+    maria, _sam = two
+    inbound("warm-up", from_="+14155550123")  # the first text from a contact settles its consent request
+
+    def statements() -> StatementCounter:
+        with counting() as counter:
+            assert inbound("Still there?", from_="+14155550123").status_code == 200
+        return counter
+
+    awake = statements()
+    staff_client.patch(f"/api/journeys/{maria.id}", json={"snoozed_until": later(days=1)})
+    snoozed = statements()
+    assert len(snoozed) == len(awake) + 1, show(snoozed)
+    assert [s for s in snoozed.statements if s.lstrip().startswith("UPDATE journeys SET snoozed_until")]
+    db.session.expire_all()
+    assert db.session.get(Journey, maria.id).snoozed_until is None
