@@ -328,6 +328,8 @@ class Journey(SealedRow, Model):
     last_message_id: Mapped[int | None] = mapped_column(Integer)
     last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Snoozed: out of the default inbox views until then, or until the contact texts (issue 18).
+    snoozed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     contact: Mapped[Contact] = relationship()
     assignee: Mapped[User | None] = relationship()

@@ -79,6 +79,7 @@ def message_json(msg: Message) -> dict[str, Any]:
         "sender": sender,
         "flags": msg.flags or {},
         "not_before": iso(msg.not_before),
+        "consent_decision": msg.consent_decision if msg.direction == Direction.OUTBOUND else None,
         "redacted_at": iso(msg.redacted_at),
         "redacted_by": msg.redacted_by.display_name if msg.redacted_by else None,
         "purged_at": iso(msg.purged_at),  # removed by the practice's retention policy
@@ -120,6 +121,7 @@ def journey_json(journey: Journey, last: Message | None = None, unread: int = 0)
         "last_activity_at": iso(journey.last_activity_at),
         "appointment_at": iso(journey.appointment_at),
         "paperwork_due_at": iso(journey.paperwork_due_at),
+        "snoozed_until": iso(journey.snoozed_until),
         "last_message_id": journey.last_message_id,
         # None when this push does not carry the journey's newest text: the page keeps what it shows.
         "snippet": snippet(last) if last is not None else None,

@@ -21,7 +21,7 @@ from inbox.gateway import Gateway, gateway_for
 from inbox.media import attachments
 from inbox.models import WorkerHeartbeat, utcnow
 from inbox.records import retention
-from inbox.texting import automations, outbox
+from inbox.texting import automations, journeys, outbox
 from inbox.web.auth import end_idle_sessions
 
 log = logging.getLogger(__name__)
@@ -51,6 +51,7 @@ def run_once(gateway: Gateway, name: str) -> int:
         end_idle_sessions()
         automations.tick()
         throttle.purge()
+        journeys.wake_due()  # snoozes that ended: back in the inbox, and every tab hears it
     if _due("retention", current_app.config["INBOX_RETENTION_EVERY_SECONDS"]) and retention.sweep(gateway):
         # More is past the retention window than one bounded batch: go on next pass, not next hour.
         _next_run["retention"] = 0.0

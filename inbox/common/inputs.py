@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import Flask, Response, abort, jsonify, request
@@ -79,6 +80,32 @@ def json_object() -> dict[str, Any]:
     if not isinstance(data, dict):
         abort(bad_request("the body must be a JSON object"))
     return data
+
+
+# How far ahead staff may schedule a text or snooze a journey.
+FUTURE_LIMIT = timedelta(days=365)
+
+
+def future_moment(value: Any, field: str, now: datetime) -> datetime:
+    """A moment after `now` and at most a year ahead, from ISO 8601 text with an offset (so the
+    browser's clock and the server's agree on the instant); else BadInput naming the problem."""
+    if not isinstance(value, str):
+        raise BadInput(f"{field} must be an ISO 8601 date and time with an offset")
+    try:
+        when = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise BadInput(f"{field} must be an ISO 8601 date and time with an offset") from None
+    if when.tzinfo is None:
+        raise BadInput(f"{field} needs a time zone offset, such as 2026-12-02T08:00:00-05:00")
+    try:
+        when = when.astimezone(UTC)
+    except OverflowError:
+        raise BadInput(f"{field} must be within a year from now") from None
+    if when <= now:
+        raise BadInput(f"{field} is in the past: pick a later time")
+    if when > now + FUTURE_LIMIT:
+        raise BadInput(f"{field} must be within a year from now")
+    return when
 
 
 def bad_request(message: str) -> Response:

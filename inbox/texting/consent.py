@@ -165,13 +165,18 @@ def quiet_hours(contact: Contact, now: datetime) -> Night | None:
 def _waits_until(night: Night) -> str:
     """The reason of a text that waits for quiet hours to end: when, and whose night it is
     ("waits until 8:00 AM for the contact (New York)")."""
-    zone = night.whose[0][1] if night.whose else "UTC"
     places = {zone_place(z) for _who, z in night.whose}
     if len(places) == 1:
         for_whom = f"{' and '.join(who for who, _z in night.whose)} ({places.pop()})"
     else:
         for_whom = " and ".join(f"{who} ({zone_place(z)})" for who, z in night.whose)
-    return f"waits until {night.until.astimezone(ZoneInfo(zone)):%-I:%M %p} for {for_whom}"
+    return f"waits until {night_ends(night)} for {for_whom}"
+
+
+def night_ends(night: Night) -> str:
+    """When quiet hours end, on the clock of the first party whose night it is ("8:00 AM")."""
+    zone = night.whose[0][1] if night.whose else "UTC"
+    return f"{night.until.astimezone(ZoneInfo(zone)):%-I:%M %p}"
 
 
 def quiet_note(contact: Contact, now: datetime | None = None) -> str:
@@ -182,10 +187,19 @@ def quiet_note(contact: Contact, now: datetime | None = None) -> str:
     return f"Quiet hours: an automated text {_waits_until(night)}."
 
 
-def decide(contact: Contact, kind: str, now: datetime | None = None, *, by_contact: bool = False) -> Decision:
+def decide(
+    contact: Contact,
+    kind: str,
+    now: datetime | None = None,
+    *,
+    by_contact: bool = False,
+    scheduled: bool = False,
+) -> Decision:
     """The consent decision: every sender (composer, automations, retries, the outbox) asks this.
 
-    `by_contact`: the person's own action (a text in, the web form) caused this opt-in request."""
+    `by_contact`: the person's own action (a text in, the web form) caused this opt-in request.
+    `scheduled`: a staff follow-up set to go later; nobody presses Send at that moment, so like an
+    automated text it waits out quiet hours (the practice's and the recipient's)."""
     if kind not in KINDS:
         raise ValueError(f"unknown message kind {kind!r}")
     now = now or utcnow()
@@ -210,7 +224,7 @@ def decide(contact: Contact, kind: str, now: datetime | None = None, *, by_conta
         if state == ConsentState.PENDING:
             return Decision("hold", "held until the contact accepts the opt-in request")
         return Decision("hold", "held: the opt-in request goes to the contact first")
-    if kind == Kind.AUTOMATED:
+    if kind == Kind.AUTOMATED or scheduled:
         night = quiet_hours(contact, now)
         if night is not None:
             return Decision("delay", _waits_until(night), night.until)

@@ -23,7 +23,7 @@ from inbox.presenters import notification_json
 from inbox.realtime import practice_room, push
 from inbox.texting import consent, revocations, safety
 from inbox.texting.automations import send_welcome
-from inbox.texting.journeys import find_contact, open_journey, route_inbound
+from inbox.texting.journeys import find_contact, open_journey, route_inbound, wake
 from inbox.texting.risk import risk_category
 from inbox.texting.templating import TemplateError, placeholder_values, render
 from inbox.texting.thread import announce, new_message, touch_journey
@@ -190,6 +190,7 @@ def _store(fields: InboundForm, practice: Practice, number_id: int) -> Received:
         ],
     )
     db.session.flush()  # one flush: the message and its attachment jobs
+    wake(journey)  # a snoozed journey comes back at once when the contact texts (touch_journey tells)
     touch_journey(journey, msg)
     announce(msg, "message.new")
     push("notify", notification_json(practice, msg), practice_room(practice.id))

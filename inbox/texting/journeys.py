@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, or_, select, update
-from sqlalchemy.orm import joinedload
+from sqlalchemy import Table, and_, func, or_, select, update
+from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.elements import ColumnElement
 
 from inbox.common import audit
-from inbox.common.inputs import parse_id
+from inbox.common.inputs import BadInput, future_moment, parse_id
 from inbox.crypto import phone_digest
 from inbox.extensions import db
 from inbox.models import PATHWAYS, Contact, Journey, Message, ReadMarker, SafetyAlert, User, utcnow
 from inbox.presenters import journey_json, message_json
 from inbox.realtime import journey_room, practice_room, push, user_room
 from inbox.texting.automations import appointment_set, send_welcome
+from inbox.texting.queries import unread_counts
 from inbox.texting.thread import log_activity, touch_journey
 from inbox.vocabulary import MOVABLE_KINDS, Direction, Status
 
@@ -115,6 +118,64 @@ def mark_read(user: User, journey: Journey) -> None:
     marker.last_read_message_id = seen
 
 
+class NothingUnread(ValueError):
+    """The journey has no text from the contact, so there is nothing to mark unread."""
+
+
+def mark_unread(user: User, journey: Journey) -> int:
+    """Bring back this staff member's unread badge (their marker only): the contact's last text counts
+    as unread again. Returns the unread count now; NothingUnread when the contact never texted here."""
+    last_inbound = db.session.scalar(
+        select(func.max(Message.id)).where(
+            Message.journey_id == journey.id, Message.direction == Direction.INBOUND
+        )
+    )
+    if last_inbound is None:
+        raise NothingUnread("there is no text from the contact in this journey to mark unread")
+    marker = db.session.scalar(
+        select(ReadMarker).where(ReadMarker.user_id == user.id, ReadMarker.journey_id == journey.id)
+    )
+    if marker is None:
+        marker = ReadMarker(user_id=user.id, journey_id=journey.id, last_read_message_id=0)
+        db.session.add(marker)
+    # Never forward: a thread with more unread texts keeps them all.
+    marker.last_read_message_id = min(marker.last_read_message_id, last_inbound - 1)
+    db.session.flush()
+    unread = unread_counts(user, [journey.id]).get(journey.id, 0)
+    push("journey.unread", {"journey_id": journey.id, "unread": unread}, user_room(user.id))
+    return unread
+
+
+def wake(journey: Journey) -> None:
+    """A snoozed journey comes back into the inbox now (the contact texted): one UPDATE, and none at
+    all when it is not snoozed. The caller's journey.updated push carries the change."""
+    if journey.snoozed_until is None:
+        return
+    db.session.execute(
+        update(cast(Table, Journey.__table__)).where(Journey.id == journey.id).values(snoozed_until=None)
+    )
+    set_committed_value(journey, "snoozed_until", None)
+
+
+def wake_due(now: datetime | None = None, limit: int = 200) -> int:
+    """Journeys whose snooze ended come back at the top of the inbox, and every tab hears it (the list
+    also hides a snooze only while it lasts, so a late worker never keeps one hidden)."""
+    now = now or utcnow()
+    due = db.session.scalars(
+        select(Journey)
+        .where(Journey.snoozed_until.is_not(None), Journey.snoozed_until <= now)
+        .options(selectinload(Journey.contact), selectinload(Journey.assignee))
+        .order_by(Journey.snoozed_until)
+        .limit(limit)
+    ).all()
+    for journey in due:
+        journey.last_activity_at = max(journey.last_activity_at, journey.snoozed_until or now)
+        journey.snoozed_until = None
+        push("journey.updated", journey_json(journey), practice_room(journey.practice_id))
+    db.session.commit()
+    return len(due)
+
+
 class CannotMove(ValueError):
     """The message is not one staff may move, or the target is not another open journey of its contact."""
 
@@ -163,7 +224,15 @@ def _recount_last_message(journey: Journey) -> None:
 
 
 class JourneyChangeError(ValueError):
-    """A journey change that cannot be made, in words for the person who asked (answered 400)."""
+    """A journey change that cannot be made, in words for the person who asked (answered `status`)."""
+
+    status = 400
+
+
+class BadSnooze(JourneyChangeError):
+    """A snooze time in the past, too far ahead or unreadable (answered 422)."""
+
+    status = 422
 
 
 def update_journey(journey: Journey, data: dict[str, Any], actor: User) -> dict[str, Any]:
@@ -207,6 +276,8 @@ def update_journey(journey: Journey, data: dict[str, Any], actor: User) -> dict[
                 raise JourneyChangeError(f"{field} must be between the years {MIN_YEAR} and {MAX_YEAR}")
             setattr(journey, field, when)
             changes[field] = data[field]
+    if "snoozed_until" in data:
+        changes["snoozed_until"] = _snooze(journey, data["snoozed_until"])
     if not changes:
         raise JourneyChangeError("nothing to change")
     journey.last_activity_at = utcnow()
@@ -220,6 +291,16 @@ def update_journey(journey: Journey, data: dict[str, Any], actor: User) -> dict[
 
 
 MIN_YEAR, MAX_YEAR = 1900, 2200
+
+
+def _snooze(journey: Journey, value: Any) -> str | None:
+    """Snooze until a time within a year (null wakes it now); the change as the audit keeps it."""
+    try:
+        until = None if value is None else future_moment(value, "snoozed_until", utcnow())
+    except BadInput as exc:
+        raise BadSnooze(str(exc)) from None
+    journey.snoozed_until = until
+    return until.isoformat() if until else None
 
 
 def _plausible(when: datetime) -> bool:
@@ -252,4 +333,12 @@ def _activity_sentences(journey: Journey, changes: dict[str, Any], actor: User) 
         sentences.append("set an appointment")
     if changes.get("paperwork_due_at"):
         sentences.append("set a paperwork due date")
+    if "snoozed_until" in changes:
+        until = journey.snoozed_until
+        zone = ZoneInfo(journey.contact.practice.timezone)
+        sentences.append(
+            f"snoozed this journey until {until.astimezone(zone):%a %-d %b, %-I:%M %p}"
+            if until
+            else "brought this journey back from snooze"
+        )
     return sentences

@@ -34,6 +34,7 @@ LEASE = timedelta(seconds=60)
 # Staff asking again within this long of the last opt-in request must confirm it (`force`).
 OPT_IN_REQUEST_GAP = timedelta(hours=24)
 MAX_ATTEMPTS = 5
+SCHEDULED_REASON = "scheduled: the consent rules apply when it is due"
 
 
 class Blocked(Exception):
@@ -71,37 +72,90 @@ def compose(
     now: datetime | None = None,
     number: PracticeNumber | None = None,
     by_contact: bool = False,
+    send_at: datetime | None = None,
 ) -> Message:
     """Store an outbound text for the worker, as the consent decision allows; raise Blocked if it does not.
 
     `number` is the sender when the caller already knows it (the opt-in request after a held text).
     `by_contact`: the person's own text or form caused this one, so an opt-in request it needs may go
-    inside quiet hours (kept on the request, since the worker asks the decision again)."""
+    inside quiet hours (kept on the request, since the worker asks the decision again).
+    `send_at`: a follow-up that waits, `scheduled`, until then; the decision is asked again at that
+    moment (release_scheduled), so only a text that is blocked already is refused now."""
     contact = journey.contact
     decision = consent.decide(contact, kind, now, by_contact=by_contact)
     if decision.action == "block":
         raise Blocked(decision.reason)
     number = number or _sender_number(journey)
+    flags: dict = {"by_contact": True} if by_contact and kind == Kind.OPT_IN_REQUEST else {}
+    status = Status.HELD_FOR_CONSENT if decision.action == "hold" else Status.QUEUED
+    not_before, reason = decision.not_before, decision.reason
+    if send_at is not None:
+        status, not_before, reason = Status.SCHEDULED, send_at, SCHEDULED_REASON
+        flags["scheduled_for"] = send_at.isoformat()
     msg = new_message(
         journey,
         direction=Direction.OUTBOUND,
         kind=kind,
         body=body,
-        status=Status.HELD_FOR_CONSENT if decision.action == "hold" else Status.QUEUED,
-        not_before=decision.not_before,
-        consent_decision=decision.reason,
+        status=status,
+        not_before=not_before,
+        consent_decision=reason,
         author=author,
         template_id=template_id,
         number_id=number.id,
-        flags={"by_contact": True} if by_contact and kind == Kind.OPT_IN_REQUEST else {},
+        flags=flags,
         created_at=now or utcnow(),  # the clock the decision used, so time-based automations agree
     )
     db.session.flush()
     announce(msg, "message.new")
     touch_journey(journey, msg)
-    if decision.action == "hold":
+    if status == Status.HELD_FOR_CONSENT:
         _ask_for_consent(journey, number, by_contact=by_contact, now=now)
     return msg
+
+
+# What a scheduled text becomes when it is due, by the decision's action at that moment.
+_RELEASED = {"send": Status.QUEUED, "delay": Status.QUEUED, "hold": Status.HELD_FOR_CONSENT}
+
+
+def release_scheduled(now: datetime | None = None, limit: int = 100) -> int:
+    """Scheduled follow-ups that are due meet the consent decision now, as if staff pressed Send then
+    (but waiting out quiet hours): queued, delayed, held (asking for consent) or cancelled with the
+    reason. Compare-and-set per text, so a cancel or a STOP that got there first wins."""
+    now = now or utcnow()
+    due = db.session.scalars(
+        select(Message)
+        .where(Message.status == Status.SCHEDULED, Message.not_before <= now)
+        .order_by(Message.id)
+        .limit(limit)
+    ).all()
+    for msg in due:
+        decision = consent.decide(msg.contact, msg.kind, now, scheduled=True)
+        values: dict = {
+            "status": _RELEASED.get(decision.action, Status.CANCELLED),
+            "not_before": decision.not_before,
+            "consent_decision": decision.reason,
+            "updated_at": utcnow(),
+        }
+        if decision.action == "block":
+            values["error_reason"] = f"Cancelled when due, {decision.reason}"
+        won = rowcount(
+            db.session.execute(
+                update(Message)
+                .where(Message.id == msg.id, Message.status == Status.SCHEDULED)
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )
+        )
+        if not won:
+            continue
+        for key, value in values.items():
+            set_committed_value(msg, key, value)
+        announce(msg)
+        if decision.action == "hold":
+            _ask_for_consent(msg.journey, now=now)
+    db.session.commit()
+    return len(due)
 
 
 def _ask_for_consent(
@@ -289,6 +343,7 @@ UNCONFIRMED = "Outcome unknown: the send may have reached Twilio. Check before s
 def drain(gateway: Gateway, worker: str, *, limit: int = 20, now: datetime | None = None) -> int:
     """Send what is due, at most `limit` texts; returns how many were handed to Twilio."""
     now = now or utcnow()
+    release_scheduled(now)
     sent = 0
     paced_out: set[int] = set()
     for message_id in _due_ids(now, limit):
@@ -313,7 +368,14 @@ def _send_claimed(gateway: Gateway, msg: Message, now: datetime) -> int:
     """Ask the decision again, mark the hand-over, call Twilio, and record the answer."""
     db.session.refresh(msg)
     contact = msg.contact
-    decision = consent.decide(contact, msg.kind, now, by_contact=bool((msg.flags or {}).get("by_contact")))
+    flags = msg.flags or {}
+    decision = consent.decide(
+        contact,
+        msg.kind,
+        now,
+        by_contact=bool(flags.get("by_contact")),
+        scheduled="scheduled_for" in flags,
+    )
     if decision.action == "block":
         set_status(msg, Status.CANCELLED, reason=decision.reason)
     elif decision.action == "hold":

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from inbox.extensions import db
-from inbox.models import Attachment, Journey, Message, ReadMarker, User
+from inbox.models import Attachment, Journey, Message, ReadMarker, User, utcnow
 from inbox.presenters import journey_json
 from inbox.vocabulary import Direction
 
@@ -19,9 +19,11 @@ def inbox_page(
     pathway: str | None = None,
     state: str = "open",
     mine: bool = False,
+    snoozed: bool = False,
     limit: int = PAGE,
 ) -> list[dict]:
-    """The practice's journeys, most recent activity first, each with its snippet and unread count."""
+    """The practice's journeys, most recent activity first, each with its snippet and unread count.
+    A snoozed journey is left out until its time (`snoozed` lists only those, soonest back first)."""
     query = (
         select(Journey)
         .where(Journey.practice_id == user.practice_id)
@@ -35,6 +37,15 @@ def inbox_page(
         query = query.where(Journey.is_open.is_(state == "open"))
     if mine:
         query = query.where(Journey.assignee_id == user.id)
+    now = utcnow()
+    if snoozed:
+        query = (
+            query.where(Journey.snoozed_until > now)
+            .order_by(None)
+            .order_by(Journey.snoozed_until, Journey.id)
+        )
+    else:
+        query = query.where(or_(Journey.snoozed_until.is_(None), Journey.snoozed_until <= now))
     journeys = list(db.session.scalars(query))
     if not journeys:
         return []

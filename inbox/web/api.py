@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Flask, Response, abort, jsonify, request
@@ -13,7 +14,7 @@ from werkzeug.sansio.response import Response as SansIOResponse
 
 from inbox.common import audit
 from inbox.common.access import attachment_or_404, contact_or_404, journey_or_404, message_or_404
-from inbox.common.inputs import json_object, parse_id, query_int
+from inbox.common.inputs import BadInput, future_moment, json_object, parse_id, query_int
 from inbox.common.phones import is_time_zone
 from inbox.extensions import db
 from inbox.gateway import gateway_for
@@ -77,9 +78,12 @@ def list_journeys() -> ResponseReturnValue:
         pathway=pathway,
         state=request.args.get("state", "open"),
         mine=request.args.get("mine") == "1",
+        snoozed=request.args.get("snoozed") == "1",
         limit=limit,
     )
-    audit.record("inbox.list", pathway=pathway, count=len(journeys))
+    audit.record(
+        "inbox.list", pathway=pathway, count=len(journeys), snoozed=request.args.get("snoozed") == "1"
+    )
     db.session.commit()
     return jsonify(journeys=journeys)
 
@@ -163,12 +167,16 @@ def preview_message(journey_id: int) -> ResponseReturnValue:
 
 @bp.post("/journeys/<int:journey_id>/messages")
 def send_message(journey_id: int) -> ResponseReturnValue:
-    """A staff reply: stored as queued or held_for_consent, or refused with the reason."""
+    """A staff reply: stored as queued or held_for_consent (or `scheduled` with `send_at`), or refused
+    with the reason."""
     journey = journey_or_404(journey_id)
     text, template_id = _composed_text(journey)
+    send_at = _send_at()
     try:
         body = preview(journey, text, current_user).body
-        msg = compose(journey, body, kind=Kind.STAFF, author=current_user, template_id=template_id)
+        msg = compose(
+            journey, body, kind=Kind.STAFF, author=current_user, template_id=template_id, send_at=send_at
+        )
     except TemplateError as exc:
         return _error(422, str(exc))
     except Blocked as exc:
@@ -177,6 +185,31 @@ def send_message(journey_id: int) -> ResponseReturnValue:
     audit.record("message.send", msg, journey_id=journey.id, status=msg.status)
     db.session.commit()
     return jsonify(message=message_json(msg)), 201
+
+
+def _send_at() -> datetime | None:
+    """A follow-up's `send_at` (ISO 8601 with an offset, within a year), None to send now; else a 422."""
+    value = json_object().get("send_at")
+    if value is None:
+        return None
+    try:
+        return future_moment(value, "send_at", utcnow())
+    except BadInput as exc:
+        abort(_error(422, str(exc)))
+
+
+@bp.post("/journeys/<int:journey_id>/unread")
+def unread_journey(journey_id: int) -> ResponseReturnValue:
+    """Mark the journey unread for this staff member only: its badge comes back in their lists."""
+    journey = journey_or_404(journey_id)
+    try:
+        unread = journeys.mark_unread(current_user, journey)
+    except journeys.NothingUnread as exc:
+        db.session.rollback()
+        return _error(409, str(exc))
+    audit.record("journey.unread", journey)
+    db.session.commit()
+    return jsonify(journey_id=journey.id, unread=unread)
 
 
 @bp.post("/journeys/<int:journey_id>/read")
@@ -232,7 +265,7 @@ def update_journey(journey_id: int) -> ResponseReturnValue:
         journeys.update_journey(journey, json_object(), current_user)
     except journeys.JourneyChangeError as exc:
         db.session.rollback()
-        return _error(400, str(exc))
+        return _error(exc.status, str(exc))
     db.session.commit()
     return jsonify(journey=journey_json(journey))
 

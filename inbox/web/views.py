@@ -12,7 +12,8 @@ from inbox.common.access import attachment_or_404, journey_or_404
 from inbox.common.phones import COMMON_US_ZONES, number_zones_label, pretty, zone_place
 from inbox.extensions import db
 from inbox.media.attachments import read_blob
-from inbox.models import ATTACHMENT_LABELS, PATHWAYS, Journey, Template, User
+from inbox.models import ATTACHMENT_LABELS, PATHWAYS, Journey, Template, User, utcnow
+from inbox.presenters import iso
 from inbox.texting import consent
 from inbox.texting.queries import inbox_page
 from inbox.vocabulary import AttachmentStatus
@@ -34,10 +35,13 @@ def inbox() -> ResponseReturnValue:
     if pathway not in (None, *PATHWAYS):
         abort(400)
     state = request.args.get("state", "open")
-    journeys = inbox_page(current_user, pathway=pathway, state=state)
-    audit.record("inbox.view", pathway=pathway)
+    snoozed = request.args.get("snoozed") == "1"  # the Snoozed filter: only journeys snoozed for now
+    journeys = inbox_page(current_user, pathway=pathway, state=state, snoozed=snoozed)
+    audit.record("inbox.view", pathway=pathway, snoozed=snoozed)
     db.session.commit()
-    return render_template("inbox.html", journeys=journeys, pathways=PATHWAYS, pathway=pathway, state=state)
+    return render_template(
+        "inbox.html", journeys=journeys, pathways=PATHWAYS, pathway=pathway, state=state, snoozed=snoozed
+    )
 
 
 @bp.get("/journeys/<int:journey_id>")
@@ -72,10 +76,13 @@ def journey_page(journey_id: int) -> ResponseReturnValue:
     zones = dict(COMMON_US_ZONES)
     if contact.time_zone and contact.time_zone not in zones:
         zones[contact.time_zone] = zone_place(contact.time_zone)  # set over the API from a longer list
+    night = consent.quiet_hours(contact, utcnow())  # the composer offers "Send at 8:00 AM" then
     audit.record("journey.view", journey)
     db.session.commit()
     return render_template(
         "journey.html",
+        quiet_until=iso(night.until) if night else None,
+        quiet_ends=consent.night_ends(night) if night else "",
         zones=zones,
         number_zones=number_zones_label(contact.phone),
         quiet_note=consent.quiet_note(contact),

@@ -96,19 +96,20 @@ export function createComposer({ journeyId, thread, getBadge }) {
   }
   const schedulePreview = debounce(preview, 300);
 
-  // Send the text; on 409 keep it and show why it was refused.
-  async function submit() {
+  // Send the text (`extra` may hold a `send_at` for a follow-up that waits); on 409 keep it and say why.
+  async function submit(extra = {}) {
     const text = body.value;
-    if (!text.trim() || send.disabled) return;
+    if (!text.trim() || send.disabled) return false;
     sending = true;
     updateSend();
     showError("");
     try {
-      const { message } = await post(`/api/journeys/${journeyId}/messages`, { body: text });
+      const { message } = await post(`/api/journeys/${journeyId}/messages`, { body: text, ...extra });
       thread.upsert(message);
       if (body.value === text) body.value = "";
       $("composer-template").value = "";
       await preview();
+      return true;
     } catch (err) {
       if (err.status === 409) {
         // Consent changed under us: the reason replaces the (now stale) decision line.
@@ -122,6 +123,7 @@ export function createComposer({ journeyId, thread, getBadge }) {
       sending = false;
       updateSend();
     }
+    return false;
   }
 
   body.addEventListener("input", () => {
@@ -150,5 +152,8 @@ export function createComposer({ journeyId, thread, getBadge }) {
   return {
     // Consent changed: what sending would do may have changed too.
     refresh: () => preview(),
+    // Send later (send-later.js): the same path as Send, with the time; true when stored.
+    schedule: (sendAt) => submit({ send_at: sendAt }),
+    canSend: () => !send.disabled,
   };
 }

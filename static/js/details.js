@@ -2,6 +2,7 @@
 
 import { patch, post, put } from "./api.js";
 import { formatTime, isoToWallClock, parseTime, wallClockToIso } from "./format.js";
+import { createSnooze } from "./snooze.js";
 
 const DAY = 24 * 3600 * 1000; // the paperwork reminder goes a day before it is due (automations.py)
 
@@ -16,6 +17,7 @@ export function createDetails(journeyId, contactId) {
   const appointment = $("journey-appointment");
   const paperwork = $("journey-paperwork");
   const status = $("journey-save-status");
+  const snooze = createSnooze(journeyId); // the header's snooze and mark-unread controls
   let current = {
     pathway: pathway.value,
     stage: stage.value,
@@ -42,6 +44,7 @@ export function createDetails(journeyId, contactId) {
     if (document.activeElement !== appointment) appointment.value = isoToWallClock(current.appointment_at);
     if (document.activeElement !== paperwork) paperwork.value = isoToWallClock(current.paperwork_due_at);
     explainAutomations();
+    snooze.render(journey);
   }
 
   // Say when each automated text goes (or that its template is off).

@@ -72,9 +72,13 @@ function withPrefix(prefix, reason) {
 // The status tick of an outbound message, in words.
 export function statusText(msg) {
   switch (msg.status) {
+    case "scheduled":
+      return `Scheduled · sends ${formatTime(msg.not_before)}`;
     case "held_for_consent":
-      return "Held for consent";
+      // A follow-up that was due says what the consent rules decided at that moment.
+      return msg.flags?.scheduled_for && msg.consent_decision ? sentence(msg.consent_decision) : "Held for consent";
     case "queued":
+      if (msg.flags?.scheduled_for && msg.not_before && msg.consent_decision) return `Queued · ${sentence(msg.consent_decision)}`;
       return msg.not_before ? `Queued · sends at ${formatTime(msg.not_before)}` : "Queued";
     case "sending":
       return "Sending";

@@ -8,7 +8,11 @@ const main = document.querySelector("main.inbox");
 const list = document.getElementById("journey-list");
 const empty = document.getElementById("inbox-empty");
 const rowTemplate = document.getElementById("journey-row-template");
-const filter = { pathway: main.dataset.pathway || null, state: main.dataset.state || "open" };
+const filter = {
+  pathway: main.dataset.pathway || null,
+  state: main.dataset.state || "open",
+  snoozed: main.dataset.snoozed === "1", // the Snoozed view lists only journeys snoozed for now
+};
 // notify can in theory beat the row's first journey.updated: keep its count until the row exists.
 const pendingUnread = new Map();
 const REFRESH_AFTER_MS = 30000;
@@ -17,9 +21,15 @@ let lastRefresh = Date.now();
 // Does a journey belong in the list under the active pathway and open/closed filter?
 function matches(journey) {
   if (filter.pathway && journey.pathway !== filter.pathway) return false;
+  if (isSnoozed(journey) !== filter.snoozed) return false;
   if (filter.state === "open") return Boolean(journey.is_open);
   if (filter.state === "closed") return !journey.is_open;
   return true;
+}
+
+// Is the journey snoozed right now (its snooze not yet over)?
+function isSnoozed(journey) {
+  return Boolean(journey.snoozed_until) && Date.parse(journey.snoozed_until) > Date.now();
 }
 
 // The row of a journey, if the list shows it.
@@ -49,6 +59,9 @@ function fillRow(row, j) {
   setText(row, ".journey-assignee", j.assignee || "Unassigned");
   row.querySelector(".journey-closed").hidden = Boolean(j.is_open);
   row.querySelector(".journey-optout").hidden = j.consent_state !== "opted_out";
+  const snoozed = row.querySelector(".journey-snoozed");
+  snoozed.hidden = !isSnoozed(j);
+  snoozed.dataset.until = j.snoozed_until || "";
   const time = row.querySelector(".journey-time");
   time.setAttribute("datetime", j.last_activity_at || "");
   refreshTimes(row);
@@ -102,6 +115,7 @@ async function refresh() {
   lastRefresh = Date.now();
   const params = new URLSearchParams({ state: filter.state });
   if (filter.pathway) params.set("pathway", filter.pathway);
+  if (filter.snoozed) params.set("snoozed", "1");
   try {
     const { journeys } = await get(`/api/journeys?${params}`);
     const rows = journeys.map((j) => {
@@ -136,6 +150,12 @@ onEvent("journey.read", (payload) => {
   const row = rowFor(id);
   if (row) setUnread(row, 0);
   pendingUnread.delete(id);
+});
+
+// This user marked a thread unread (here or in another tab): its badge comes back.
+onEvent("journey.unread", (payload) => {
+  const row = rowFor(Number(payload?.journey_id));
+  if (row) setUnread(row, payload.unread);
 });
 
 onConnect((isReconnect) => {

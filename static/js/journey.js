@@ -4,6 +4,7 @@ import { get, post } from "./api.js";
 import { emitWithAck, onConnect, onEvent } from "./live.js";
 import { createThread } from "./thread.js";
 import { createComposer } from "./composer.js";
+import { createSendLater } from "./send-later.js";
 import { createConsent } from "./consent.js";
 import { createRedactor } from "./redact.js";
 import { createDetails } from "./details.js";
@@ -44,6 +45,7 @@ const consent = createConsent({
   onChange: () => composer?.refresh(),
 });
 const composer = createComposer({ journeyId, thread, getBadge: () => consent.badge });
+createSendLater(composer);
 const details = createDetails(journeyId, contactId);
 const grid = createGrid({
   journeyId,
