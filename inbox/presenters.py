@@ -153,6 +153,11 @@ def _popup(practice: Practice, msg: Message, label: str, what: str) -> dict[str,
         "message_id": msg.id,
         "title": title,
         "snippet": text,
+        # For desktop notifications, which lock screens show: never ePHI, whatever the popup setting.
+        "plain": {
+            "title": f"{what} · {initials(journey.contact)}" if journey.contact.full_name else what,
+            "body": journey.pathway_label,
+        },
         "pathway": journey.pathway,
         "url": f"/journeys/{journey.id}",
     }
