@@ -40,7 +40,9 @@ def colleague(practice):
     return factories.user(practice, email="sam@example.com", first_name="Sam", last_name="Patel")
 
 
-def test_a_note_with_a_mention_reaches_the_colleagues_tab(page, browser, live_server, practice, colleague, fake_twilio):
+def test_a_note_with_a_mention_reaches_the_colleagues_tab(
+    page, browser, live_server, practice, colleague, fake_twilio
+):
     journey = factories.journey(factories.contact(practice, phone="+14155550142"))
     sam = logged_in_tab(browser, live_server, colleague)  # on the inbox
     open_journey(page, live_server, journey.id)
@@ -83,8 +85,12 @@ def test_a_note_with_a_mention_reaches_the_colleagues_tab(page, browser, live_se
     sam.context.close()
 
 
-def test_naming_an_unknown_number_shows_live_in_a_colleagues_tab(page, browser, live_server, practice, colleague):
-    journey = factories.journey(factories.contact(practice, phone="+14155550142", first_name="", last_name=""))
+def test_naming_an_unknown_number_shows_live_in_a_colleagues_tab(
+    page, browser, live_server, practice, colleague
+):
+    journey = factories.journey(
+        factories.contact(practice, phone="+14155550142", first_name="", last_name="")
+    )
     open_journey(page, live_server, journey.id)
     sam = logged_in_tab(browser, live_server, colleague)
     open_journey(sam, live_server, journey.id)
