@@ -101,7 +101,7 @@ def test_naming_an_unknown_number_shows_live_in_a_colleagues_tab(
     screenshot(page, "workspace-unknown-number")
 
     page.click("#contact-edit")
-    ephi_watch.remember("Jordan", "Okafor")
+    ephi_watch.remember("Jordan", "Okafor", "Jordy")
     page.fill("#contact-first-name", "Jordan")
     page.fill("#contact-last-name", "Okafor")
     page.fill("#contact-guardian-phone", "not a number")
@@ -121,6 +121,14 @@ def test_naming_an_unknown_number_shows_live_in_a_colleagues_tab(
     # Sam closes the thread: Dana's header stops naming him.
     sam.goto(live_server.url + "/")
     expect(page.locator("#journey-viewers")).to_be_hidden()
+    # On the inbox too, a rename shows without a reload.
+    wait_until(sam, "window.__inboxReady === true")
+    row = sam.locator(f'.journey-row[data-journey-id="{journey.id}"] .journey-contact')
+    expect(row).to_have_text("Jordan Okafor")
+    page.click("#contact-edit")
+    page.fill("#contact-first-name", "Jordy")
+    page.click("#contact-save")
+    expect(row).to_have_text("Jordy Okafor")
     sam.context.close()
 
 
