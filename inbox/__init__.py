@@ -91,6 +91,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         two_factor,
         views,
         webhooks,
+        workspace,
     )
     from inbox.web.admin import compliance, numbers, settings, spamwatch, staff
 
@@ -104,6 +105,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     api.init_app(app)
     optouts.init_app(app)
     app.register_blueprint(safety.bp)
+    workspace.init_app(app)  # contacts staff name, internal notes, @mentions
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(intake.bp)
     app.register_blueprint(compliance.bp)

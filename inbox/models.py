@@ -272,6 +272,8 @@ class Contact(SealedRow, Model):
     guardian_phone_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
     # Set by staff when the number's area is not where the person lives (quiet hours follow it).
     time_zone: Mapped[str | None] = mapped_column(String(64))
+    # A language code staff pick (texting/contacts.LANGUAGES): what to answer in; None is not known.
+    preferred_language: Mapped[str | None] = mapped_column(String(16))
     # Cached from the consent ledger by consent.record(); the ledger is the truth.
     consent_state: Mapped[str] = mapped_column(String(12), default="unknown")
     opt_in_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -554,6 +556,31 @@ class ReadMarker(Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     journey_id: Mapped[int] = mapped_column(ForeignKey("journeys.id"))
     last_read_message_id: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# --- the team's workspace: @mentions in internal notes ------------------------------------------------
+
+
+class Mention(Model):
+    """A staff member named in an internal note: their Mentions list and its unread count. No ePHI here:
+    the note's words are the message's sealed body. Its journey is the note's (a note can be moved)."""
+
+    __tablename__ = "mentions"
+    __table_args__ = (
+        UniqueConstraint("message_id", "user_id", name="uq_mentions_message_user"),
+        Index("ix_mentions_user_unread", "user_id", "read_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practices.id"))
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    message: Mapped[Message] = relationship()
+    by: Mapped[User] = relationship(foreign_keys=[by_id])
 
 
 class SearchTerm(Model):

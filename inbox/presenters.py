@@ -13,6 +13,7 @@ from inbox.models import (
     ConsentEvent,
     Contact,
     Journey,
+    Mention,
     Message,
     OptOutRequest,
     Practice,
@@ -59,14 +60,19 @@ def attachment_json(att: Attachment) -> dict[str, Any]:
     }
 
 
+def shown_name(contact: Contact) -> str:
+    """What staff see for a contact: the name, or the number as people write it when nobody named them."""
+    return contact.full_name or pretty(contact.phone)
+
+
 def message_json(msg: Message) -> dict[str, Any]:
     """A message as the thread shows it; the body is decrypted here, for entitled callers only."""
-    if msg.direction == Direction.ACTIVITY:
+    if msg.direction in (Direction.ACTIVITY, Direction.NOTE):
         sender = msg.author.display_name if msg.author else "System"
     elif msg.direction == Direction.OUTBOUND:
         sender = msg.author.display_name if msg.author else "Automation"
     else:
-        sender = msg.contact.label
+        sender = shown_name(msg.contact)
     return {
         "id": msg.id,
         "journey_id": msg.journey_id,
@@ -109,7 +115,7 @@ def journey_json(journey: Journey, last: Message | None = None, unread: int = 0)
     return {
         "id": journey.id,
         "contact_id": journey.contact_id,
-        "contact": journey.contact.label,
+        "contact": shown_name(journey.contact),
         "pathway": journey.pathway,
         "pathway_label": journey.pathway_label,
         "stage": journey.stage,
@@ -141,7 +147,7 @@ def _popup(practice: Practice, msg: Message, label: str, what: str) -> dict[str,
     out of popups) initials and `what` with the pathway only."""
     journey = msg.journey
     if practice.ephi_in_popups:
-        title, text = journey.contact.label, label + snippet(msg)
+        title, text = shown_name(journey.contact), label + snippet(msg)
     else:
         title, text = initials(journey.contact), f"{what} · {journey.pathway_label}"
     return {
@@ -149,6 +155,11 @@ def _popup(practice: Practice, msg: Message, label: str, what: str) -> dict[str,
         "message_id": msg.id,
         "title": title,
         "snippet": text,
+        # For desktop notifications, which lock screens show: never ePHI, whatever the popup setting.
+        "plain": {
+            "title": f"{what} · {initials(journey.contact)}" if journey.contact.full_name else what,
+            "body": journey.pathway_label,
+        },
         "pathway": journey.pathway,
         "url": f"/journeys/{journey.id}",
     }
@@ -180,6 +191,23 @@ def contact_json(contact: Contact, badge: dict[str, Any]) -> dict[str, Any]:
         "phone": pretty(contact.phone),
         "guardian": contact.guardian_name,
         "consent": badge,
+    }
+
+
+def mention_json(mention: Mention) -> dict[str, Any]:
+    """One entry of a staff member's Mentions list: who mentioned them where, the note's first words."""
+    journey = mention.message.journey
+    return {
+        "id": mention.id,
+        "message_id": mention.message_id,
+        "journey_id": mention.message.journey_id,  # the note may have moved since
+        "contact": shown_name(journey.contact),
+        "pathway_label": journey.pathway_label,
+        "by": {"id": mention.by.id, "name": mention.by.display_name},
+        "snippet": snippet(mention.message),
+        "read_at": iso(mention.read_at),
+        "created_at": iso(mention.created_at),
+        "url": f"/journeys/{mention.message.journey_id}",
     }
 
 
@@ -232,7 +260,7 @@ def opt_out_request_json(request: OptOutRequest, business_days_left: int, due_on
         "journey_id": msg.journey_id,
         "url": f"/journeys/{msg.journey_id}",
         "contact_id": contact.id,
-        "contact": contact.label if contact.full_name else pretty(contact.phone),
+        "contact": shown_name(contact),
         "phone": pretty(contact.phone),
         "body": msg.body,
         "received_at": iso(request.created_at),

@@ -139,8 +139,35 @@ def on_connect(auth: Any = None) -> None:
 
 
 def on_disconnect(reason: Any = None) -> None:
-    """Forget a closed socket."""
+    """Forget a closed socket, and tell the threads it had open that its user left."""
     _local_sockets.pop(_socket_id(), None)
+    for journey_id in [j for j, sockets in _viewers.items() if _socket_id() in sockets]:
+        _stop_viewing(journey_id)
+
+
+# --- who else has a thread open ------------------------------------------------------------------
+# journey id -> {socket id: (user id, name)} of this process's sockets in that journey's room. With a
+# message queue each process knows its own sockets only (docs/API.md: journey.viewers).
+_viewers: dict[int, dict[str, tuple[int, str]]] = {}
+
+
+def _announce_viewers(journey_id: int) -> None:
+    """Tell the journey's room who has it open now (each person once, however many tabs)."""
+    people = dict(_viewers.get(journey_id, {}).values())
+    viewers = [{"id": uid, "name": name} for uid, name in sorted(people.items())]
+    socketio.emit(
+        "journey.viewers", {"journey_id": journey_id, "viewers": viewers}, to=journey_room(journey_id)
+    )
+
+
+def _stop_viewing(journey_id: int) -> None:
+    """This socket no longer looks at the journey."""
+    sockets = _viewers.get(journey_id, {})
+    if sockets.pop(_socket_id(), None) is None:
+        return
+    if not sockets:
+        _viewers.pop(journey_id, None)
+    _announce_viewers(journey_id)
 
 
 def _journey_id(data: Any) -> int | None:
@@ -161,6 +188,8 @@ def on_join_journey(data: Any = None) -> dict[str, Any]:
     join_room(journey_room(journey_id))
     audit.record("journey.join", journey)  # from now on this socket hears the thread's texts
     db.session.commit()
+    _viewers.setdefault(journey_id, {})[_socket_id()] = (current_user.id, current_user.display_name)
+    _announce_viewers(journey_id)
     return {"ok": True}
 
 
@@ -169,6 +198,7 @@ def on_leave_journey(data: Any = None) -> None:
     journey_id = _journey_id(data)
     if journey_id is not None:
         leave_room(journey_room(journey_id))
+        _stop_viewing(journey_id)
 
 
 def init_app(app: Flask) -> None:

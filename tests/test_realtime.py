@@ -95,7 +95,7 @@ def test_inbound_text_is_heard_by_its_practice_only(live_server, staff, staff_b)
     assert answer.status_code == 200
 
     notify = socket_a.wait_for("notify")
-    assert notify["title"] == STRANGER  # no name known yet: the number is what staff see
+    assert notify["title"] == "(415) 555-0123"  # no name known yet: the number, as people write it
     assert notify["snippet"] == "Hi, do you have openings?"
     assert notify["pathway"] == "intake"
     assert notify["url"] == f"/journeys/{notify['journey_id']}"

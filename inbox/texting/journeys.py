@@ -215,7 +215,9 @@ def _recount_last_message(journey: Journey) -> None:
     """After a move: the journey's newest remaining text drives its inbox row."""
     journey.last_message_id = db.session.scalar(
         select(Message.id)
-        .where(Message.journey_id == journey.id, Message.direction != Direction.ACTIVITY)
+        .where(
+            Message.journey_id == journey.id, Message.direction.not_in((Direction.ACTIVITY, Direction.NOTE))
+        )
         .order_by(Message.id.desc())
         .limit(1)
     )

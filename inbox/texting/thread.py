@@ -77,7 +77,10 @@ def set_statuses(msgs: Sequence[Message], status: str, *, reason: str | None = N
 
 
 def touch_journey(journey: Journey, msg: Message) -> None:
-    """Move a journey to the top of the inbox and tell every staff tab."""
+    """Move a journey to the top of the inbox and tell every staff tab. An internal note is no activity
+    with the contact: it moves nothing (the journey's last text stays the one waiting on us)."""
+    if msg.direction == Direction.NOTE:
+        return
     values = {"last_activity_at": msg.created_at or utcnow(), "last_message_id": msg.id}
     if msg.kind in AUTOMATIC_KINDS and journey.last_message_id:
         del values["last_message_id"]

@@ -15,6 +15,7 @@ from inbox.media.attachments import read_blob
 from inbox.models import ATTACHMENT_LABELS, PATHWAYS, Journey, Template, User, utcnow
 from inbox.presenters import iso
 from inbox.texting import consent
+from inbox.texting.contacts import LANGUAGES
 from inbox.texting.queries import inbox_page
 from inbox.vocabulary import AttachmentStatus
 
@@ -92,6 +93,8 @@ def journey_page(journey_id: int) -> ResponseReturnValue:
         contact=journey.contact,
         badge=consent.badge(journey.contact),
         phone=pretty(journey.contact.phone),
+        guardian_phone=pretty(contact.guardian_phone) if contact.guardian_phone else "",
+        languages=LANGUAGES,
         templates=templates,
         staff=staff,
         pathways=PATHWAYS,

@@ -151,3 +151,80 @@ export function createDetails(journeyId, contactId) {
 
   return { render };
 }
+
+// --- the contact header: naming and correcting the contact, and who else has the thread open -------
+
+const CONTACT_FIELDS = ["first_name", "last_name", "email", "guardian_name", "guardian_phone", "preferred_language"];
+
+// The contact's name in the header, the "Add name" / "Edit contact" dialog (one PATCH of what changed),
+// and the "Also viewing" line; render(contact) takes a contact.updated push from any tab.
+export function createContactHeader(contactId, userId) {
+  const dialog = $("contact-dialog");
+  const form = $("contact-form");
+  const error = $("contact-error");
+  const name = $("contact-name");
+  const editButton = $("contact-edit");
+  let saved = Object.fromEntries(CONTACT_FIELDS.map((f) => [f, form.elements[f].value]));
+
+  // Show the contact as the server has it now (a dialog being filled in keeps its words).
+  function render(contact) {
+    if (!contact || Number(contact.id) !== contactId) return;
+    const named = Boolean(contact.name);
+    name.textContent = named ? contact.name : contact.phone;
+    name.dataset.named = named ? "1" : "0";
+    editButton.textContent = named ? "Edit contact" : "Add name";
+    showMeta("contact-guardian", contact.guardian ? `Guardian: ${contact.guardian}` : "");
+    showMeta("contact-language", contact.preferred_language_label ? `Prefers ${contact.preferred_language_label}` : "");
+    saved = Object.fromEntries(CONTACT_FIELDS.map((f) => [f, contact[f] || ""]));
+    if (!dialog.open) for (const f of CONTACT_FIELDS) form.elements[f].value = saved[f];
+  }
+
+  // A header detail and the dot before it, hidden when empty.
+  function showMeta(id, text) {
+    const span = $(id);
+    span.textContent = text;
+    span.hidden = !text;
+    span.previousElementSibling.hidden = !text;
+  }
+
+  function showError(text) {
+    error.textContent = text || "";
+    error.hidden = !text;
+  }
+
+  editButton.addEventListener("click", () => {
+    for (const f of CONTACT_FIELDS) form.elements[f].value = saved[f];
+    showError("");
+    dialog.showModal();
+    form.elements.first_name.focus();
+  });
+  dialog.querySelectorAll("[data-close]").forEach((b) => b.addEventListener("click", () => dialog.close()));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    // Only what this person changed: a colleague's edit of another field meanwhile stands.
+    const changes = {};
+    for (const f of CONTACT_FIELDS) if (form.elements[f].value.trim() !== saved[f]) changes[f] = form.elements[f].value.trim();
+    if (!Object.keys(changes).length) return dialog.close();
+    const button = $("contact-save");
+    button.disabled = true;
+    try {
+      const { contact } = await patch(`/api/contacts/${contactId}`, changes);
+      dialog.close();
+      render(contact);
+    } catch (err) {
+      showError(`Not saved: ${err.message}`);
+    } finally {
+      button.disabled = false;
+    }
+  });
+
+  // "Also viewing: Sam Patel" from journey.viewers (this person is left out).
+  function renderViewers(payload) {
+    const line = $("journey-viewers");
+    const others = (payload?.viewers || []).filter((v) => v.id !== userId);
+    line.textContent = others.length ? `Also viewing: ${others.map((v) => v.name).join(", ")}` : "";
+    line.hidden = !others.length;
+  }
+
+  return { render, renderViewers };
+}

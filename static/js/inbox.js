@@ -46,6 +46,7 @@ function setText(row, selector, text) {
 // Write a Journey (API shape) into a row; the unread badge is left alone.
 function fillRow(row, j) {
   row.dataset.journeyId = String(j.id);
+  row.dataset.contactId = String(j.contact_id);
   row.dataset.pathway = j.pathway;
   row.dataset.open = j.is_open ? "1" : "0";
   const link = row.querySelector(".journey-link");
@@ -130,6 +131,14 @@ async function refresh() {
     // Keep what we show; the next reconnect or visit tries again.
   }
 }
+
+// Staff named or corrected a contact in some tab: every row of theirs reads the new name.
+onEvent("contact.updated", (contact) => {
+  if (!contact || !contact.id) return;
+  for (const row of document.querySelectorAll(`.journey-row[data-contact-id="${Number(contact.id)}"]`)) {
+    setText(row, ".journey-contact", contact.name || contact.phone);
+  }
+});
 
 onEvent("journey.updated", (journey) => {
   // The payload has no per-user unread count: upsert keeps the row's own.

@@ -7,7 +7,7 @@ import { createComposer } from "./composer.js";
 import { createSendLater } from "./send-later.js";
 import { createConsent } from "./consent.js";
 import { createRedactor } from "./redact.js";
-import { createDetails } from "./details.js";
+import { createContactHeader, createDetails } from "./details.js";
 import { createGrid, onAttachmentsChanged, remember, retry } from "./attachments.js";
 import { initViewer, openViewer } from "./viewer.js";
 import { debounce } from "./format.js";
@@ -16,6 +16,7 @@ import { createAsker } from "./dialogs.js";
 const main = document.getElementById("journey");
 const journeyId = Number(main.dataset.journeyId);
 const contactId = Number(main.dataset.contactId);
+const userId = Number(main.dataset.userId);
 const threadError = document.getElementById("thread-error");
 
 const redactDialog = document.getElementById("redact-dialog"); // present for admins only
@@ -47,6 +48,7 @@ const consent = createConsent({
 const composer = createComposer({ journeyId, thread, getBadge: () => consent.badge });
 createSendLater(composer);
 const details = createDetails(journeyId, contactId);
+const contactHeader = createContactHeader(contactId, userId);
 const grid = createGrid({
   journeyId,
   gridEl: document.getElementById("attachments-grid"),
@@ -133,6 +135,12 @@ async function sync(isReconnect) {
   } else if (loaded) {
     window.__inboxReady = true;
   }
+  readMentions();
+}
+
+// Opening the thread reads the notes that mention this person here (their other tabs hear the count).
+function readMentions() {
+  if (document.visibilityState === "visible") post("/api/mentions/read", { journey_id: journeyId }).catch(() => {});
 }
 
 // Keep the read marker current for texts that arrive while this thread is on screen.
@@ -144,6 +152,7 @@ let unreadWhileHidden = false;
 onEvent("message.new", (msg) => {
   if (!msg || msg.journey_id !== journeyId) return;
   showMessage(msg);
+  if (msg.direction === "note" && (msg.flags?.mentions || []).includes(userId)) readMentions();
   if (msg.direction === "inbound") {
     if (document.visibilityState === "visible") markRead();
     else unreadWhileHidden = true;
@@ -159,6 +168,10 @@ onEvent("consent.changed", (payload) => {
   if (payload && Number(payload.contact_id) === contactId) consent.applyEvent(payload);
 });
 onEvent("practice.consent_rule", () => loadHeader()); // an admin switched "require opt-in"
+onEvent("contact.updated", (contact) => contactHeader.render(contact)); // named in any tab
+onEvent("journey.viewers", (payload) => {
+  if (payload && payload.journey_id === journeyId) contactHeader.renderViewers(payload);
+});
 onEvent("journey.updated", (journey) => {
   if (journey && journey.id === journeyId) details.render(journey);
 });
@@ -167,6 +180,7 @@ document.addEventListener("visibilitychange", () => {
     unreadWhileHidden = false;
     markRead();
   }
+  if (document.visibilityState === "visible") readMentions();
 });
 
 // A retry, a label or a review changes an attachment: redraw its bubble too.

@@ -2,7 +2,7 @@
 // Other modules import { socket, onEvent, onConnect } from here (ES modules load once per page).
 
 import { goToLogin } from "./api.js";
-import { showToast } from "./toasts.js";
+import { chime, desktopAlert, showToast } from "./toasts.js";
 
 // A do-nothing stand-in so pages still work (without live updates) if the client failed to load.
 function offlineSocket() {
@@ -126,8 +126,11 @@ document.addEventListener("keydown", seen, true);
 socket.on("notify", (payload) => {
   if (!payload) return;
   const here = currentJourneyId() === Number(payload.journey_id);
+  const plain = payload.plain || {}; // the ePHI-free words, for the desktop
+  desktopAlert({ title: plain.title || "New text", body: plain.body || "", url: payload.url, tag: `text-${payload.message_id}` });
   if (!here) {
     showToast({ title: payload.title, snippet: payload.snippet, url: payload.url });
+    chime();
     setUnseen(unseen + 1);
   } else if (document.visibilityState !== "visible") {
     setUnseen(unseen + 1);

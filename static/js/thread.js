@@ -86,14 +86,30 @@ function activityLine(msg) {
   return li;
 }
 
+// Show the "@Name" words of a note's text in their own style (text nodes only, never HTML).
+function highlightMentions(body) {
+  const text = body.textContent;
+  const parts = text.split(/(@[A-Z][\w'-]*(?: [A-Z][\w'-]*)?)/);
+  if (parts.length < 2) return;
+  body.replaceChildren(...parts.map((part, i) => (i % 2 ? el("span", "note-mention", part) : document.createTextNode(part))));
+}
+
 // Build the bubble of one message (reusing loaded thumbnails of `old`).
 function buildMessage(msg, old, handlers) {
   if (msg.direction === "activity") return activityLine(msg);
   const out = msg.direction === "outbound";
-  const li = el("li", `message ${out ? "message-out" : "message-in"} status-${msg.status} kind-${msg.kind}`);
+  const note = msg.direction === "note"; // an internal note: staff only, never texted
+  const side = note ? "message-note" : out ? "message-out" : "message-in";
+  const li = el("li", `message ${side} status-${msg.status} kind-${msg.kind}`);
   li.dataset.messageId = String(msg.id);
   li.dataset.status = msg.status || "";
+  li.id = `message-${msg.id}`; // the Mentions list links here
   const bubble = el("div", "bubble");
+  if (note) {
+    const label = el("p", "note-label", "Internal note · only staff see this");
+    label.setAttribute("role", "note");
+    bubble.append(label);
+  }
 
   const meta = el("p", "message-meta");
   meta.append(el("span", "message-sender", msg.sender || (out ? "Staff" : "Contact")));
@@ -154,6 +170,7 @@ function buildMessage(msg, old, handlers) {
     body.hidden = !msg.body;
   }
   bubble.append(body);
+  if (note && !msg.redacted_at && !msg.purged_at) highlightMentions(body);
 
   if (msg.attachments && msg.attachments.length && !msg.redacted_at && !msg.purged_at) {
     const box = el("div", "message-attachments");
@@ -200,7 +217,7 @@ export function createThread(listEl, handlers) {
     );
     listEl.insertBefore(node, next || null);
     listEl.querySelector(".thread-note")?.remove();
-    if (stick || msg.direction === "outbound") keepAtEnd(node);
+    if (stick || msg.direction === "outbound" || msg.direction === "note") keepAtEnd(node);
   }
 
   // Scroll to the end now and again as the node's images load (their height is unknown until then).

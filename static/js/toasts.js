@@ -65,8 +65,104 @@ export function showToast({ title, snippet, url, kind = "message" }) {
   toast.addEventListener("focusin", () => clearTimeout(toast._timer));
   toast.addEventListener("focusout", () => arm(toast));
 
+  placeBelowFilters(container);
   container.prepend(toast);
   while (container.children.length > MAX_TOASTS) dismiss(container.lastElementChild);
   arm(toast);
   return toast;
 }
+
+// --- placement: never over the inbox's filter tabs ---------------------------------------------
+
+const TOP_MIN = 64; // below the top bar (app.css .toasts)
+
+// Start the stack below the page's filter tabs when they are on screen, so a popup never hides them.
+function placeBelowFilters(container) {
+  let top = TOP_MIN;
+  for (const bar of document.querySelectorAll(".filter-tabs, .segmented, [data-toasts-below]")) {
+    const box = bar.getBoundingClientRect();
+    if (box.height && box.bottom > 0) top = Math.max(top, Math.ceil(box.bottom) + 8);
+  }
+  container.style.top = `${top}px`; // CSSOM, which the strict CSP allows (no inline style attribute)
+}
+
+// --- desktop notifications and the alert sound ---------------------------------------------------
+
+const SOUND_KEY = "inbox.alertSound";
+let audio = null;
+
+// Can this browser show desktop notifications at all?
+function hasNotifications() {
+  return typeof window.Notification === "function";
+}
+
+// A desktop notification for a popup, when this browser may show one and nobody is looking at the
+// page. Its words are ePHI-free: they appear on lock screens and in the system's notification list.
+// `tag` makes the other tabs' copy of the same alert replace this one rather than stack.
+export function desktopAlert({ title, body, url, tag }) {
+  const looking = document.visibilityState === "visible" && document.hasFocus();
+  if (looking || !hasNotifications() || window.Notification.permission !== "granted") return null;
+  const href = safePath(url);
+  const shown = new window.Notification(title, { body, tag, silent: true });
+  shown.onclick = () => {
+    window.focus();
+    if (href) location.assign(href);
+    shown.close();
+  };
+  return shown;
+}
+
+// A short two-note chime, when this person turned the sound on (Web Audio: no file to fetch).
+export function chime() {
+  if (localStorage.getItem(SOUND_KEY) !== "on") return;
+  try {
+    audio = audio || new AudioContext();
+    const now = audio.currentTime;
+    for (const [i, freq] of [880, 660].entries()) {
+      const tone = audio.createOscillator();
+      const gain = audio.createGain();
+      tone.frequency.value = freq;
+      gain.gain.setValueAtTime(0.08, now + i * 0.12);
+      gain.gain.exponentialRampToValueAtTime(0.001, now + i * 0.12 + 0.25);
+      tone.connect(gain).connect(audio.destination);
+      tone.start(now + i * 0.12);
+      tone.stop(now + i * 0.12 + 0.3);
+    }
+  } catch {
+    // No audio here: the popup still shows.
+  }
+}
+
+// The top bar's two switches: desktop alerts (the browser asks once, from this click) and the sound.
+function wireSwitches() {
+  const desktop = document.getElementById("desktop-alerts");
+  if (desktop && hasNotifications()) {
+    const show = () => {
+      const state = window.Notification.permission;
+      desktop.hidden = state === "granted";
+      desktop.disabled = state === "denied";
+      desktop.textContent = state === "denied" ? "Desktop alerts blocked" : "Turn on desktop alerts";
+      desktop.title = state === "denied" ? "Allow notifications for this site in the browser's settings" : "";
+    };
+    show();
+    desktop.addEventListener("click", async () => {
+      await window.Notification.requestPermission();
+      show();
+    });
+  }
+  const sound = document.getElementById("alert-sound");
+  if (sound) {
+    const show = () => {
+      const on = localStorage.getItem(SOUND_KEY) === "on";
+      sound.setAttribute("aria-pressed", String(on));
+      sound.textContent = on ? "Sound on" : "Sound off";
+    };
+    show();
+    sound.addEventListener("click", () => {
+      localStorage.setItem(SOUND_KEY, localStorage.getItem(SOUND_KEY) === "on" ? "off" : "on");
+      show();
+      chime(); // a sample, and the click lets the page play sound from now on
+    });
+  }
+}
+wireSwitches();
