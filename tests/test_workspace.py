@@ -9,17 +9,7 @@ from sqlalchemy import select
 
 from inbox.extensions import db
 from inbox.models import AuditEvent, Journey
-from inbox.texting.thread import touch_journey
 from tests import factories
-
-
-def texted(journey, body: str, direction: str = "inbound", **fields):
-    """A text in the journey's thread that moves it to the top of the inbox, as the real senders do."""
-    msg = factories.message(journey, body, direction=direction, **fields)
-    db.session.flush()
-    touch_journey(journey, msg)
-    db.session.commit()
-    return msg
 
 
 @pytest.fixture
@@ -40,17 +30,17 @@ def desk(app, practice, staff):
         "auto_only": journey("+14155550104", assignee_id=other_staff.id),
         "closed_waiting": journey("+14155550105", is_open=False),
     }
-    texted(j["waiting_mine"], "Can we talk?")
-    texted(j["waiting_free"], "Hello?")
+    factories.texted(j["waiting_mine"], "Can we talk?")
+    factories.texted(j["waiting_free"], "Hello?")
     # The welcome answers automatically: the person still waits for one of us.
-    texted(j["waiting_free"], "Welcome!", direction="outbound", kind="automated")
-    texted(j["answered_mine"], "Any times Monday?")
-    texted(j["answered_mine"], "Yes, 10am works", direction="outbound", author_id=staff.id)
-    texted(j["auto_only"], "Welcome!", direction="outbound", kind="automated")
-    texted(j["closed_waiting"], "Thanks, bye")
+    factories.texted(j["waiting_free"], "Welcome!", direction="outbound", kind="automated")
+    factories.texted(j["answered_mine"], "Any times Monday?")
+    factories.texted(j["answered_mine"], "Yes, 10am works", direction="outbound", author_id=staff.id)
+    factories.texted(j["auto_only"], "Welcome!", direction="outbound", kind="automated")
+    factories.texted(j["closed_waiting"], "Thanks, bye")
     other = factories.practice("Elsewhere Counseling", number="+15005550999")
     j["elsewhere"] = factories.journey(factories.contact(other, phone="+14155550109"))
-    texted(j["elsewhere"], "Hi")
+    factories.texted(j["elsewhere"], "Hi")
     return {k: v.id for k, v in j.items()}
 
 
