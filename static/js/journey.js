@@ -231,7 +231,10 @@ export function mountJourney(main, { highlight = null, focus = false } = {}) {
     const node = highlight && main.querySelector(`.message[data-message-id="${Number(highlight)}"]`);
     if (!node) return;
     node.classList.add("message-match");
-    node.scrollIntoView({ block: "center" });
+    // Scroll the thread only (not the page, which would hide the pane's bar): the match in its middle.
+    const list = document.getElementById("thread");
+    const offset = node.getBoundingClientRect().top - list.getBoundingClientRect().top;
+    list.scrollTop += offset - (list.clientHeight - node.offsetHeight) / 2;
   }
 
   // Put the cursor where a reply goes (when the composer can take one).
