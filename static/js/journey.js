@@ -243,13 +243,13 @@ export function mountJourney(main, { highlight = null, focus = false } = {}) {
     if (body && !body.disabled && mounted) body.focus({ preventScroll: true });
   }
 
+  if (focus) focusComposer(); // at once: a key pressed meanwhile lands in the composer, not elsewhere
   return {
     journeyId,
-    // The thread is on screen (its first page loaded): mark the match, focus the composer.
+    // The thread is on screen (its first page loaded): mark the match.
     settled: (async () => {
       while (mounted && !thread.loaded) await new Promise((done) => setTimeout(done, 50));
       showMatch();
-      if (focus) focusComposer();
     })(),
     focusComposer,
     // Leave the thread: its room, its listeners, its timers; the caller removes the DOM.
