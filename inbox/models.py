@@ -299,6 +299,16 @@ class Contact(SealedRow, Model):
         return self.full_name or self.phone
 
     @property
+    def consent_colour(self) -> str:
+        """The consent badge's colour: red opted out, green opted in (or opt-in not required), else amber.
+        The one rule: consent.badge and the inbox rows' chips both read it."""
+        if self.consent_state == ConsentState.OPTED_OUT:
+            return "red"
+        if self.consent_state == ConsentState.OPTED_IN or not self.practice.require_opt_in:
+            return "green"
+        return "amber"
+
+    @property
     def guardian_reads_texts(self) -> bool:
         """The number we text is the guardian's (a minor whose texts go to a parent's phone)."""
         return bool(self.guardian_phone) and self.guardian_phone == self.phone

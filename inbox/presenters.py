@@ -110,8 +110,16 @@ def initials(contact: Contact) -> str:
     return "".join(parts) or "?"
 
 
+def last_from(msg: Message) -> str:
+    """Who wrote a journey's last text, as the inbox row says it: the contact, staff, or an automation."""
+    if msg.direction == Direction.INBOUND:
+        return "contact"
+    return "staff" if msg.author_id is not None else "auto"
+
+
 def journey_json(journey: Journey, last: Message | None = None, unread: int = 0) -> dict[str, Any]:
-    """A journey as the inbox list shows it."""
+    """A journey as the inbox list shows it. The fields about its last text (snippet, waiting, last_from,
+    last_author...) are None when this push does not carry that text: the page keeps what it shows."""
     return {
         "id": journey.id,
         "contact_id": journey.contact_id,
@@ -131,6 +139,12 @@ def journey_json(journey: Journey, last: Message | None = None, unread: int = 0)
         "last_message_id": journey.last_message_id,
         # None when this push does not carry the journey's newest text: the page keeps what it shows.
         "snippet": snippet(last) if last is not None else None,
+        # The two-pane workspace (issue 18): who is waiting, and the row's consent chip.
+        "waiting": last.direction == Direction.INBOUND if last is not None else None,
+        "last_from": last_from(last) if last is not None else None,
+        "last_author_id": last.author_id if last is not None else None,
+        "last_author": last.author.first_name if last is not None and last.author else None,
+        "consent_colour": journey.contact.consent_colour,
         "unread": unread,
         "url": f"/journeys/{journey.id}",
     }

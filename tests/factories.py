@@ -10,7 +10,7 @@ from sqlalchemy import select
 from inbox.extensions import db
 from inbox.models import Contact, Journey, Message, Practice, User
 from inbox.texting.practices import create_practice
-from inbox.texting.thread import new_message
+from inbox.texting.thread import new_message, touch_journey
 from tests import ephi_watch
 
 PASSWORD = "correct horse battery staple"
@@ -79,3 +79,13 @@ def message(journey: Journey, body: str = "Hello", direction: str = "inbound", *
     fields.setdefault("status", "received" if direction == "inbound" else "delivered")
     fields.setdefault("kind", "inbound" if direction == "inbound" else "staff")
     return new_message(journey, direction=direction, body=body, **fields)
+
+
+def texted(journey: Journey, body: str = "Hello", direction: str = "inbound", **fields) -> Message:
+    """A committed text that moves its journey to the top of the inbox (last_message_id, a push), as the
+    real senders do: what the workspace's views and rows read."""
+    msg = message(journey, body, direction=direction, **fields)
+    db.session.flush()
+    touch_journey(journey, msg)
+    db.session.commit()
+    return msg

@@ -211,3 +211,28 @@ def test_risk_text_costs_its_alert_and_reply_only(inbound, practice, hours, extr
     with counting() as counter:
         assert inbound("I want to kill myself tonight", from_="+14155559999").status_code == 200
     assert len(counter) == INBOUND_STATEMENTS["known contact"] + extra, show(counter)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/?waiting=1&mine=1",
+        "/journeys/{id}",
+        "/journeys/{id}?unassigned=1",
+        "/api/journeys?waiting=1",
+        "/api/journeys/counts",
+    ],
+)
+def test_the_workspace_views_and_counts_cost_the_same_whatever_the_journeys(
+    staff_client, practice, team, path
+):
+    url = path.format(id=add_journeys(practice, team, 0, SMALL)[0].id)
+    staff_client.get(url)  # warm-up
+    with counting() as small:
+        assert staff_client.get(url).status_code == 200
+
+    add_journeys(practice, team, SMALL, LARGE)
+    with counting() as large:
+        assert staff_client.get(url).status_code == 200
+
+    assert len(large) == len(small), f"{SMALL} journeys:\n{show(small)}\n\n{LARGE} journeys:\n{show(large)}"

@@ -269,12 +269,7 @@ def record(
 def badge(contact: Contact) -> dict:
     """The consent header's colour (red, amber, green), state, reason in words and last opt-in request."""
     state = contact.consent_state
-    if state == ConsentState.OPTED_OUT:
-        colour = "red"
-    elif state == ConsentState.OPTED_IN or not contact.practice.require_opt_in:
-        colour = "green"
-    else:
-        colour = "amber"
+    colour = contact.consent_colour
     reason = explain(contact)
     if state == ConsentState.UNKNOWN and not contact.practice.require_opt_in:
         reason = "consent implied by the form (opt-in not required)"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, case, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from inbox.extensions import db
@@ -19,33 +19,29 @@ def inbox_page(
     pathway: str | None = None,
     state: str = "open",
     mine: bool = False,
+    waiting: bool = False,
+    unassigned: bool = False,
     snoozed: bool = False,
     limit: int = PAGE,
 ) -> list[dict]:
     """The practice's journeys, most recent activity first, each with its snippet and unread count.
+    The views combine: waiting on us, mine, unassigned (mine and unassigned together match nothing).
     A snoozed journey is left out until its time (`snoozed` lists only those, soonest back first)."""
+    where = _view(
+        user, pathway=pathway, state=state, mine=mine, waiting=waiting, unassigned=unassigned, snoozed=snoozed
+    )
+    order = (
+        (Journey.snoozed_until, Journey.id)
+        if snoozed
+        else (Journey.last_activity_at.desc(), Journey.id.desc())
+    )
     query = (
         select(Journey)
-        .where(Journey.practice_id == user.practice_id)
+        .where(*where)
         .options(selectinload(Journey.contact), selectinload(Journey.assignee))
-        .order_by(Journey.last_activity_at.desc(), Journey.id.desc())
+        .order_by(*order)
         .limit(limit)
     )
-    if pathway:
-        query = query.where(Journey.pathway == pathway)
-    if state in ("open", "closed"):
-        query = query.where(Journey.is_open.is_(state == "open"))
-    if mine:
-        query = query.where(Journey.assignee_id == user.id)
-    now = utcnow()
-    if snoozed:
-        query = (
-            query.where(Journey.snoozed_until > now)
-            .order_by(None)
-            .order_by(Journey.snoozed_until, Journey.id)
-        )
-    else:
-        query = query.where(or_(Journey.snoozed_until.is_(None), Journey.snoozed_until <= now))
     journeys = list(db.session.scalars(query))
     if not journeys:
         return []
@@ -53,11 +49,66 @@ def inbox_page(
     last: dict[int | None, Message] = {
         m.id: m
         for m in db.session.scalars(
-            select(Message).where(Message.id.in_(last_ids)).options(selectinload(Message.attachments))
+            select(Message)
+            .where(Message.id.in_(last_ids))
+            .options(selectinload(Message.attachments), selectinload(Message.author))
         )
     }
     unread = unread_counts(user, [j.id for j in journeys])
     return [journey_json(j, last.get(j.last_message_id), unread.get(j.id, 0)) for j in journeys]
+
+
+def waiting_on_us() -> ColumnElement[bool]:
+    """The contact's text is the journey's last and no one answered it. An automated text (a welcome,
+    a keyword reply) never becomes the journey's last text once there is one (thread.touch_journey),
+    so an automatic answer leaves the person waiting for a human."""
+    return Journey.last_message_id.in_(select(Message.id).where(Message.direction == Direction.INBOUND))
+
+
+def _view(
+    user: User,
+    *,
+    pathway: str | None,
+    state: str,
+    mine: bool,
+    waiting: bool,
+    unassigned: bool,
+    snoozed: bool = False,
+) -> list[ColumnElement[bool]]:
+    """The WHERE clauses of an inbox view, for the list and its counts alike. Snoozed journeys are out
+    of every view until their time, and alone in the `snoozed` one."""
+    now = utcnow()
+    where: list[ColumnElement[bool]] = [
+        Journey.practice_id == user.practice_id,
+        Journey.snoozed_until > now
+        if snoozed
+        else or_(Journey.snoozed_until.is_(None), Journey.snoozed_until <= now),
+    ]
+    if pathway:
+        where.append(Journey.pathway == pathway)
+    if state in ("open", "closed"):
+        where.append(Journey.is_open.is_(state == "open"))
+    if mine:
+        where.append(Journey.assignee_id == user.id)
+    if unassigned:
+        where.append(Journey.assignee_id.is_(None))
+    if waiting:
+        where.append(waiting_on_us())
+    return where
+
+
+def inbox_counts(user: User, *, pathway: str | None = None, state: str = "open") -> dict[str, int]:
+    """How many journeys each filter tab holds under the pathway and open/closed filter, in one query."""
+    where = _view(user, pathway=pathway, state=state, mine=False, waiting=False, unassigned=False)
+    row = db.session.execute(
+        select(
+            func.count(Journey.id),
+            func.count(case((waiting_on_us(), 1))),
+            func.count(case((Journey.assignee_id == user.id, 1))),
+            func.count(case((Journey.assignee_id.is_(None), 1))),
+        ).where(*where)
+    ).one()
+    return dict(zip(("all", "waiting", "mine", "unassigned"), (int(n) for n in row), strict=True))
 
 
 def unread_counts(user: User, journey_ids: list[int]) -> dict[int, int]:

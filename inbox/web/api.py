@@ -44,7 +44,7 @@ from inbox.records.redaction import redact
 from inbox.texting import consent, journeys, search, wording
 from inbox.texting.journeys import mark_read, open_journey
 from inbox.texting.outbox import AskedRecently, Blocked, cancel, compose, preview, request_opt_in
-from inbox.texting.queries import inbox_page, thread
+from inbox.texting.queries import inbox_counts, inbox_page, thread
 from inbox.texting.templating import TemplateError, count_segments
 from inbox.texting.thread import announce, log_activity
 from inbox.vocabulary import AttachmentStatus, ConsentState, Direction, Kind
@@ -69,23 +69,38 @@ def _error(status: int, message: str, **extra: Any) -> Response:
 @bp.get("/journeys")
 def list_journeys() -> ResponseReturnValue:
     """The practice's journeys, most recent activity first."""
-    pathway = request.args.get("pathway") or None
-    if pathway and pathway not in PATHWAYS:
-        return _error(400, "unknown pathway")
+    pathway, state = _list_filter()
+    views = {view: request.args.get(view) == "1" for view in INBOX_VIEWS}
     limit = min(query_int("limit", 50) or 50, 200)
-    journeys = inbox_page(
-        current_user,
-        pathway=pathway,
-        state=request.args.get("state", "open"),
-        mine=request.args.get("mine") == "1",
-        snoozed=request.args.get("snoozed") == "1",
-        limit=limit,
-    )
+    journeys = inbox_page(current_user, pathway=pathway, state=state, limit=limit, **views)
     audit.record(
-        "inbox.list", pathway=pathway, count=len(journeys), snoozed=request.args.get("snoozed") == "1"
+        "inbox.list", pathway=pathway, count=len(journeys), **{k: True for k, on in views.items() if on}
     )
     db.session.commit()
     return jsonify(journeys=journeys)
+
+
+# --- the workspace's filter tabs (issue 18) --------------------------------------------------------
+INBOX_STATES = ("open", "closed", "all")
+INBOX_VIEWS = ("waiting", "mine", "unassigned", "snoozed")
+
+
+def _list_filter() -> tuple[str | None, str]:
+    """The pathway and open/closed filter of a list request; anything else is a readable 400."""
+    pathway = request.args.get("pathway") or None
+    if pathway and pathway not in PATHWAYS:
+        abort(_error(400, "unknown pathway"))
+    state = request.args.get("state", "open")
+    if state not in INBOX_STATES:
+        abort(_error(400, "state must be open, closed or all"))
+    return pathway, state
+
+
+@bp.get("/journeys/counts")
+def count_journeys() -> ResponseReturnValue:
+    """How many journeys each filter tab (all, waiting on us, mine, unassigned) holds (docs/API.md)."""
+    pathway, state = _list_filter()
+    return jsonify(counts=inbox_counts(current_user, pathway=pathway, state=state))
 
 
 @bp.get("/search")

@@ -18,9 +18,15 @@ export function remember(list) {
   if (changed.length) for (const fn of listeners) fn(changed);
 }
 
-// Listen to attachment changes: fn(changedAttachments).
+// Listen to attachment changes: fn(changedAttachments); returns a function that stops listening.
 export function onAttachmentsChanged(fn) {
   listeners.add(fn);
+  return () => listeners.delete(fn);
+}
+
+// Forget every attachment (the thread pane switched journeys: the viewer pages through this one only).
+export function forgetAttachments() {
+  store.clear();
 }
 
 // One attachment by id.

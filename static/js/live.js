@@ -21,10 +21,15 @@ export function onEvent(name, fn) {
   return () => socket.off(name, fn);
 }
 
-// Run fn(isReconnect) on every (re)connect, and right away if already connected.
+// Run fn(isReconnect) on every (re)connect, and right away if already connected; returns a function
+// that stops it (a thread pane leaving).
 export function onConnect(fn) {
   connectHandlers.push(fn);
   if (socket.connected) fn(connections > 1);
+  return () => {
+    const at = connectHandlers.indexOf(fn);
+    if (at >= 0) connectHandlers.splice(at, 1);
+  };
 }
 
 // The journey this page shows, if any (body or <main> carries data-journey-id).
@@ -54,9 +59,9 @@ function setState(state) {
 socket.on("connect", () => {
   connections += 1;
   setState("connected");
-  for (const fn of connectHandlers) fn(connections > 1);
-  // Pages without their own readiness (everything but a thread) are ready once live.
-  if (document.body.dataset.page !== "journey") window.__inboxReady = true;
+  for (const fn of [...connectHandlers]) fn(connections > 1);
+  // Pages without their own readiness (everything but the workspace and a thread) are ready once live.
+  if (!["journey", "inbox"].includes(document.body.dataset.page)) window.__inboxReady = true;
 });
 
 socket.on("disconnect", (reason) => {

@@ -165,8 +165,17 @@ async function load() {
   }
 }
 
-const bannerForm = document.getElementById("safety-banner-form");
-if (bannerForm && currentJourneyId() !== null) wireAckForm(bannerForm, currentJourneyId());
+// Wire the thread's banner (at load, and each time the workspace opens another thread in its pane).
+export function showBanner() {
+  const form = document.getElementById("safety-banner-form");
+  if (form && currentJourneyId() !== null && !form.dataset.wired) {
+    form.dataset.wired = "1";
+    wireAckForm(form, currentJourneyId());
+  }
+  render();
+}
+
+showBanner();
 
 onEvent("safety.alert", (alert) => {
   if (!alert) return;
