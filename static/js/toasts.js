@@ -141,8 +141,10 @@ function wireSwitches() {
       const state = window.Notification.permission;
       desktop.hidden = state === "granted";
       desktop.disabled = state === "denied";
-      desktop.textContent = state === "denied" ? "Desktop alerts blocked" : "Turn on desktop alerts";
-      desktop.title = state === "denied" ? "Allow notifications for this site in the browser's settings" : "";
+      // Short words: the top bar is one line. The title says the whole of it.
+      desktop.textContent = state === "denied" ? "Alerts blocked" : "Desktop alerts";
+      desktop.title =
+        state === "denied" ? "Allow notifications for this site in the browser's settings" : "Turn on desktop alerts";
     };
     show();
     desktop.addEventListener("click", async () => {
