@@ -23,7 +23,6 @@ from inbox.common.phones import InvalidNumber, to_e164
 from inbox.extensions import db
 from inbox.models import Attachment, Contact, Journey, Message, Practice, PracticeNumber
 from inbox.presenters import notification_json
-from inbox.realtime import practice_room, push
 from inbox.texting import consent, revocations, safety
 from inbox.texting.automations import send_welcome
 from inbox.texting.journeys import find_contact, open_journey, route_inbound
@@ -198,9 +197,9 @@ def _store(fields: InboundForm, practice: Practice, number_id: int) -> Received:
         ],
     )
     db.session.flush()  # one flush: the message and its attachment jobs
-    touch_journey(journey, msg)
+    # One push per room: the inbox row with the popup's fields, and the thread's new message.
+    touch_journey(journey, msg, notify=notification_json(practice, msg))
     announce(msg, "message.new")
-    push("notify", notification_json(practice, msg), practice_room(practice.id))
     reply = _apply_keyword(contact, journey, msg, fields)
     if msg.flags.get("opt_out_language") and contact.consent_state != ConsentState.OPTED_OUT:
         revocations.open_request(msg, contact)  # staff confirm it: a revocation in any reasonable words
@@ -241,7 +240,8 @@ def follow_up_due(limit: int = FOLLOW_UP_BATCH) -> int:
 
 def _new_inquiry(contact: Contact) -> Journey:
     """An unknown number (or one with no open journey) starts an inquiry in Intake, welcome deferred."""
-    return open_journey(contact, pathway="intake", source="sms", inquiry=True, welcome=False)
+    # Not announced by itself: the text's own journey.updated, a moment later, carries the new row.
+    return open_journey(contact, pathway="intake", source="sms", inquiry=True, welcome=False, announce=False)
 
 
 def _apply_keyword(contact: Contact, journey: Journey, msg: Message, fields: InboundForm) -> str | None:

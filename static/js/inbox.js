@@ -1,4 +1,5 @@
-// The inbox list: live rows (journey.updated), unread badges (notify), catch-up after a blip.
+// The inbox list: live rows and, for a new inbound text, unread badges (journey.updated and its
+// `notify`), catch-up after a blip.
 
 import { get } from "./api.js";
 import { onConnect, onEvent } from "./live.js";
@@ -9,7 +10,7 @@ const list = document.getElementById("journey-list");
 const empty = document.getElementById("inbox-empty");
 const rowTemplate = document.getElementById("journey-row-template");
 const filter = { pathway: main.dataset.pathway || null, state: main.dataset.state || "open" };
-// notify can in theory beat the row's first journey.updated: keep its count until the row exists.
+// A new text for a journey the list does not show yet: keep its count until the row exists.
 const pendingUnread = new Map();
 const REFRESH_AFTER_MS = 30000;
 let lastRefresh = Date.now();
@@ -120,11 +121,8 @@ async function refresh() {
 onEvent("journey.updated", (journey) => {
   // The payload has no per-user unread count: upsert keeps the row's own.
   if (journey && journey.id) upsert(journey);
-});
-
-onEvent("notify", (payload) => {
-  if (!payload) return;
-  const id = Number(payload.journey_id);
+  if (!journey?.notify) return; // a new inbound text also counts as unread
+  const id = Number(journey.notify.journey_id);
   const row = rowFor(id);
   if (row) setUnread(row, unreadOf(row) + 1);
   else pendingUnread.set(id, (pendingUnread.get(id) || 0) + 1);
