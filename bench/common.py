@@ -247,7 +247,7 @@ class Server:
             try:
                 requests.get(self.env.url + "/login", timeout=1)
                 return
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # a loaded machine is slow to answer
                 time.sleep(0.05)
         self.stop()
         raise RuntimeError(f"{self.kind} server did not start:\n{self.log.read_text()[-3000:]}")
