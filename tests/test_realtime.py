@@ -150,7 +150,7 @@ def test_leave_journey_stops_the_threads_events(live_server, staff, journey_a):
     assert socket_a.ask("join_journey", {})["ok"] is False
 
     live_server.inbound("Still there?", from_=MARIA, to=NUMBER_A)
-    # notify goes to the practice room, after message.new to the thread's room.
+    # The popup (journey.updated's notify) goes to the practice room, after message.new to the thread's.
     notify = socket_a.wait_for_popup()
     assert socket_a.events("message.new") == []
     assert notify["journey_id"] == journey_a.id

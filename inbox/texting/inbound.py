@@ -197,9 +197,10 @@ def _store(fields: InboundForm, practice: Practice, number_id: int) -> Received:
         ],
     )
     db.session.flush()  # one flush: the message and its attachment jobs
-    # One push per room: the inbox row with the popup's fields, and the thread's new message.
-    touch_journey(journey, msg, notify=notification_json(practice, msg))
+    # One push per room: the thread's new message, then the inbox row with the popup's fields (a tab
+    # that heard the popup has heard the message too).
     announce(msg, "message.new")
+    touch_journey(journey, msg, notify=notification_json(practice, msg))
     reply = _apply_keyword(contact, journey, msg, fields)
     if msg.flags.get("opt_out_language") and contact.consent_state != ConsentState.OPTED_OUT:
         revocations.open_request(msg, contact)  # staff confirm it: a revocation in any reasonable words

@@ -99,8 +99,8 @@ def _store_web_request(journey: Journey, body: str) -> Message:
         journey, direction=Direction.INBOUND, kind=Kind.WEB_REQUEST, body=body, status=Status.RECEIVED
     )
     db.session.flush()
+    announce(msg, "message.new")  # before the popup, as for a text
     touch_journey(journey, msg, notify=notification_json(journey.contact.practice, msg))
-    announce(msg, "message.new")
     return msg
 
 
