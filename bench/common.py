@@ -221,15 +221,19 @@ def count_inbound(env: AppEnv) -> int:
 class Server:
     """A server process (the app's `python wsgi.py`, or bench/bare_app.py) on env.port."""
 
-    def __init__(self, env: AppEnv, kind: str) -> None:
+    def __init__(self, env: AppEnv, kind: str, gc_probe: Path | None = None, **extra_env: str) -> None:
         self.env, self.kind = env, kind
         script = "wsgi.py" if kind == "app" else "bench/bare_app.py"
+        command = [sys.executable, script]
+        if gc_probe is not None:  # every collection's pause, into that file (bench/gc_probe.py)
+            command = [sys.executable, "bench/gc_probe.py", script]
+            extra_env["INBOX_GC_PROBE_OUT"] = str(gc_probe)
         self.log = env.dir / f"{kind}.log"
         with self.log.open("wb") as sink:
             self.process = subprocess.Popen(
-                [sys.executable, script],
+                command,
                 cwd=ROOT,
-                env={**os.environ, **env.env},
+                env={**os.environ, **env.env, **extra_env},
                 stdout=sink,
                 stderr=subprocess.STDOUT,
             )
@@ -243,7 +247,7 @@ class Server:
             try:
                 requests.get(self.env.url + "/login", timeout=1)
                 return
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # a loaded machine is slow to answer
                 time.sleep(0.05)
         self.stop()
         raise RuntimeError(f"{self.kind} server did not start:\n{self.log.read_text()[-3000:]}")

@@ -47,10 +47,15 @@ async def drive(kind: str, env: AppEnv, specs, args) -> dict:
     errors: list[str] = []
 
     def on_event(_i: int, name: str, data) -> None:
-        if name != "notify":
+        # The popup: the bare stack's `notify`; the app's journey.updated with `notify` (before issue 17
+        # its own `notify` event).
+        popup = (
+            (data or {}).get("notify") if name == "journey.updated" else data if name == "notify" else None
+        )
+        if not popup:
             return
         now = time.perf_counter()
-        match = SEQ.search((data or {}).get("snippet") or "")
+        match = SEQ.search(popup.get("snippet") or "")
         if match and int(match.group(1)) in sent:
             deliveries.setdefault(int(match.group(1)), []).append(now)
 
@@ -62,6 +67,8 @@ async def drive(kind: str, env: AppEnv, specs, args) -> dict:
     async def post(session: aiohttp.ClientSession, seq: int) -> None:
         practice = seq % practices
         form = inbound_form(env, practice, (seq // practices) % args.contacts, f"bench {seq}")
+        if int((seq + 1) * args.new_share) > int(seq * args.new_share):
+            form["From"] = f"+1415{2_000_000 + seq:07d}"  # a number never seen: a new inquiry
         headers = {
             "X-Twilio-Signature": signature(env, form),
             "Content-Type": "application/x-www-form-urlencoded",
@@ -84,15 +91,32 @@ async def drive(kind: str, env: AppEnv, specs, args) -> dict:
     tasks = []
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=200)) as session:
         t0 = time.perf_counter()
-        for seq in range(total):
-            due = t0 + seq / args.rate
-            delay = due - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            elif delay < -0.005:
-                late += 1
-            tasks.append(asyncio.create_task(post(session, seq)))
-        await asyncio.gather(*tasks)
+
+        async def lane(first: int, step: int) -> int:
+            """Texts first, first+step, ...: each waits for the one before's answer, as a Twilio
+            connection does, and goes at its due time or as soon as that answer came."""
+            behind = 0
+            for seq in range(first, total, step):
+                delay = t0 + seq / args.rate - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                elif delay < -0.005:
+                    behind += 1
+                await post(session, seq)
+            return behind
+
+        if args.lanes:
+            late = sum(await asyncio.gather(*(lane(i, args.lanes) for i in range(args.lanes))))
+        else:
+            for seq in range(total):
+                due = t0 + seq / args.rate
+                delay = due - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                elif delay < -0.005:
+                    late += 1
+                tasks.append(asyncio.create_task(post(session, seq)))
+            await asyncio.gather(*tasks)
         await asyncio.sleep(args.drain)
     rss_after = rss_mib(args.server_pid)
     cpu_used = cpu_seconds(args.server_pid) - cpu_before
@@ -130,7 +154,9 @@ def run_side(kind: str, args) -> dict:
     try:
         if kind == "app":
             emails = seed(env, args.practices, args.sockets_per_practice, args.contacts)
-        server = Server(env, kind)
+        probe = env.dir / "gc.txt" if args.gc_probe and kind == "app" else None
+        worker = {"INBOX_RUN_WORKER": "1"} if args.worker and kind == "app" else {}
+        server = Server(env, kind, gc_probe=probe, **worker)
         try:
             args.server_pid = server.pid
             started = time.perf_counter()
@@ -145,11 +171,24 @@ def run_side(kind: str, args) -> dict:
             with sampled(server.pid, profile):
                 result = asyncio.run(drive(kind, env, specs, args))
             result["server_rss_mib_before_sockets"] = round(args.rss_idle, 1)
+            if probe is not None:
+                result["gc"] = gc_pauses(probe)
             return result
         finally:
             server.stop()
     finally:
         env.cleanup()
+
+
+def gc_pauses(path) -> dict:
+    """The collections the probe saw: how many full (gen-2) ones, the longest pause, those over 20 ms."""
+    rows = [line.split() for line in path.read_text().splitlines()] if path.exists() else []
+    pauses = [(int(gen), float(ms)) for _t, gen, ms, _n in rows]
+    return {
+        "full_collections": sum(gen == 2 for gen, _ms in pauses),
+        "longest_ms": max((ms for _gen, ms in pauses), default=0.0),
+        "over_20ms": sum(ms > 20 for _gen, ms in pauses),
+    }
 
 
 def plot(results: dict, path) -> None:
@@ -179,6 +218,7 @@ def plot(results: dict, path) -> None:
     fig.suptitle(
         f"push latency at {cfg['rate']} msg/s, {cfg['practices'] * cfg['sockets_per_practice']} sockets "
         f"over {cfg['practices']} practices"
+        + (f", {cfg['new_share']:.0%} from new numbers" if cfg.get("new_share") else "")
     )
     fig.tight_layout()
     fig.savefig(path, dpi=90)
@@ -196,6 +236,11 @@ def main() -> None:
     parser.add_argument("--drain", type=float, default=3.0, help="seconds to wait for late deliveries")
     parser.add_argument("--rounds", type=int, default=2, help="bare/app pairs, order alternating")
     parser.add_argument("--profile", action="store_true", help="py-spy the app server (folded stacks)")
+    parser.add_argument("--new-share", type=float, default=0.0, help="share of texts from new numbers")
+    parser.add_argument("--lanes", type=int, default=0, help="closed loop: N connections, each waits")
+    parser.add_argument("--worker", action="store_true", help="the app runs its embedded worker")
+    parser.add_argument("--gc-probe", action="store_true", help="time the app's collections")
+    parser.add_argument("--save-as", default="push_latency", help="results/plot name")
     args = parser.parse_args()
 
     results = {"machine": machine(), "config": {k: v for k, v in vars(args).items()}, "rounds": []}
@@ -209,7 +254,7 @@ def main() -> None:
             print(f"  push ms {r['push_ms']}\n  http ms {r['http_ms']}", flush=True)
             print(
                 f"  cpu ms/message {r['server_cpu_ms_per_message']} missing {r['missing_deliveries']} "
-                f"errors {r['errors']} late sends {r['late_sends']}",
+                f"errors {r['errors']} late sends {r['late_sends']} gc {r.get('gc')}",
                 flush=True,
             )
         app, bare = round_result["app"]["push_ms"], round_result["bare"]["push_ms"]
@@ -233,11 +278,11 @@ def main() -> None:
     best = min(results["rounds"], key=lambda r: (r["app"]["push_ms"] or {}).get("p99", float("inf")))
     results["bare"], results["app"] = best["bare"], best["app"]
     RESULTS.mkdir(parents=True, exist_ok=True)
-    plot(results, RESULTS / "push_latency.png")
+    plot(results, RESULTS / f"{args.save_as}.png")
     for round_result in results["rounds"]:
         for kind in ("bare", "app"):
             round_result[kind].pop("_timeline", None)
-    print("saved", save("push_latency", results), RESULTS / "push_latency.png")
+    print("saved", save(args.save_as, results), RESULTS / f"{args.save_as}.png")
 
 
 if __name__ == "__main__":

@@ -38,11 +38,15 @@ SEQ = re.compile(r"bench (\d+)")
 UNIT = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
-def write_requests(env: AppEnv, path, count: int, contacts: int) -> None:
-    """`count` unique signed webhooks, one per line: signature TAB urlencoded form."""
+def write_requests(env: AppEnv, path, count: int, contacts: int, numbers: int = 0) -> None:
+    """`count` unique signed webhooks, one per line: signature TAB urlencoded form. With `numbers`, the
+    texts rotate over that many numbers, of which only the first `contacts` are seeded: the others
+    start an inquiry on their first text."""
     with open(path, "w") as out:
         for seq in range(count):
             form = inbound_form(env, 0, seq % contacts, f"bench {seq}")
+            if numbers and seq % numbers >= contacts:
+                form["From"] = f"+1415{2_000_000 + seq % numbers:07d}"
             out.write(f"{signature(env, form)}\t{urlencode(form)}\n")
 
 
@@ -125,7 +129,7 @@ def run_side(kind: str, args, tmp) -> dict:
         try:
             specs = logins(env, emails, args.listeners) if kind == "app" else bare_specs(1, args.listeners)
             requests_file = env.dir / "requests.tsv"
-            write_requests(env, requests_file, args.requests, args.contacts)
+            write_requests(env, requests_file, args.requests, args.contacts, args.numbers)
             profile = RESULTS / "webhook_throughput_app.folded" if args.profile and kind == "app" else None
             with sampled(server.pid, profile):
                 return asyncio.run(drive(kind, env, specs, args, requests_file, server.pid))
@@ -143,6 +147,8 @@ def main() -> None:
     parser.add_argument("--listeners", type=int, default=10, help="staff sockets of the practice")
     parser.add_argument("--contacts", type=int, default=200, help="seeded contacts the texts come from")
     parser.add_argument("--requests", type=int, default=40_000, help="unique webhooks (upper bound)")
+    parser.add_argument("--numbers", type=int, default=0, help="rotate over N numbers (unseeded: new)")
+    parser.add_argument("--save-as", default="webhook_throughput", help="results name")
     parser.add_argument("--drain", type=float, default=3.0)
     parser.add_argument("--rounds", type=int, default=2, help="bare/app pairs, order alternating")
     parser.add_argument("--profile", action="store_true", help="py-spy the app server (folded stacks)")
@@ -173,7 +179,7 @@ def main() -> None:
                 flush=True,
             )
         results["rounds"].append(round_result)
-    print("saved", save("webhook_throughput", results))
+    print("saved", save(args.save_as, results))
 
 
 if __name__ == "__main__":

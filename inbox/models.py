@@ -364,6 +364,7 @@ class Message(SealedRow, Model):
         Index("ix_messages_outbox", "status", "not_before"),
         Index("ix_messages_contact_status", "contact_id", "status"),
         Index("ix_messages_retention", "practice_id", "purged_at", "created_at"),
+        Index("ix_messages_follow_up", "follow_up"),  # almost always NULL: the worker's small queue
         CheckConstraint(check("direction", Direction), name="direction"),
         CheckConstraint(check("kind", Kind), name="kind"),
         CheckConstraint(check("status", Status), name="status"),
@@ -399,6 +400,9 @@ class Message(SealedRow, Model):
     twilio_deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Work an inbound text left to the worker ("welcome": a new inquiry's welcome and opt-in request),
+    # cleared by the one pass that does it (inbound.follow_up_due), in that work's own transaction.
+    follow_up: Mapped[str | None] = mapped_column(String(16))
 
     body = EncryptedField("body_ct", "message.body")
 

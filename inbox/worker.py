@@ -21,7 +21,7 @@ from inbox.gateway import Gateway, gateway_for
 from inbox.media import attachments
 from inbox.models import WorkerHeartbeat, utcnow
 from inbox.records import retention
-from inbox.texting import automations, journeys, outbox
+from inbox.texting import automations, inbound, journeys, outbox
 from inbox.web.auth import end_idle_sessions
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,8 @@ def run_once(gateway: Gateway, name: str) -> int:
         # More is past the retention window than one bounded batch: go on next pass, not next hour.
         _next_run["retention"] = 0.0
     outbox.reap_expired_leases()
-    done = outbox.drain(gateway, name)
+    done = inbound.follow_up_due()  # before the drain: a new inquiry's opt-in request goes this pass
+    done += outbox.drain(gateway, name)
     done += attachments.process_due(gateway)
     heartbeat = db.session.get(WorkerHeartbeat, name) or WorkerHeartbeat(name=name)
     heartbeat.seen_at = utcnow()

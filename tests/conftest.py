@@ -18,6 +18,7 @@ from sqlalchemy import text
 from inbox import create_app
 from inbox.extensions import db
 from inbox.gateway.rest import TwilioGateway
+from inbox.texting.inbound import follow_up_due
 from tests import ephi_watch, factories
 from tests.fake_twilio import FakeTwilio, sign
 
@@ -231,9 +232,10 @@ def signed_post(client, path: str, params: dict, token: str, url: str | None = N
 
 @pytest.fixture
 def inbound(client, app_env):
-    """Send an inbound SMS webhook: inbound(body, from_=..., **extra fields)."""
+    """Send an inbound SMS webhook: inbound(body, from_=..., **extra fields), then do the follow-up work
+    it left (a new inquiry's welcome) as the worker would within a second; `follow_up=False` leaves it."""
 
-    def send(body="Hello", from_="+14155550100", to="+15005550006", sid=None, **extra):
+    def send(body="Hello", from_="+14155550100", to="+15005550006", sid=None, follow_up=True, **extra):
         ephi_watch.remember(body, from_)
         params = {
             "MessageSid": sid or "SM" + uuid.uuid4().hex,
@@ -244,6 +246,9 @@ def inbound(client, app_env):
             "NumMedia": "0",
             **extra,
         }
-        return signed_post(client, "/twilio/messages", params, app_env["TWILIO_AUTH_TOKEN"])
+        response = signed_post(client, "/twilio/messages", params, app_env["TWILIO_AUTH_TOKEN"])
+        if follow_up:
+            follow_up_due()
+        return response
 
     return send

@@ -72,6 +72,16 @@ class LiveSocket(socketio.Client):
         with self._changed:
             return [data for event, data in self.heard if event == name]
 
+    def popups(self) -> list[Any]:
+        """The popup fields of every journey.updated heard so far that announced a new inbound text."""
+        return [j["notify"] for j in self.events("journey.updated") if j.get("notify")]
+
+    def wait_for_popup(self, match: Callable[[Any], bool] = lambda _n: True, timeout: float = WAIT) -> Any:
+        """The first new-text popup (the `notify` of a journey.updated) that matches."""
+        return self.wait_for(
+            "journey.updated", lambda j: bool(j.get("notify")) and match(j["notify"]), timeout
+        )["notify"]
+
     def wait_for(
         self, name: str, match: Callable[[Any], bool] = lambda _data: True, timeout: float = WAIT
     ) -> Any:

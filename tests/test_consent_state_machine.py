@@ -43,7 +43,7 @@ from inbox.extensions import db
 from inbox.gateway.rest import TwilioGateway
 from inbox.models import ConsentEvent, Contact, Journey, Message, Practice, PracticeNumber
 from inbox.texting import consent, outbox
-from inbox.texting.inbound import receive_message
+from inbox.texting.inbound import follow_up_due, receive_message
 from tests import factories
 
 PRACTICE_NUMBER = "+15005550006"  # the `practice` fixture's number
@@ -359,6 +359,7 @@ class ConsentMachine(RuleBasedStateMachine):
         contact = self.contacts[who]
         after = self._last_outbound_id()
         receive_message(twilio_form(word, contact.phone))
+        follow_up_due()  # the worker, within a second
         meaning = word.strip().upper()
         if meaning == "STOP" and contact.state != "opted_out":
             self._opt_out(who)

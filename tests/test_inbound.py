@@ -12,6 +12,9 @@ from twilio.request_validator import RequestValidator
 
 from inbox.extensions import db
 from inbox.models import AuditEvent, ConsentEvent, Contact, Journey, Message, ThrottleCounter, utcnow
+from inbox.texting import inbound as inbound_module
+from inbox.texting.inbound import follow_up_due
+from inbox.worker import run_once
 from tests import factories
 from tests.conftest import PUBLIC_URL, signed_post
 from tests.fake_twilio import sign
@@ -187,6 +190,21 @@ def test_fifty_concurrent_replays_store_one_message_and_one_welcome(app, practic
     assert statuses == [200] * 50
     assert count(Message, Message.direction == "inbound") == 1
     assert count(Contact) == 1 and count(Journey) == 1
+    # The welcome is the worker's: four of them race for it, and one wins.
+    done = []
+    barrier = threading.Barrier(4)
+
+    def follow_up():
+        with app.app_context():
+            barrier.wait()
+            done.append(follow_up_due())
+
+    workers = [threading.Thread(target=follow_up) for _ in range(4)]
+    for t in workers:
+        t.start()
+    for t in workers:
+        t.join()
+    assert sorted(done) == [0, 0, 0, 1]
     # The welcome automation (held for consent) and the single opt-in request.
     assert count(Message, Message.kind == "automated") == 1
     assert count(Message, Message.kind == "opt_in_request") == 1
@@ -444,3 +462,39 @@ def test_duplicate_stop_does_not_reply_twice(inbound, practice):
     second = inbound("STOP", sid=sid)
     assert b"<Message>" in first.data and b"<Message>" not in second.data
     assert count(ConsentEvent) == 1
+
+
+def test_worker_dying_between_webhook_and_follow_up_sends_welcome_and_opt_in_request_once(
+    inbound, practice, gateway, fake_twilio, monkeypatch
+):
+    # The webhook stores the text and answers; the new inquiry's welcome is owed, not yet composed.
+    assert inbound("Hi, do you take new patients?", from_="+14155550188", follow_up=False).status_code == 200
+    text = db.session.scalar(select(Message).where(Message.direction == "inbound"))
+    assert text.follow_up == "welcome"
+    assert count(Message, Message.direction == "outbound") == 0
+
+    # The worker composes the welcome and its opt-in request, then dies before its commit.
+    real_welcome = inbound_module.send_welcome
+
+    def welcome_then_die(journey, **how):
+        real_welcome(journey, **how)
+        raise RuntimeError("worker killed")
+
+    monkeypatch.setattr(inbound_module, "send_welcome", welcome_then_die)
+    with pytest.raises(RuntimeError):
+        follow_up_due()
+    db.session.rollback()  # what the dead process's transaction amounts to
+    db.session.expire_all()
+    assert count(Message, Message.direction == "outbound") == 0  # nothing of it survived
+    assert db.session.get(Message, text.id).follow_up == "welcome"  # and it is still owed
+
+    # The next worker (twice, as a restarted one would loop) does it once, and sends the request once.
+    monkeypatch.setattr(inbound_module, "send_welcome", real_welcome)
+    run_once(gateway, "worker-b")
+    run_once(gateway, "worker-b")
+    db.session.expire_all()
+    assert count(Message, Message.kind == "automated") == 1  # the welcome, held until YES
+    assert count(Message, Message.kind == "opt_in_request") == 1
+    assert db.session.get(Message, text.id).follow_up is None
+    assert [s["to"] for s in fake_twilio.sent] == ["+14155550188"]  # the opt-in request, once
+    assert "Reply YES" in fake_twilio.sent[0]["body"]

@@ -407,7 +407,7 @@ def test_gevent_server_serves_pushes_and_sends(gevent_hub, live_server, fake_twi
     assert sock.ask("join_journey", {"journey_id": journey.id}) == {"ok": True}
 
     assert live_server.inbound("Hi there", from_="+14155550100", to="+15005550006").status_code == 200
-    assert sock.wait_for("notify")["journey_id"] == journey.id
+    assert sock.wait_for_popup()["journey_id"] == journey.id
 
     reply = browser.post(
         f"{live_server.url}/api/journeys/{journey.id}/messages", json={"body": "Hello!"}, timeout=5

@@ -15,16 +15,20 @@ from sqlalchemy import event
 
 from inbox.extensions import db
 from inbox.models import Attachment, Journey, Message, utcnow
+from inbox.texting.inbound import follow_up_due
 from tests import factories
 
 SMALL, LARGE = 3, 30  # both fit on one inbox page (50), so only an N+1 can make the counts differ
 # The inbound webhook's whole budget (the commit is not a statement), so a cut cannot quietly come
 # back. A reply from a known contact: practice + duplicate check, contact, routed journey, INSERT
 # message, its search terms (one multi-row INSERT), UPDATE journey. Sealing the contact's identity costs
-# nothing here: the number is found by its digest in the same one SELECT. A new number adds the contact,
-# the inquiry, its audit event, and the held welcome with the opt-in request (outbox.compose, twice; the
-# second reuses the first's sender number); its terms go with the text's in one INSERT or a second one.
-INBOUND_STATEMENTS = {"known contact": 6, "new number": 18}
+# nothing here: the number is found by its digest in the same one SELECT. A new number adds the contact
+# (and its search terms) and the inquiry with its audit event; the held welcome and its opt-in request
+# are the worker's follow-up (18 statements in the request before they moved there).
+INBOUND_STATEMENTS = {"known contact": 6, "new number": 8}
+# The worker's follow-up of a new number (inbound.follow_up_due): find the due row, claim it (the
+# compare-and-set), load it, and the held welcome with its opt-in request as before. Nothing for a reply.
+FOLLOW_UP_STATEMENTS = {"known contact": 1, "new number": 17}
 
 
 class StatementCounter:
@@ -152,9 +156,13 @@ def test_inbound_webhook_query_count_does_not_grow_with_data(inbound, practice, 
     def send(n: int) -> StatementCounter:
         from_ = "+14155559999" if sender == "known contact" else f"+1415666{n:04d}"
         with counting() as counter:
-            assert inbound("Hello, checking in", from_=from_).status_code == 200
+            assert inbound("Hello, checking in", from_=from_, follow_up=False).status_code == 200
+        with counting() as worker:
+            assert follow_up_due() == (sender == "new number")  # the worker's part, outside the request
+        follow_ups.append(len(worker))
         return counter
 
+    follow_ups: list[int] = []
     send(0)  # warm-up: the first inbound from the known contact changes its consent request state
     small = send(1)
     add_messages(journey, team, SMALL, LARGE)
@@ -163,14 +171,15 @@ def test_inbound_webhook_query_count_does_not_grow_with_data(inbound, practice, 
 
     assert len(large) == len(small), f"small data:\n{show(small)}\n\nlarge data:\n{show(large)}"
     assert len(small) == INBOUND_STATEMENTS[sender], show(small)
+    assert follow_ups[1] == follow_ups[2] == FOLLOW_UP_STATEMENTS[sender]
 
 
 def test_replayed_webhook_is_one_statement(inbound, practice):
     # Twilio retries a webhook it did not hear answered: the replay must stay cheap, whatever it carries.
     sid = "SM" + uuid.uuid4().hex
-    assert inbound("STOP", sid=sid).status_code == 200
+    assert inbound("STOP", sid=sid, follow_up=False).status_code == 200
     with counting() as replay:
-        assert inbound("STOP", sid=sid).status_code == 200
+        assert inbound("STOP", sid=sid, follow_up=False).status_code == 200
     assert len(replay) == 1, show(replay)
 
 
@@ -185,7 +194,7 @@ def test_consent_keyword_costs_the_same_for_5_or_50_held_texts(inbound, practice
             assert compose(journey, f"held {i}", author=staff).status == "held_for_consent"
         db.session.commit()
         with counting() as counter:
-            assert inbound(keyword, from_=phone).status_code == 200
+            assert inbound(keyword, from_=phone, follow_up=False).status_code == 200
         db.session.expire_all()
         statuses = {m.status for m in db.session.scalars(db.select(Message).where(Message.kind == "staff"))}
         assert statuses == {"queued" if keyword == "YES" else "cancelled"}
@@ -209,7 +218,9 @@ def test_risk_text_costs_its_alert_and_reply_only(inbound, practice, hours, extr
     factories.journey(contact)
     inbound("Hello, checking in", from_="+14155559999")  # warm-up, as above
     with counting() as counter:
-        assert inbound("I want to kill myself tonight", from_="+14155559999").status_code == 200
+        assert (
+            inbound("I want to kill myself tonight", from_="+14155559999", follow_up=False).status_code == 200
+        )
     assert len(counter) == INBOUND_STATEMENTS["known contact"] + extra, show(counter)
 
 

@@ -94,7 +94,7 @@ def test_inbound_text_is_heard_by_its_practice_only(live_server, staff, staff_b)
     answer = live_server.inbound("Hi, do you have openings?", from_=STRANGER, to=NUMBER_A)
     assert answer.status_code == 200
 
-    notify = socket_a.wait_for("notify")
+    notify = socket_a.wait_for_popup()
     assert notify["title"] == "(415) 555-0123"  # no name known yet: the number, as people write it
     assert notify["snippet"] == "Hi, do you have openings?"
     assert notify["pathway"] == "intake"
@@ -107,7 +107,7 @@ def test_inbound_text_is_heard_by_its_practice_only(live_server, staff, staff_b)
 
     # Practice B's own text is the barrier: once B hears it, B would have heard A's before it.
     live_server.inbound("Sam here, can we move Tuesday?", from_=SAM, to=NUMBER_B)
-    socket_b.wait_for("notify")
+    socket_b.wait_for_popup()
     leaked = [(e, d) for e, d in socket_b.heard if about_journey(e, d) == notify["journey_id"]]
     assert leaked == []
     assert "Hi, do you have openings?" not in json.dumps(socket_b.heard)
@@ -150,8 +150,8 @@ def test_leave_journey_stops_the_threads_events(live_server, staff, journey_a):
     assert socket_a.ask("join_journey", {})["ok"] is False
 
     live_server.inbound("Still there?", from_=MARIA, to=NUMBER_A)
-    # notify goes to the practice room, after message.new to the thread's room.
-    notify = socket_a.wait_for("notify")
+    # The popup (journey.updated's notify) goes to the practice room, after message.new to the thread's.
+    notify = socket_a.wait_for_popup()
     assert socket_a.events("message.new") == []
     assert notify["journey_id"] == journey_a.id
 
@@ -206,9 +206,9 @@ def test_logout_ends_that_logins_sockets_only(live_server, staff):
         live_server.socket(cookie=copied_cookie)
 
     live_server.inbound("Hello?", from_=STRANGER, to=NUMBER_A)
-    phone.wait_for("notify")
+    phone.wait_for_popup()
     assert phone.connected and phone.events("session.ended") == []
-    assert tab_1.events("notify") == [] and tab_2.events("notify") == []
+    assert tab_1.popups() == [] and tab_2.popups() == []
 
 
 def test_rejected_and_replayed_webhooks_announce_nothing(live_server, staff, journey_a):
@@ -231,12 +231,12 @@ def test_rejected_and_replayed_webhooks_announce_nothing(live_server, staff, jou
 
     first = form("Can I come at 4?")
     assert post(first) == 200
-    original = socket_a.wait_for("notify")
+    original = socket_a.wait_for_popup()
     assert post(first) == 200  # Twilio's retry of the same message
 
     live_server.inbound("Or 5?", from_=MARIA, to=NUMBER_A)
-    barrier = socket_a.wait_for("notify", lambda n: n["snippet"] == "Or 5?")
-    assert [n["message_id"] for n in socket_a.events("notify")] == [
+    barrier = socket_a.wait_for_popup(lambda n: n["snippet"] == "Or 5?")
+    assert [n["message_id"] for n in socket_a.popups()] == [
         original["message_id"],
         barrier["message_id"],
     ]
@@ -267,7 +267,7 @@ def test_popup_carries_ephi_only_if_the_practice_allows(
     socket_a = live_server.socket(live_server.login(staff.email))
 
     live_server.inbound("I had a panic attack again last night", from_=MARIA, to=NUMBER_A)
-    notify = socket_a.wait_for("notify")
+    notify = socket_a.wait_for_popup()
     assert notify["journey_id"] == journey.id
     assert (notify["title"], notify["snippet"], notify["pathway"]) == (title, snippet, "waitlist")
     if not ephi_in_popups:
@@ -287,11 +287,11 @@ def test_a_webhook_that_fails_after_queuing_events_announces_nothing(live_server
     sid = inbound_sid()
     failed = live_server.inbound("HELP", from_=MARIA, to=NUMBER_A, sid=sid)
     live_server.inbound("Sorry, wrong word", from_=MARIA, to=NUMBER_A)
-    barrier = socket_a.wait_for("notify", lambda n: n["snippet"] == "Sorry, wrong word")
+    barrier = socket_a.wait_for_popup(lambda n: n["snippet"] == "Sorry, wrong word")
 
     db.session.expire_all()
     stored = db.session.scalar(select(Message.id).where(Message.twilio_sid == sid))
-    announced = [n["message_id"] for n in socket_a.events("notify")]
+    announced = [n["message_id"] for n in socket_a.popups()]
     # Announced if and only if committed, whichever way the app answers a broken help text.
     assert announced == ([stored] if stored else []) + [barrier["message_id"]]
     assert (stored is None) == (failed.status_code >= 500)
@@ -312,8 +312,8 @@ def test_concurrent_replays_of_one_message_sid_notify_once(live_server, staff, j
     assert [a.status_code for a in answers] == [200] * 6
 
     live_server.inbound("And this?", from_=MARIA, to=NUMBER_A)
-    socket_a.wait_for("notify", lambda n: n["snippet"] == "And this?")
-    assert [n["snippet"] for n in socket_a.events("notify")] == ["Did you get this?", "And this?"]
+    socket_a.wait_for_popup(lambda n: n["snippet"] == "And this?")
+    assert [n["snippet"] for n in socket_a.popups()] == ["Did you get this?", "And this?"]
     db.session.expire_all()
     assert db.session.scalar(select(func.count(Message.id)).where(Message.twilio_sid == sid)) == 1
 
@@ -326,8 +326,8 @@ def test_reading_a_thread_clears_its_badge_in_the_readers_other_tabs_only(
     other_tab = live_server.socket(phone)
     colleagues_tab = live_server.socket(live_server.login(colleague.email))
     live_server.inbound("Are you open Saturday?", from_=MARIA, to=NUMBER_A)
-    other_tab.wait_for("notify")
-    colleagues_tab.wait_for("notify")
+    other_tab.wait_for_popup()
+    colleagues_tab.wait_for_popup()
 
     thread = laptop.get(f"{live_server.url}/api/journeys/{journey_a.id}/messages", timeout=WAIT)
     assert thread.ok
@@ -340,7 +340,7 @@ def test_reading_a_thread_clears_its_badge_in_the_readers_other_tabs_only(
     laptop.get(f"{live_server.url}/api/journeys/{journey_a.id}/messages", timeout=WAIT)
     live_server.inbound("Hello again", from_=MARIA, to=NUMBER_A)
     for tab in (other_tab, colleagues_tab):
-        tab.wait_for("notify", match=lambda data: "again" in (data.get("snippet") or ""))
+        tab.wait_for_popup(match=lambda data: "again" in (data.get("snippet") or ""))
     assert len(other_tab.events("journey.read")) == 1
     assert colleagues_tab.events("journey.read") == []
 

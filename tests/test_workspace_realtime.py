@@ -78,7 +78,7 @@ def test_a_note_goes_to_the_thread_room_and_never_to_the_inbox_list(live_server,
     assert note["direction"] == "note" and note["body"] == "Internal only"
     # The contact texts: the inbox hears that, and heard no journey.updated for the note before it.
     live_server.inbound("Hi there", from_="+14155550100", to="+15005550006")
-    inbox_tab.wait_for("notify")
+    inbox_tab.wait_for_popup()
     assert all(j.get("snippet") != "Internal only" for j in inbox_tab.events("journey.updated"))
     assert inbox_tab.events("message.new") == []
 
@@ -101,7 +101,7 @@ def test_naming_a_contact_updates_every_page_of_the_practice_only(live_server, s
     # The outsider's practice hears its own texts, and never heard the other practice's name change.
     outsider_contact = factories.journey(factories.contact(other_practice, phone="+14155550177"))
     live_server.inbound("Hello", from_="+14155550177", to=NUMBER_B)
-    assert outsider_tab.wait_for("notify")["journey_id"] == outsider_contact.id
+    assert outsider_tab.wait_for_popup()["journey_id"] == outsider_contact.id
     assert outsider_tab.events("contact.updated") == []
 
 

@@ -1,8 +1,11 @@
 """Incoming texts: one public entry, receive_message(), idempotent on Twilio's MessageSid.
 
-Everything an inbound text causes (contact, inquiry journey, message, attachment jobs, consent events,
-keyword reply, safety alert and after-hours safety reply, welcome automation) is written in one transaction, so a duplicate or a failure leaves
-nothing half-stored, and pushes go out only after that transaction commits.
+Everything an inbound text must decide at once (contact, inquiry journey, message, attachment jobs,
+consent events, keyword reply, safety alert and after-hours safety reply) is written in one transaction,
+so a duplicate or a failure leaves nothing half-stored, and pushes go out only after that transaction
+commits. A new inquiry's welcome (and the opt-in request it may need) is follow-up work: the message row
+carries `follow_up`, and the worker does it within a second, exactly once (`follow_up_due`), so a burst of
+new numbers does not hold up the webhook's answer or anyone's live push.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from inbox.common.inputs import clean, is_clean
@@ -20,7 +23,6 @@ from inbox.common.phones import InvalidNumber, to_e164
 from inbox.extensions import db
 from inbox.models import Attachment, Contact, Journey, Message, Practice, PracticeNumber
 from inbox.presenters import notification_json
-from inbox.realtime import practice_room, push
 from inbox.texting import consent, revocations, safety
 from inbox.texting.automations import send_welcome
 from inbox.texting.journeys import find_contact, open_journey, route_inbound, wake
@@ -39,6 +41,8 @@ SID = re.compile(r"^(SM|MM)[0-9a-fA-F]{32}$")
 MAX_BODY = 1600 * 4  # Twilio's concatenation limit is 1600 characters; allow for its oddities
 MAX_MEDIA = 10
 UNUSABLE_MEDIA_URL = "Twilio sent a media link that cannot be fetched."
+WELCOME = "welcome"  # Message.follow_up: the new inquiry's welcome (and opt-in request) is owed
+FOLLOW_UP_BATCH = 20  # per worker pass; each is its own transaction
 
 
 class BadWebhook(ValueError):
@@ -166,6 +170,8 @@ def _store(fields: InboundForm, practice: Practice, number_id: int) -> Received:
     )
     if risk:
         flags.update(risk=True, risk_category=risk)
+    # They just texted us: the welcome (whose opt-in request may answer at once) follows in the worker.
+    welcome_owed = new_journey and consent.keyword(fields.body, fields.opt_out_type) != "opt_out"
     msg = new_message(
         journey,
         contact=contact,  # loaded already: the presenters below read it without a query
@@ -176,6 +182,7 @@ def _store(fields: InboundForm, practice: Practice, number_id: int) -> Received:
         status=Status.RECEIVED,
         number_id=number_id,
         flags=flags,
+        follow_up=WELCOME if welcome_owed else None,
         # Given even when empty: the presenters below then read the list instead of querying for it.
         attachments=[
             Attachment(
@@ -191,23 +198,52 @@ def _store(fields: InboundForm, practice: Practice, number_id: int) -> Received:
     )
     db.session.flush()  # one flush: the message and its attachment jobs
     wake(journey)  # a snoozed journey comes back at once when the contact texts (touch_journey tells)
-    touch_journey(journey, msg)
+    # One push per room: the thread's new message, then the inbox row with the popup's fields (a tab
+    # that heard the popup has heard the message too).
     announce(msg, "message.new")
-    push("notify", notification_json(practice, msg), practice_room(practice.id))
+    touch_journey(journey, msg, notify=notification_json(practice, msg))
     reply = _apply_keyword(contact, journey, msg, fields)
     if msg.flags.get("opt_out_language") and contact.consent_state != ConsentState.OPTED_OUT:
         revocations.open_request(msg, contact)  # staff confirm it: a revocation in any reasonable words
     if risk and safety.raise_alert(contact, journey, msg, risk) and reply is None:
         text = practice.safety_reply_text or DEFAULT_SAFETY_REPLY
         reply = _reply(journey, text, DEFAULT_SAFETY_REPLY, flags={"safety_reply": True})
-    if new_journey and consent.keyword(fields.body, fields.opt_out_type) != "opt_out":
-        send_welcome(journey, by_contact=True)  # they just texted us: an opt-in request may answer at once
     return Received(msg.id, duplicate=False, reply=reply)
+
+
+def follow_up_due(limit: int = FOLLOW_UP_BATCH) -> int:
+    """Do the follow-up work inbound texts left (a new inquiry's welcome), each exactly once; commits
+    each. Returns how many were done.
+
+    The compare-and-set that clears a row's `follow_up` is in the same transaction as the welcome it
+    composes: a crash before the commit leaves the work due (nothing was sent), and a second worker
+    racing for the same row updates nothing and moves on (nothing is sent twice)."""
+    due = db.session.scalars(
+        select(Message.id).where(Message.follow_up.is_not(None)).order_by(Message.id).limit(limit)
+    ).all()
+    done = 0
+    for message_id in due:
+        claim = db.session.execute(
+            update(Message)
+            .where(Message.id == message_id, Message.follow_up == WELCOME)
+            .values(follow_up=None),
+            execution_options={"synchronize_session": False},
+        )
+        if claim.rowcount != 1:  # type: ignore[attr-defined]  # a CursorResult for an UPDATE
+            db.session.rollback()  # another worker took it
+            continue
+        msg = db.session.get(Message, message_id)
+        if msg is not None:
+            send_welcome(msg.journey, by_contact=True)  # the consent decision still decides, as of now
+        db.session.commit()
+        done += 1
+    return done
 
 
 def _new_inquiry(contact: Contact) -> Journey:
     """An unknown number (or one with no open journey) starts an inquiry in Intake, welcome deferred."""
-    return open_journey(contact, pathway="intake", source="sms", inquiry=True, welcome=False)
+    # Not announced by itself: the text's own journey.updated, a moment later, carries the new row.
+    return open_journey(contact, pathway="intake", source="sms", inquiry=True, welcome=False, announce=False)
 
 
 def _apply_keyword(contact: Contact, journey: Journey, msg: Message, fields: InboundForm) -> str | None:

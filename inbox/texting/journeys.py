@@ -51,8 +51,10 @@ def open_journey(
     actor: User | None = None,
     stage: str | None = None,
     welcome: bool = True,
+    announce: bool = True,
 ) -> Journey:
-    """Start a new journey and fire the welcome automation (once per new journey, however it was made)."""
+    """Start a new journey and fire the welcome automation (once per new journey, however it was made);
+    `announce=False` when the caller pushes the journey itself right after."""
     journey = Journey(
         practice_id=contact.practice_id,
         contact=contact,
@@ -64,7 +66,8 @@ def open_journey(
     db.session.add(journey)
     db.session.flush()
     audit.record("journey.create", journey, user_id=actor.id if actor else None, source=source)
-    push("journey.updated", journey_json(journey), practice_room(journey.practice_id))
+    if announce:
+        push("journey.updated", journey_json(journey), practice_room(journey.practice_id))
     if welcome:
         send_welcome(journey)
     return journey

@@ -76,9 +76,11 @@ def set_statuses(msgs: Sequence[Message], status: str, *, reason: str | None = N
         announce(msg)
 
 
-def touch_journey(journey: Journey, msg: Message) -> None:
-    """Move a journey to the top of the inbox and tell every staff tab. An internal note is no activity
-    with the contact: it moves nothing (the journey's last text stays the one waiting on us)."""
+def touch_journey(journey: Journey, msg: Message, notify: dict[str, Any] | None = None) -> None:
+    """Move a journey to the top of the inbox and tell every staff tab; `notify` (a new inbound text's
+    popup fields) rides in the same event, so a text costs the practice room one push, not two. An
+    internal note is no activity with the contact: it moves nothing (the journey's last text stays the
+    one waiting on us)."""
     if msg.direction == Direction.NOTE:
         return
     values = {"last_activity_at": msg.created_at or utcnow(), "last_message_id": msg.id}
@@ -91,7 +93,10 @@ def touch_journey(journey: Journey, msg: Message) -> None:
     for key, value in values.items():
         set_committed_value(journey, key, value)
     shown = msg if values.get("last_message_id") == msg.id else None
-    push("journey.updated", journey_json(journey, shown), practice_room(journey.practice_id))
+    payload = journey_json(journey, shown)
+    if notify is not None:
+        payload["notify"] = notify
+    push("journey.updated", payload, practice_room(journey.practice_id))
 
 
 def log_activity(journey: Journey, text: str, actor: User | None = None) -> Message:

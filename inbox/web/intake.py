@@ -22,7 +22,6 @@ from inbox.common.phones import InvalidNumber, to_e164
 from inbox.extensions import db
 from inbox.models import Contact, Journey, Message, Practice, User
 from inbox.presenters import notification_json
-from inbox.realtime import practice_room, push
 from inbox.texting import consent, wording
 from inbox.texting.automations import send_welcome
 from inbox.texting.journeys import find_contact, open_journey
@@ -100,9 +99,8 @@ def _store_web_request(journey: Journey, body: str) -> Message:
         journey, direction=Direction.INBOUND, kind=Kind.WEB_REQUEST, body=body, status=Status.RECEIVED
     )
     db.session.flush()
-    touch_journey(journey, msg)
-    announce(msg, "message.new")
-    push("notify", notification_json(journey.contact.practice, msg), practice_room(journey.practice_id))
+    announce(msg, "message.new")  # before the popup, as for a text
+    touch_journey(journey, msg, notify=notification_json(journey.contact.practice, msg))
     return msg
 
 

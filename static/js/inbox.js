@@ -1,6 +1,6 @@
-// The inbox list of the workspace: live rows (journey.updated), unread badges (notify), the filter tabs
-// and their counts, catch-up after a blip. panes.js opens threads beside it; search.js and keys.js add
-// the search box and the shortcuts.
+// The inbox list of the workspace: live rows and, for a new inbound text, unread badges (journey.updated
+// and its `notify`), the filter tabs and their counts, catch-up after a blip. panes.js opens threads
+// beside it; search.js and keys.js add the search box and the shortcuts.
 
 import { get } from "./api.js";
 import { onConnect, onEvent } from "./live.js";
@@ -13,7 +13,7 @@ const empty = document.getElementById("inbox-empty");
 const rowTemplate = document.getElementById("journey-row-template");
 const me = Number(workspace.dataset.userId);
 const VIEWS = ["waiting", "mine", "unassigned", "snoozed"]; // snoozed: only journeys snoozed for now
-// notify can in theory beat the row's first journey.updated: keep its count until the row exists.
+// A new text for a journey the list does not show yet: keep its count until the row exists.
 const pendingUnread = new Map();
 const REFRESH_AFTER_MS = 30000;
 let lastRefresh = Date.now();
@@ -274,18 +274,14 @@ onEvent("journey.updated", (journey) => {
   // The payload has no per-user unread count: upsert keeps the row's own.
   if (journey && journey.id) upsert(journey);
   refreshCounts();
-});
-
-onEvent("notify", (payload) => {
-  if (!payload) return;
-  const id = Number(payload.journey_id);
+  if (!journey?.notify) return; // a new inbound text also counts as unread
+  const id = Number(journey.notify.journey_id);
   if (id === Number(workspace.dataset.journeyId) && document.visibilityState === "visible") return;
   const row = rowFor(id);
   if (row) setUnread(row, unreadOf(row) + 1);
   else pendingUnread.set(id, (pendingUnread.get(id) || 0) + 1);
 });
 
-// This user read the thread in another tab or device: its badge clears here too.
 // Staff named or corrected a contact in some tab: every row of theirs reads the new name.
 onEvent("contact.updated", (contact) => {
   if (!contact || !contact.id) return;
@@ -300,6 +296,7 @@ onEvent("journey.unread", (payload) => {
   if (row) setUnread(row, payload.unread);
 });
 
+// This user read the thread in another tab or device: its badge clears here too.
 onEvent("journey.read", (payload) => {
   const id = Number(payload?.journey_id);
   const row = rowFor(id);

@@ -128,7 +128,9 @@ document.addEventListener("keydown", seen, true);
 
 // --- notification popups -------------------------------------------------------------------
 
-socket.on("notify", (payload) => {
+// A new inbound text: its journey.updated carries the popup's fields as `notify`.
+socket.on("journey.updated", (journey) => {
+  const payload = journey?.notify;
   if (!payload) return;
   const here = currentJourneyId() === Number(payload.journey_id);
   const plain = payload.plain || {}; // the ePHI-free words, for the desktop
