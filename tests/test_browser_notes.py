@@ -40,6 +40,31 @@ def colleague(practice):
     return factories.user(practice, email="sam@example.com", first_name="Sam", last_name="Patel")
 
 
+def test_the_mention_menu_stays_open_when_the_text_is_left_and_taken_up_again(
+    page, live_server, practice, colleague
+):
+    """Leaving the text (a click elsewhere on the page) used to close the menu 150 ms later even when
+    the person had come straight back and opened it again: Enter then typed a new line instead of
+    picking the name (seen in full CI runs)."""
+    journey = factories.journey(factories.contact(practice, phone="+14155550142"))
+    open_journey(page, live_server, journey.id)
+    page.check("#composer-mode-note")
+    body = page.locator("#composer-body")
+    body.press_sequentially("@S")  # the staff list loads once; after this the menu opens at once
+    expect(page.locator("#mention-menu .mention-option")).to_have_text(["Sam Patel"])
+    body.press("Escape")
+    body.fill("")
+    # The text loses the focus and gets it back within the moment (as a click on the switch and back
+    # does), and the person types on at once.
+    body.evaluate("el => { el.blur(); el.focus(); }")
+    page.keyboard.type("@Sa")
+    expect(page.locator("#mention-menu .mention-option")).to_have_text(["Sam Patel"])
+    page.wait_for_timeout(400)  # longer than the blur's delay: a stale close would have fired by now
+    expect(page.locator("#mention-menu")).to_be_visible()
+    page.keyboard.press("Enter")
+    expect(body).to_have_value("@Sam Patel ")
+
+
 def test_a_note_with_a_mention_reaches_the_colleagues_tab(
     page, browser, live_server, practice, colleague, fake_twilio
 ):

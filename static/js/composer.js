@@ -303,7 +303,15 @@ function createNoteMode({ body, onChange }) {
     active = 0;
     update();
   });
-  body.addEventListener("blur", () => setTimeout(close, 150));
+  // Leaving the text closes the menu, a moment later (a click on an option lands first); coming back
+  // before then keeps it: a stale close once hid the menu the person had just opened.
+  let blurTimer = 0;
+  body.addEventListener("blur", () => {
+    blurTimer = setTimeout(() => {
+      if (document.activeElement !== body) close();
+    }, 150);
+  });
+  body.addEventListener("focus", () => clearTimeout(blurTimer));
 
   return {
     get on() {
