@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, event, exists, insert, select
+from sqlalchemy import delete, event, exists, func, insert, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session, aliased, selectinload
 
@@ -206,7 +206,18 @@ def _owners(practice_id: int, terms: set[tuple[str, str]], column: Any) -> list[
     """
     if not terms:
         return []
-    first, *others = [digest(practice_id, term) for term in sorted(terms)]
+    digests = [digest(practice_id, term) for term in sorted(terms)]
+    if column is SearchTerm.contact_id:
+        # The lookup index ends in message_id, so a seek per contact row would scan the other term's
+        # rows; contacts are few enough to count instead (measured: 1.4 s -> ms at 10 k contacts).
+        counted = (
+            select(column)
+            .where(SearchTerm.practice_id == practice_id, SearchTerm.digest.in_(digests), column.is_not(None))
+            .group_by(column)
+            .having(func.count(func.distinct(SearchTerm.digest)) == len(digests))
+        )
+        return list(db.session.scalars(counted.order_by(column.desc()).limit(LIMIT)))
+    first, *others = digests
     query = select(column).where(
         SearchTerm.practice_id == practice_id, SearchTerm.digest == first, column.is_not(None)
     )
