@@ -17,6 +17,7 @@ bench/results/webhook_cost_<mode>.json.
 from __future__ import annotations
 
 import argparse
+import cProfile
 import gc
 import os
 import re
@@ -48,7 +49,7 @@ def form_for(env: AppEnv, mode: str, seq: int) -> dict[str, str]:
     return form
 
 
-def run(mode: str, n: int, warmup: int) -> dict:
+def run(mode: str, n: int, warmup: int, profile: str | None = None) -> dict:
     """Warm up, then send `n` webhooks; the figures per webhook."""
     env = AppEnv()
     try:
@@ -98,10 +99,17 @@ def run(mode: str, n: int, warmup: int) -> dict:
         sock.get_received()
         gc.collect()
         event.listen(engine, "before_cursor_execute", count)
+        profiler = cProfile.Profile() if profile else None
         cpu, wall = time.process_time(), time.perf_counter()
+        if profiler:
+            profiler.enable()
         for form, headers in webhooks:
             post(form, headers)
+        if profiler:
+            profiler.disable()
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        if profiler:
+            profiler.dump_stats(profile)
         event.remove(engine, "before_cursor_execute", count)
         pushes = len(sock.get_received())
         # Follow-up work the webhook left to the worker (the inquiry's welcome), done here so
@@ -163,10 +171,11 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=300, help="measured webhooks")
     parser.add_argument("--warmup", type=int, default=50)
     parser.add_argument("--callgrind", action="store_true", help="also count instructions (slow)")
+    parser.add_argument("--profile", metavar="FILE", help="cProfile the measured webhooks into FILE (pstats)")
     parser.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--save-as", default=None, help="results name (default webhook_cost_<mode>)")
     args = parser.parse_args()
-    result = run(args.mode, args.n, args.warmup)
+    result = run(args.mode, args.n, args.warmup, args.profile)
     if args.inner:
         return
     if args.callgrind:

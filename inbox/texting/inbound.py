@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
 from inbox.common.inputs import clean, is_clean
@@ -143,13 +143,20 @@ def _target(fields: InboundForm) -> tuple[Practice, int, int | None] | None:
     Read on every webhook rather than cached, so that a number moved between practices can never
     route a text to the wrong one, whichever process answers.
     """
-    earlier = select(Message.id).where(Message.twilio_sid == fields.sid).scalar_subquery()
-    row = db.session.execute(
-        select(Practice, PracticeNumber.id, earlier)
-        .join(PracticeNumber, PracticeNumber.practice_id == Practice.id)
-        .where(PracticeNumber.e164 == fields.to)
-    ).one_or_none()
+    row = db.session.execute(_TARGET, {"sid": fields.sid, "to": fields.to}).one_or_none()
     return None if row is None else tuple(row)
+
+
+# Built once with bound parameters, as journeys' routing reads are: building it cost more than running it.
+_TARGET = (
+    select(
+        Practice,
+        PracticeNumber.id,
+        select(Message.id).where(Message.twilio_sid == bindparam("sid")).scalar_subquery(),
+    )
+    .join(PracticeNumber, PracticeNumber.practice_id == Practice.id)
+    .where(PracticeNumber.e164 == bindparam("to"))
+)
 
 
 def _store(fields: InboundForm, practice: Practice, number_id: int) -> Received:

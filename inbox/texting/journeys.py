@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table, and_, func, or_, select, update
+from sqlalchemy import Table, and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.elements import ColumnElement
@@ -33,12 +33,17 @@ def reached_the_contact() -> ColumnElement[bool]:
     )
 
 
+# Every webhook runs these two reads. Built once with bound parameters: building a statement costs more
+# CPU than running it (route_inbound's took ~1 ms of Python per text; the prebuilt one ~0.3 ms in all).
+_CONTACT_BY_DIGEST = select(Contact).where(
+    Contact.practice_id == bindparam("practice_id"), Contact.phone_index == bindparam("digest")
+)
+
+
 def find_contact(practice_id: int, phone: str) -> Contact | None:
     """The practice's contact with this E.164 number, found by its blind-index digest (the number is sealed)."""
     return db.session.scalar(
-        select(Contact).where(
-            Contact.practice_id == practice_id, Contact.phone_index == phone_digest(practice_id, phone)
-        )
+        _CONTACT_BY_DIGEST, {"practice_id": practice_id, "digest": phone_digest(practice_id, phone)}
     )
 
 
@@ -73,21 +78,16 @@ def open_journey(
     return journey
 
 
-def route_inbound(contact: Contact) -> Journey | None:
-    """The open journey an inbound text belongs to, in one statement.
+def _route_statement() -> Any:
+    """route_inbound's one statement, built once (see _CONTACT_BY_DIGEST).
 
-    One open journey: that one. Several (a guardian with two children in care): the journey of the
-    last outbound text the person actually received, since that is the conversation they are answering
-    (a held, queued or cancelled text never reached them); without one, the most recently active.
-    None open: None (the caller starts a new inquiry).
-    """
-    # Per open journey, its newest received outbound text (walks ix_messages_journey_id backwards, stops
-    # at the first hit); the journey holding the contact's newest one sorts first.
+    Per open journey, its newest received outbound text (walks ix_messages_journey_id backwards, stops
+    at the first hit); the journey holding the contact's newest one sorts first."""
     last_outbound = (
         select(Message.id)
         .where(
             Message.journey_id == Journey.id,
-            Message.contact_id == contact.id,
+            Message.contact_id == bindparam("contact_id"),
             Message.direction == Direction.OUTBOUND,
             reached_the_contact(),
         )
@@ -96,14 +96,28 @@ def route_inbound(contact: Contact) -> Journey | None:
         .correlate(Journey)
         .scalar_subquery()
     )
-    return db.session.scalar(
+    return (
         select(Journey)
-        .where(Journey.contact_id == contact.id, Journey.is_open.is_(True))
+        .where(Journey.contact_id == bindparam("contact_id"), Journey.is_open.is_(True))
         .order_by(last_outbound.desc().nulls_last(), Journey.last_activity_at.desc(), Journey.id.desc())
         .limit(1)
         # The inbox row pushed for this text names the assignee: load it now, not lazily later.
         .options(joinedload(Journey.assignee))
     )
+
+
+_ROUTE = _route_statement()
+
+
+def route_inbound(contact: Contact) -> Journey | None:
+    """The open journey an inbound text belongs to, in one statement.
+
+    One open journey: that one. Several (a guardian with two children in care): the journey of the
+    last outbound text the person actually received, since that is the conversation they are answering
+    (a held, queued or cancelled text never reached them); without one, the most recently active.
+    None open: None (the caller starts a new inquiry).
+    """
+    return db.session.scalar(_ROUTE, {"contact_id": contact.id})
 
 
 def mark_read(user: User, journey: Journey) -> None:
