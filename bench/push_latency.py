@@ -33,7 +33,7 @@ from bench.common import (
     seed,
     signature,
 )
-from bench.sockets import bare_specs, connect_all, disconnect_all, logins
+from bench.sockets import bare_specs, connect_all, disconnect_all, logins, popup
 
 SEQ = re.compile(r"bench (\d+)")
 
@@ -47,15 +47,11 @@ async def drive(kind: str, env: AppEnv, specs, args) -> dict:
     errors: list[str] = []
 
     def on_event(_i: int, name: str, data) -> None:
-        # The popup: the bare stack's `notify`; the app's journey.updated with `notify` (before issue 17
-        # its own `notify` event).
-        popup = (
-            (data or {}).get("notify") if name == "journey.updated" else data if name == "notify" else None
-        )
-        if not popup:
+        shown = popup(name, data)
+        if not shown:
             return
         now = time.perf_counter()
-        match = SEQ.search(popup.get("snippet") or "")
+        match = SEQ.search(shown.get("snippet") or "")
         if match and int(match.group(1)) in sent:
             deliveries.setdefault(int(match.group(1)), []).append(now)
 

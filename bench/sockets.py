@@ -62,3 +62,11 @@ async def connect_all(
 async def disconnect_all(clients: list[socketio.AsyncClient]) -> None:
     """Close every socket."""
     await asyncio.gather(*(c.disconnect() for c in clients), return_exceptions=True)
+
+
+def popup(name: str, data) -> dict | None:
+    """The popup an event carries: the bare stack's `notify`, or the app's journey.updated with `notify`
+    (before issue 17 the app had its own `notify` event too)."""
+    if name == "journey.updated":
+        return (data or {}).get("notify")
+    return data if name == "notify" else None

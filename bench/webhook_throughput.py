@@ -32,7 +32,7 @@ from bench.common import (
     seed,
     signature,
 )
-from bench.sockets import bare_specs, connect_all, disconnect_all, logins
+from bench.sockets import bare_specs, connect_all, disconnect_all, logins, popup
 
 SEQ = re.compile(r"bench (\d+)")
 UNIT = {"us": 0.001, "ms": 1.0, "s": 1000.0}
@@ -73,7 +73,7 @@ async def drive(kind: str, env: AppEnv, specs, args, requests_file, server_pid: 
     heard: dict[int, set[int]] = {}
 
     def on_event(i: int, name: str, data) -> None:
-        if name == "notify" and (m := SEQ.search((data or {}).get("snippet") or "")):
+        if (shown := popup(name, data)) and (m := SEQ.search(shown.get("snippet") or "")):
             heard.setdefault(i, set()).add(int(m.group(1)))
 
     clients = await connect_all(env.url, specs, on_event)
