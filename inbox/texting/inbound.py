@@ -28,7 +28,7 @@ from inbox.texting.automations import send_welcome
 from inbox.texting.journeys import find_contact, open_journey, route_inbound, wake
 from inbox.texting.risk import risk_category
 from inbox.texting.templating import TemplateError, placeholder_values, render
-from inbox.texting.thread import announce, new_message, touch_journey
+from inbox.texting.thread import announce, insert_message, touch_journey
 from inbox.texting.wording import (
     DEFAULT_HELP,
     DEFAULT_SAFETY_REPLY,
@@ -179,9 +179,8 @@ def _store(fields: InboundForm, practice: Practice, number_id: int) -> Received:
         flags.update(risk=True, risk_category=risk)
     # They just texted us: the welcome (whose opt-in request may answer at once) follows in the worker.
     welcome_owed = new_journey and consent.keyword(fields.body, fields.opt_out_type) != "opt_out"
-    msg = new_message(
+    msg = insert_message(
         journey,
-        contact=contact,  # loaded already: the presenters below read it without a query
         direction=Direction.INBOUND,
         kind=Kind.INBOUND,
         body=fields.body,
@@ -190,7 +189,6 @@ def _store(fields: InboundForm, practice: Practice, number_id: int) -> Received:
         number_id=number_id,
         flags=flags,
         follow_up=WELCOME if welcome_owed else None,
-        # Given even when empty: the presenters below then read the list instead of querying for it.
         attachments=[
             Attachment(
                 practice_id=practice.id,
@@ -203,7 +201,6 @@ def _store(fields: InboundForm, practice: Practice, number_id: int) -> Received:
             for position, media in enumerate(fields.media)
         ],
     )
-    db.session.flush()  # one flush: the message and its attachment jobs
     wake(journey)  # a snoozed journey comes back at once when the contact texts (touch_journey tells)
     # One push per room: the thread's new message, then the inbox row with the popup's fields (a tab
     # that heard the popup has heard the message too).
@@ -293,7 +290,7 @@ def _reply(journey: Journey, text: str, fallback: str, flags: dict | None = None
         # A practice's broken wording must not cost us the inbound text: fall back to ours.
         log.warning("practice id=%s webhook reply has an unknown placeholder", practice.id)
         reply = render(fallback, placeholder_values(practice, contact, None))
-    answer = new_message(
+    answer = insert_message(
         journey,
         direction=Direction.OUTBOUND,
         kind=Kind.KEYWORD_REPLY,
@@ -302,6 +299,5 @@ def _reply(journey: Journey, text: str, fallback: str, flags: dict | None = None
         consent_decision=consent.decide(contact, "keyword_reply").reason,
         flags=flags or {},
     )
-    db.session.flush()
     announce(answer, "message.new")
     return reply

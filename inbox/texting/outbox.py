@@ -25,7 +25,7 @@ from inbox.gateway.rest import SendError
 from inbox.models import Contact, Journey, Message, PracticeNumber, User, utcnow
 from inbox.texting import consent
 from inbox.texting.templating import placeholder_values, render
-from inbox.texting.thread import announce, new_message, set_status, touch_journey
+from inbox.texting.thread import announce, insert_message, set_status, touch_journey
 from inbox.texting.wording import DEFAULT_OPT_IN_TEXT
 from inbox.vocabulary import CANCELLABLE, STATUS_RANK, ConsentState, Direction, Kind, Status
 
@@ -92,7 +92,7 @@ def compose(
     if send_at is not None:
         status, not_before, reason = Status.SCHEDULED, send_at, SCHEDULED_REASON
         flags["scheduled_for"] = send_at.isoformat()
-    msg = new_message(
+    msg = insert_message(
         journey,
         direction=Direction.OUTBOUND,
         kind=kind,
@@ -106,7 +106,6 @@ def compose(
         flags=flags,
         created_at=now or utcnow(),  # the clock the decision used, so time-based automations agree
     )
-    db.session.flush()
     announce(msg, "message.new")
     touch_journey(journey, msg)
     if status == Status.HELD_FOR_CONSENT:

@@ -123,11 +123,10 @@ def _index_flushed(session: Session, _context: Any) -> None:
     """After each flush (ids are known, the lists still say what was new or changed): note the terms of
     new messages and contacts, fresh terms for a renamed or renumbered contact, none for a destroyed body.
     They are written once, at commit, so a webhook's several flushes cost one INSERT."""
-    pending = session.info.setdefault("search_terms", ([], [], []))
-    rows, gone_messages, gone_contacts = pending
+    rows, gone_messages, gone_contacts = _pending(session)
     for obj in session.new:
-        if isinstance(obj, Message) and obj.body_ct is not None:
-            rows += _rows(obj.practice_id, message_terms(obj.body), message_id=obj.id)
+        if isinstance(obj, Message):
+            note_new_message(session, obj)
         elif isinstance(obj, Contact):
             rows += _rows(obj.practice_id, contact_terms(obj), contact_id=obj.id)
     for obj in session.dirty:
@@ -138,6 +137,19 @@ def _index_flushed(session: Session, _context: Any) -> None:
             gone_contacts.append(obj.id)
             rows[:] = [row for row in rows if row["contact_id"] != obj.id]
             rows += _rows(obj.practice_id, contact_terms(obj), contact_id=obj.id)
+
+
+def _pending(session: Session) -> tuple[list[dict[str, Any]], list[int], list[int]]:
+    """What this transaction's flushes noted so far: term rows to insert, messages and contacts whose
+    terms are gone."""
+    return session.info.setdefault("search_terms", ([], [], []))
+
+
+def note_new_message(session: Session, msg: Message) -> None:
+    """Index a new message in this transaction: called by the flush hook, and by whatever writes a
+    message outside the unit of work (thread.insert_message, the webhook's hot path)."""
+    if msg.body_ct is not None:
+        _pending(session)[0].extend(_rows(msg.practice_id, message_terms(msg.body), message_id=msg.id))
 
 
 def _write_pending(session: Session) -> None:
