@@ -73,7 +73,11 @@ async def drive(kind: str, env: AppEnv, specs, args, requests_file, server_pid: 
     heard: dict[int, set[int]] = {}
 
     def on_event(i: int, name: str, data) -> None:
-        if name == "notify" and (m := SEQ.search((data or {}).get("snippet") or "")):
+        """Count the popup: the bare stack's `notify`, the app's journey.updated with `notify` (issue 17)."""
+        popup = (
+            (data or {}).get("notify") if name == "journey.updated" else data if name == "notify" else None
+        )
+        if popup and (m := SEQ.search(popup.get("snippet") or "")):
             heard.setdefault(i, set()).add(int(m.group(1)))
 
     clients = await connect_all(env.url, specs, on_event)
