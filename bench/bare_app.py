@@ -1,7 +1,8 @@
 """The bare stack: Flask-SocketIO on eventlet whose webhook route does nothing but emit.
 
 The baseline every bench figure is set beside: same server, same async hub, same client protocol, and no
-app (no signature check, no database, no encryption, no auth). `python bench/bare_app.py` with HOST/PORT.
+app (no signature check, no database, no encryption, no auth). `python bench/bare_app.py` with HOST/PORT,
+and, as the app, SOCKETIO_MESSAGE_QUEUE (and SOCKETIO_CHANNEL) when several processes share the rooms.
 Sockets join the room named in their connect auth (``{"room": "practice:+15005550000"}``).
 """
 
@@ -15,7 +16,13 @@ from flask import Flask, request  # noqa: E402
 from flask_socketio import SocketIO, join_room  # noqa: E402
 
 app = Flask(__name__)
-socketio = SocketIO(app, async_mode="eventlet", cors_allowed_origins="*")
+socketio = SocketIO(
+    app,
+    async_mode="eventlet",
+    cors_allowed_origins="*",
+    message_queue=os.environ.get("SOCKETIO_MESSAGE_QUEUE") or None,
+    channel=os.environ.get("SOCKETIO_CHANNEL") or "flask-socketio",
+)
 
 
 @socketio.on("connect")

@@ -1,10 +1,13 @@
-"""Shared bench helpers: a throw-away app environment, seed data, a server process, logins, signed forms.
+"""Shared bench helpers: a throw-away app environment, seed data, server processes, logins, signed forms.
 
-Everything runs on 127.0.0.1 only, in a temp directory that is removed afterwards.
+Everything runs on 127.0.0.1 only, in a temp directory that is removed afterwards. With the postgres
+backend, in a fresh database on the local PostgreSQL that is dropped afterwards; with several server
+processes, they share the local Redis as their Socket.IO message queue (on a channel of their own).
 """
 
 from __future__ import annotations
 
+import argparse
 import base64
 import json
 import os
@@ -19,17 +22,25 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import requests
 from twilio.request_validator import RequestValidator
+
+if TYPE_CHECKING:
+    import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 PASSWORD = "bench password, not secret"
 CSRF_INPUT = re.compile(r'<input[^>]*\bname="csrf_token"[^>]*>')
 VALUE = re.compile(r'\bvalue="([^"]+)"')
+PG_SERVER = "postgres@127.0.0.1:5432"  # the local PostgreSQL, trust auth (as .ci/run sets it up)
+PG_MAINTENANCE_DBS = ("postgres", "test")
+REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 def free_port() -> int:
@@ -112,16 +123,68 @@ def save(name: str, result: dict) -> Path:
     return path
 
 
-class AppEnv:
-    """A temp directory with an SQLite (WAL) database, media dir, keys, and the env a deployer would set."""
+def add_deployment_options(parser: argparse.ArgumentParser) -> None:
+    """--backend and --processes: the database and how many server processes (bare and app alike)."""
+    parser.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite", help="app database")
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="server processes behind a sticky round-robin (needs postgres)",
+    )
 
-    def __init__(self, port: int | None = None) -> None:
+
+def check_deployment(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Refuse what cannot run: several processes on SQLite, or PostgreSQL / Redis not answering."""
+    if args.processes < 1:
+        parser.error("--processes must be at least 1")
+    if args.processes > 1 and args.backend == "sqlite":
+        parser.error(
+            "--processes > 1 needs --backend postgres: SQLite is the embedded one-process setup "
+            "(several processes deploy on PostgreSQL + Redis, docs/deploy.md)"
+        )
+    if args.backend == "postgres":
+        admin_connection().close()
+    if args.processes > 1:
+        import redis
+
+        try:
+            redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3).ping()
+        except redis.RedisError as exc:
+            parser.error(f"Redis does not answer at {REDIS_URL} ({exc}): start it as .ci/run does")
+
+
+def admin_connection() -> psycopg.Connection:
+    """An autocommit psycopg connection to the local PostgreSQL's maintenance database."""
+    import psycopg
+
+    problem = ""
+    for name in PG_MAINTENANCE_DBS:
+        try:
+            return psycopg.connect(f"postgresql://{PG_SERVER}/{name}", autocommit=True, connect_timeout=5)
+        except psycopg.OperationalError as exc:
+            problem = str(exc).strip()
+    raise SystemExit(f"PostgreSQL does not answer at {PG_SERVER} ({problem}): start it as .ci/run does")
+
+
+class AppEnv:
+    """A temp directory with a database (SQLite in WAL mode, or a fresh PostgreSQL one), media dir, keys,
+    and the env a deployer would set; `processes` ports, the first one's URL public (the balancer's)."""
+
+    def __init__(self, port: int | None = None, backend: str = "sqlite", processes: int = 1) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="inbox-bench-"))
         self.port = port or free_port()
+        self.ports = [self.port] + [free_port() for _ in range(processes - 1)]
         self.url = f"http://127.0.0.1:{self.port}"
+        self.urls = [f"http://127.0.0.1:{p}" for p in self.ports]
         self.auth_token = secrets.token_hex(16)
+        self.database = f"inbox_bench_{secrets.token_hex(6)}" if backend == "postgres" else None
         self.env = {
-            "DATABASE_URL": f"sqlite:///{self.dir / 'inbox.sqlite3'}",
+            "DATABASE_URL": (
+                f"postgresql+psycopg://{PG_SERVER}/{self.database}"
+                if self.database
+                else f"sqlite:///{self.dir / 'inbox.sqlite3'}"
+            ),
             "SECRET_KEY": secrets.token_hex(16),
             "INBOX_DATA_KEYS": "b1:" + base64.b64encode(secrets.token_bytes(32)).decode(),
             "INBOX_INDEX_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
@@ -138,6 +201,16 @@ class AppEnv:
             "PORT": str(self.port),
             "PYTHONUNBUFFERED": "1",
         }
+        if processes > 1:  # the processes hear each other's pushes; a channel of our own on a shared Redis
+            self.env["SOCKETIO_MESSAGE_QUEUE"] = REDIS_URL
+            self.env["SOCKETIO_CHANNEL"] = f"inbox-bench-{secrets.token_hex(6)}"
+        if self.database:
+            try:
+                with admin_connection() as conn:
+                    conn.execute(f'CREATE DATABASE "{self.database}"')
+            except BaseException:  # the directory goes, and the database if it was made
+                self.cleanup()
+                raise
 
     @contextmanager
     def app_context(self):
@@ -158,8 +231,14 @@ class AppEnv:
                     os.environ[key] = value
 
     def cleanup(self) -> None:
-        """Remove the temp directory."""
-        shutil.rmtree(self.dir, ignore_errors=True)
+        """Drop the PostgreSQL database (whoever is still connected) and remove the temp directory."""
+        try:
+            if self.database:
+                with admin_connection() as conn:
+                    conn.execute(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
+                self.database = None
+        finally:
+            shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def practice_number(i: int) -> str:
@@ -207,53 +286,67 @@ def seed(env: AppEnv, practices: int, staff_per_practice: int, contacts_per_prac
                 db.session.add(Journey(practice_id=practice.id, contact_id=contact.id, pathway="intake"))
             db.session.commit()
         db.session.remove()
+        db.engine.dispose()  # no idle connection of ours left in the servers' database
     return emails
 
 
 def count_inbound(env: AppEnv) -> int:
-    """Inbound messages stored so far."""
-    import sqlite3
+    """Inbound messages stored so far (in the env's database, SQLite or PostgreSQL)."""
+    from sqlalchemy import create_engine, text
 
-    with sqlite3.connect(env.dir / "inbox.sqlite3") as conn:
-        return conn.execute("SELECT count(*) FROM messages WHERE direction='inbound'").fetchone()[0]
+    engine = create_engine(env.env["DATABASE_URL"])
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text("SELECT count(*) FROM messages WHERE direction='inbound'")).scalar_one()
+    finally:
+        engine.dispose()
 
 
 class Server:
-    """A server process (the app's `python wsgi.py`, or bench/bare_app.py) on env.port."""
+    """A server process (the app's `python wsgi.py`, or bench/bare_app.py) on `port` (env.port)."""
 
-    def __init__(self, env: AppEnv, kind: str, gc_probe: Path | None = None, **extra_env: str) -> None:
+    def __init__(
+        self, env: AppEnv, kind: str, gc_probe: Path | None = None, port: int | None = None, **extra_env: str
+    ) -> None:
         self.env, self.kind = env, kind
+        port = port or env.port
+        self.url = f"http://127.0.0.1:{port}"
         script = "wsgi.py" if kind == "app" else "bench/bare_app.py"
         command = [sys.executable, script]
         if gc_probe is not None:  # every collection's pause, into that file (bench/gc_probe.py)
             command = [sys.executable, "bench/gc_probe.py", script]
             extra_env["INBOX_GC_PROBE_OUT"] = str(gc_probe)
-        self.log = env.dir / f"{kind}.log"
+        self.log = env.dir / f"{kind}-{port}.log"
         with self.log.open("wb") as sink:
             self.process = subprocess.Popen(
                 command,
                 cwd=ROOT,
-                env={**os.environ, **env.env, **extra_env},
+                env={**os.environ, **env.env, "PORT": str(port), **extra_env},
                 stdout=sink,
                 stderr=subprocess.STDOUT,
             )
-        self._wait_until_up()
+        try:
+            self._wait_until_up()
+        except BaseException:  # a failed start or Ctrl-C: no server left behind
+            self.stop()
+            raise
 
     def _wait_until_up(self) -> None:
+        """Return once the server answers its login page; raise with its log if it exits or never does."""
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"{self.kind} server exited:\n{self.log.read_text()[-3000:]}")
             try:
-                requests.get(self.env.url + "/login", timeout=1)
+                requests.get(self.url + "/login", timeout=1)
                 return
             except (requests.ConnectionError, requests.Timeout):  # a loaded machine is slow to answer
                 time.sleep(0.05)
-        self.stop()
         raise RuntimeError(f"{self.kind} server did not start:\n{self.log.read_text()[-3000:]}")
 
     @property
     def pid(self) -> int:
+        """The server's process id."""
         return self.process.pid
 
     def stop(self) -> None:
@@ -265,6 +358,21 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=5)
+
+
+@contextmanager
+def running(env: AppEnv, kind: str, gc_probes: bool = False, **first_env: str) -> Iterator[list[Server]]:
+    """A server on each of env.ports, all stopped afterwards. `first_env` goes to the first one only (the
+    embedded worker, as a deployer runs one); with gc_probes, process k's collections go to gc-k.txt."""
+    servers: list[Server] = []
+    try:
+        for k, port in enumerate(env.ports):
+            probe = env.dir / f"gc-{k}.txt" if gc_probes else None
+            servers.append(Server(env, kind, gc_probe=probe, port=port, **(first_env if k == 0 else {})))
+        yield servers
+    finally:
+        for server in servers:
+            server.stop()
 
 
 def login(url: str, email: str) -> str:

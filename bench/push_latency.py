@@ -7,6 +7,14 @@ signed like Twilio's, from a seeded contact. Every staff socket of that practice
 popup; the latency of each delivery is (socket heard it) - (webhook POST started), measured in this
 process. Also reported: the webhook's HTTP answer time and the server's resident memory with the sockets
 connected. Writes bench/results/push_latency.json and push_latency.png.
+
+    .venv/bin/python -m bench.push_latency --backend postgres --processes 2 --worker ...
+
+runs N server processes (bare and app alike) sharing the local Redis as their message queue, the app on
+a fresh PostgreSQL database (dropped afterwards): socket i connects (and logs in) to server i % N, text
+seq is posted to server seq % N, the embedded worker (--worker) runs in the first process only. The
+server CPU per message is summed over the processes; each RSS figure is the largest process's, with
+every process's beside it (`*_per_process`).
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ import argparse
 import asyncio
 import re
 import time
+from pathlib import Path
 from urllib.parse import urlencode
 
 import aiohttp
@@ -22,12 +31,14 @@ import aiohttp
 from bench.common import (
     RESULTS,
     AppEnv,
-    Server,
+    add_deployment_options,
+    check_deployment,
     cpu_seconds,
     inbound_form,
     machine,
     percentiles,
     rss_mib,
+    running,
     sampled,
     save,
     seed,
@@ -36,6 +47,11 @@ from bench.common import (
 from bench.sockets import bare_specs, connect_all, disconnect_all, logins, popup
 
 SEQ = re.compile(r"bench (\d+)")
+
+
+def rss_each(pids: list[int]) -> list[float]:
+    """Each server process's resident memory (MiB, one decimal)."""
+    return [round(rss_mib(pid), 1) for pid in pids]
 
 
 async def drive(kind: str, env: AppEnv, specs, args) -> dict:
@@ -55,10 +71,10 @@ async def drive(kind: str, env: AppEnv, specs, args) -> dict:
         if match and int(match.group(1)) in sent:
             deliveries.setdefault(int(match.group(1)), []).append(now)
 
-    clients = await connect_all(env.url, specs, on_event)
+    clients = await connect_all(env.urls, specs, on_event)
     await asyncio.sleep(1)
-    rss_connected = rss_mib(args.server_pid)
-    cpu_before = cpu_seconds(args.server_pid)
+    rss_connected = rss_each(args.server_pids)
+    cpu_before = sum(map(cpu_seconds, args.server_pids))
 
     async def post(session: aiohttp.ClientSession, seq: int) -> None:
         practice = seq % practices
@@ -70,10 +86,12 @@ async def drive(kind: str, env: AppEnv, specs, args) -> dict:
             "Content-Type": "application/x-www-form-urlencoded",
         }
         body = urlencode(form)
+        # Round-robin over the servers, signed for the public URL (the first's) as behind a balancer.
+        server = env.urls[seq % len(env.urls)]
         started = time.perf_counter()
         sent[seq] = started
         try:
-            async with session.post(env.url + "/twilio/messages", data=body, headers=headers) as answer:
+            async with session.post(server + "/twilio/messages", data=body, headers=headers) as answer:
                 await answer.read()
                 if answer.status != 200:
                     errors.append(f"HTTP {answer.status}")
@@ -114,8 +132,8 @@ async def drive(kind: str, env: AppEnv, specs, args) -> dict:
                 tasks.append(asyncio.create_task(post(session, seq)))
             await asyncio.gather(*tasks)
         await asyncio.sleep(args.drain)
-    rss_after = rss_mib(args.server_pid)
-    cpu_used = cpu_seconds(args.server_pid) - cpu_before
+    rss_after = rss_each(args.server_pids)
+    cpu_used = sum(map(cpu_seconds, args.server_pids)) - cpu_before
     await disconnect_all(clients)
 
     per_practice = len(specs) // practices
@@ -138,47 +156,48 @@ async def drive(kind: str, env: AppEnv, specs, args) -> dict:
         "push_ms": percentiles(latencies),
         "http_ms": percentiles(http_ms[warm:]),
         "server_cpu_ms_per_message": round(cpu_used * 1000 / total, 2),
-        "server_rss_mib_connected": round(rss_connected, 1),
-        "server_rss_mib_after": round(rss_after, 1),
+        "server_rss_mib_connected": max(rss_connected),
+        "server_rss_mib_after": max(rss_after),
+        "server_rss_mib_connected_per_process": rss_connected,
+        "server_rss_mib_after_per_process": rss_after,
         "_timeline": timeline,
     }
 
 
 def run_side(kind: str, args) -> dict:
-    """Start one server (bare or app), seed and log in if it is the app, and measure it."""
-    env = AppEnv()
+    """Start the servers (bare or app), seed and log in if it is the app, and measure them."""
+    env = AppEnv(backend=args.backend if kind == "app" else "sqlite", processes=args.processes)
     try:
         if kind == "app":
             emails = seed(env, args.practices, args.sockets_per_practice, args.contacts)
-        probe = env.dir / "gc.txt" if args.gc_probe and kind == "app" else None
+        probes = args.gc_probe and kind == "app"
         worker = {"INBOX_RUN_WORKER": "1"} if args.worker and kind == "app" else {}
-        server = Server(env, kind, gc_probe=probe, **worker)
-        try:
-            args.server_pid = server.pid
+        with running(env, kind, gc_probes=probes, **worker) as servers:
+            args.server_pids = [server.pid for server in servers]
             started = time.perf_counter()
             if kind == "app":
                 specs = logins(env, emails, args.sockets_per_practice)
                 print(f"  {len(specs)} logins in {time.perf_counter() - started:.1f}s", flush=True)
             else:
                 specs = bare_specs(args.practices, args.sockets_per_practice)
-            args.rss_idle = rss_mib(server.pid)
-            # py-spy (pip install py-spy) samples the server for the whole measured run.
+            rss_idle = rss_each(args.server_pids)
+            # py-spy (pip install py-spy) samples the (first) server for the whole measured run.
             profile = RESULTS / "push_latency_app.folded" if args.profile and kind == "app" else None
-            with sampled(server.pid, profile):
+            with sampled(servers[0].pid, profile):
                 result = asyncio.run(drive(kind, env, specs, args))
-            result["server_rss_mib_before_sockets"] = round(args.rss_idle, 1)
-            if probe is not None:
-                result["gc"] = gc_pauses(probe)
+            result["server_rss_mib_before_sockets"] = max(rss_idle)
+            result["server_rss_mib_before_sockets_per_process"] = rss_idle
+            if probes:
+                result["gc"] = gc_pauses(sorted(env.dir.glob("gc-*.txt")))
             return result
-        finally:
-            server.stop()
     finally:
         env.cleanup()
 
 
-def gc_pauses(path) -> dict:
-    """The collections the probe saw: how many full (gen-2) ones, the longest pause, those over 20 ms."""
-    rows = [line.split() for line in path.read_text().splitlines()] if path.exists() else []
+def gc_pauses(paths: list[Path]) -> dict:
+    """The collections the probes saw (every process's): how many full (gen-2) ones, the longest pause,
+    those over 20 ms."""
+    rows = [line.split() for path in paths for line in path.read_text().splitlines()]
     pauses = [(int(gen), float(ms)) for _t, gen, ms, _n in rows]
     return {
         "full_collections": sum(gen == 2 for gen, _ms in pauses),
@@ -215,6 +234,8 @@ def plot(results: dict, path) -> None:
         f"push latency at {cfg['rate']} msg/s, {cfg['practices'] * cfg['sockets_per_practice']} sockets "
         f"over {cfg['practices']} practices"
         + (f", {cfg['new_share']:.0%} from new numbers" if cfg.get("new_share") else "")
+        + (f", {cfg['processes']} processes" if cfg.get("processes", 1) > 1 else "")
+        + (f", {cfg['backend']}" if cfg.get("backend", "sqlite") != "sqlite" else "")
     )
     fig.tight_layout()
     fig.savefig(path, dpi=90)
@@ -234,10 +255,12 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="py-spy the app server (folded stacks)")
     parser.add_argument("--new-share", type=float, default=0.0, help="share of texts from new numbers")
     parser.add_argument("--lanes", type=int, default=0, help="closed loop: N connections, each waits")
-    parser.add_argument("--worker", action="store_true", help="the app runs its embedded worker")
+    parser.add_argument("--worker", action="store_true", help="the app (first process) runs its worker")
     parser.add_argument("--gc-probe", action="store_true", help="time the app's collections")
     parser.add_argument("--save-as", default="push_latency", help="results/plot name")
+    add_deployment_options(parser)
     args = parser.parse_args()
+    check_deployment(parser, args)
 
     results = {"machine": machine(), "config": {k: v for k, v in vars(args).items()}, "rounds": []}
     for n in range(args.rounds):

@@ -13,10 +13,12 @@ from bench.common import AppEnv, login, practice_number
 
 
 def logins(env: AppEnv, emails: dict[int, list[str]], per_practice: int) -> list[tuple[int, dict]]:
-    """(practice index, connect kwargs) for each socket: one real login per app socket."""
+    """(practice index, connect kwargs) for each socket: one real login per app socket, socket i's on
+    server i % len(env.urls), the one it will connect to (a balancer's sticky session)."""
     wanted = [(p, e) for p, addresses in emails.items() for e in addresses[:per_practice]]
+    servers = [env.urls[i % len(env.urls)] for i in range(len(wanted))]
     with ThreadPoolExecutor(8) as pool:
-        cookies = list(pool.map(lambda pe: login(env.url, pe[1]), wanted))
+        cookies = list(pool.map(login, servers, [e for _p, e in wanted]))
     return [(p, {"headers": {"Cookie": c}}) for (p, _e), c in zip(wanted, cookies, strict=True)]
 
 
@@ -30,14 +32,16 @@ def bare_specs(practices: int, per_practice: int) -> list[tuple[int, dict]]:
 
 
 async def connect_all(
-    url: str,
+    url: str | list[str],
     specs: list[tuple[int, dict]],
     on_event: Callable[[int, str, object], None],
     *,
     parallel: int = 50,
     quiet: bool = False,
 ) -> list[socketio.AsyncClient]:
-    """Connect every socket (at most `parallel` handshakes at a time); `on_event(i, name, data)`."""
+    """Connect every socket (at most `parallel` handshakes at a time); `on_event(i, name, data)`. With a list
+    of server URLs, socket i goes to url[i % len(url)]: round-robin, as a balancer with sticky sessions."""
+    urls = [url] if isinstance(url, str) else url
     gate = asyncio.Semaphore(parallel)
     clients: list[socketio.AsyncClient] = []
 
@@ -49,7 +53,7 @@ async def connect_all(
             on_event(_i, event, data)
 
         async with gate:
-            await client.connect(url, transports=["websocket"], wait_timeout=20, **kwargs)
+            await client.connect(urls[i % len(urls)], transports=["websocket"], wait_timeout=20, **kwargs)
         clients.append(client)
 
     started = time.perf_counter()

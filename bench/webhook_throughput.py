@@ -1,4 +1,4 @@
-"""Signed SMS webhooks stored and pushed per second, one server process, the app beside the bare stack.
+"""Signed SMS webhooks stored and pushed per second, the app beside the bare stack.
 
     .venv/bin/python -m bench.webhook_throughput --seconds 10 --connections 16 --listeners 10
 
@@ -7,6 +7,15 @@ wrk (apt-get install wrk) saturates the server from a second process with pre-si
 The app runs as `python wsgi.py` (eventlet, SQLite in WAL mode, INBOX_RUN_WORKER=0); every text comes
 from one of the seeded contacts, so each is a reply in an open journey (the steady state of an inbox).
 Writes bench/results/webhook_throughput.json.
+
+    .venv/bin/python -m bench.webhook_throughput --backend postgres --processes 2 --seconds 10
+
+runs N server processes (bare and app alike) sharing the local Redis as their message queue, the app on
+a fresh PostgreSQL database (dropped afterwards). The listeners are spread round-robin over the servers;
+one wrk per server runs at once, with its share of the connections and of the (unique) webhooks, text
+seq going to server seq % N. Counts and rates are summed, the latency percentiles are the slowest
+server's (each server's wrk figures in `wrk_per_server`), the server CPU is summed over the processes,
+and `server_rss_mib` is the largest process's (each in `server_rss_mib_per_process`).
 """
 
 from __future__ import annotations
@@ -16,17 +25,21 @@ import asyncio
 import re
 import shutil
 import time
+from pathlib import Path
+from typing import NamedTuple
 from urllib.parse import urlencode
 
 from bench.common import (
     RESULTS,
     AppEnv,
-    Server,
+    add_deployment_options,
+    check_deployment,
     count_inbound,
     cpu_seconds,
     inbound_form,
     machine,
     rss_mib,
+    running,
     sampled,
     save,
     seed,
@@ -38,12 +51,21 @@ SEQ = re.compile(r"bench (\d+)")
 UNIT = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
-def write_requests(env: AppEnv, path, count: int, contacts: int, numbers: int = 0) -> None:
-    """`count` unique signed webhooks, one per line: signature TAB urlencoded form. With `numbers`, the
-    texts rotate over that many numbers, of which only the first `contacts` are seeded: the others
-    start an inquiry on their first text."""
+class Load(NamedTuple):
+    """One server's share of the run: its URL, its wrk connections, its file of `count` webhooks."""
+
+    url: str
+    connections: int
+    requests_file: Path
+    count: int
+
+
+def write_requests(env: AppEnv, path: Path, seqs: range, contacts: int, numbers: int = 0) -> None:
+    """The unique signed webhooks numbered `seqs`, one per line: signature TAB urlencoded form. With
+    `numbers`, the texts rotate over that many numbers, of which only the first `contacts` are seeded:
+    the others start an inquiry on their first text."""
     with open(path, "w") as out:
-        for seq in range(count):
+        for seq in seqs:
             form = inbound_form(env, 0, seq % contacts, f"bench {seq}")
             if numbers and seq % numbers >= contacts:
                 form["From"] = f"+1415{2_000_000 + seq % numbers:07d}"
@@ -68,42 +90,66 @@ def parse_wrk(text: str) -> dict:
     return out
 
 
-async def drive(kind: str, env: AppEnv, specs, args, requests_file, server_pid: int) -> dict:
-    """Connect the listeners, run wrk, then count what was stored and what the sockets heard."""
+def merge_wrk(parts: list[dict]) -> dict:
+    """One figure from each server's wrk: counts and rates summed, the longest run, the slowest server's
+    latency percentiles, and each server's own figures beside them (a single server's figures as they are)."""
+    if len(parts) == 1:
+        return parts[0]
+    merged: dict = {}
+    for key in ("wrk_requests_per_s", "requests", "non_2xx"):
+        if any(key in part for part in parts):
+            merged[key] = round(sum(part.get(key, 0) for part in parts), 2)
+    for key in ("seconds", "http_p50_ms", "http_p90_ms", "http_p99_ms"):
+        if any(key in part for part in parts):
+            merged[key] = max(part.get(key, 0) for part in parts)
+    if errors := [part["socket_errors"] for part in parts if "socket_errors" in part]:
+        merged["socket_errors"] = "; ".join(errors)
+    merged["wrk_per_server"] = parts
+    return merged
+
+
+async def run_wrk(load: Load, seconds: int) -> str:
+    """wrk against one server with its share of the connections and webhooks; returns its output."""
+    wrk = await asyncio.create_subprocess_exec(
+        "wrk",
+        "-t1",
+        f"-c{load.connections}",
+        f"-d{seconds}s",
+        "--timeout",
+        "10s",
+        "--latency",
+        "-s",
+        "bench/wrk_post.lua",
+        load.url,
+        "--",
+        str(load.requests_file),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    return (await wrk.communicate())[0].decode()
+
+
+async def drive(kind: str, env: AppEnv, specs, args, loads: list[Load], server_pids: list[int]) -> dict:
+    """Connect the listeners, run a wrk per server at once, then count what was stored and heard."""
     heard: dict[int, set[int]] = {}
 
     def on_event(i: int, name: str, data) -> None:
         if (shown := popup(name, data)) and (m := SEQ.search(shown.get("snippet") or "")):
             heard.setdefault(i, set()).add(int(m.group(1)))
 
-    clients = await connect_all(env.url, specs, on_event)
+    clients = await connect_all(env.urls, specs, on_event)
     before = count_inbound(env) if kind == "app" else 0
-    cpu_before = cpu_seconds(server_pid)
-    wrk = await asyncio.create_subprocess_exec(
-        "wrk",
-        "-t1",
-        f"-c{args.connections}",
-        f"-d{args.seconds}s",
-        "--timeout",
-        "10s",
-        "--latency",
-        "-s",
-        "bench/wrk_post.lua",
-        env.url,
-        "--",
-        str(requests_file),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
+    cpu_before = sum(map(cpu_seconds, server_pids))
     started = time.perf_counter()
-    output = (await wrk.communicate())[0].decode()
+    outputs = await asyncio.gather(*(run_wrk(load, args.seconds) for load in loads))
     elapsed = time.perf_counter() - started
     await asyncio.sleep(args.drain)
-    rss = rss_mib(server_pid)
-    cpu_used = cpu_seconds(server_pid) - cpu_before
+    rss = [round(rss_mib(pid), 1) for pid in server_pids]
+    cpu_used = sum(map(cpu_seconds, server_pids)) - cpu_before
     await disconnect_all(clients)
 
-    result = {"kind": kind, **parse_wrk(output), "server_rss_mib": round(rss, 1)}
+    parts = [parse_wrk(output) for output in outputs]
+    result = {"kind": kind, **merge_wrk(parts), "server_rss_mib": max(rss), "server_rss_mib_per_process": rss}
     seconds = result.get("seconds") or elapsed
     pushed = [len(s) for s in heard.values()] + [0] * (len(specs) - len(heard))
     result["pushed_to_every_socket"] = min(pushed)
@@ -112,29 +158,43 @@ async def drive(kind: str, env: AppEnv, specs, args, requests_file, server_pid: 
     if kind == "app":
         result["stored"] = count_inbound(env) - before
         result["stored_per_s"] = round(result["stored"] / seconds, 1)
-    if result.get("requests", 0) > args.requests:
+    if any(part.get("requests", 0) > load.count for part, load in zip(parts, loads, strict=True)):
         result["warning"] = "wrk ran out of unique webhooks: raise --requests"
-    if "wrk_requests_per_s" not in result:
-        result["wrk_output"] = output[-2000:]
+    if failed := [
+        output[-2000:]
+        for part, output in zip(parts, outputs, strict=True)
+        if "wrk_requests_per_s" not in part
+    ]:
+        result["wrk_output"] = "\n".join(failed)
     return result
 
 
-def run_side(kind: str, args, tmp) -> dict:
-    """Start one server, log its listeners in, generate the webhooks and measure."""
-    env = AppEnv()
+def plan(env: AppEnv, args: argparse.Namespace) -> list[Load]:
+    """Each server's share: connections split evenly, webhook seq in server seq % N's file."""
+    n = len(env.urls)
+    loads = []
+    for k, url in enumerate(env.urls):
+        seqs = range(k, args.requests, n)
+        requests_file = env.dir / f"requests-{k}.tsv"
+        write_requests(env, requests_file, seqs, args.contacts, args.numbers)
+        connections = args.connections // n + (k < args.connections % n)
+        loads.append(Load(url, connections, requests_file, len(seqs)))
+    return loads
+
+
+def run_side(kind: str, args) -> dict:
+    """Start the servers, log their listeners in, generate the webhooks and measure."""
+    env = AppEnv(backend=args.backend if kind == "app" else "sqlite", processes=args.processes)
     try:
         if kind == "app":
             emails = seed(env, 1, args.listeners, args.contacts)
-        server = Server(env, kind)
-        try:
+        with running(env, kind) as servers:
             specs = logins(env, emails, args.listeners) if kind == "app" else bare_specs(1, args.listeners)
-            requests_file = env.dir / "requests.tsv"
-            write_requests(env, requests_file, args.requests, args.contacts, args.numbers)
+            loads = plan(env, args)
+            # py-spy samples the (first) server.
             profile = RESULTS / "webhook_throughput_app.folded" if args.profile and kind == "app" else None
-            with sampled(server.pid, profile):
-                return asyncio.run(drive(kind, env, specs, args, requests_file, server.pid))
-        finally:
-            server.stop()
+            with sampled(servers[0].pid, profile):
+                return asyncio.run(drive(kind, env, specs, args, loads, [s.pid for s in servers]))
     finally:
         env.cleanup()
 
@@ -152,7 +212,11 @@ def main() -> None:
     parser.add_argument("--drain", type=float, default=3.0)
     parser.add_argument("--rounds", type=int, default=2, help="bare/app pairs, order alternating")
     parser.add_argument("--profile", action="store_true", help="py-spy the app server (folded stacks)")
+    add_deployment_options(parser)
     args = parser.parse_args()
+    check_deployment(parser, args)
+    if args.connections < args.processes:
+        parser.error("--connections must be at least --processes (one wrk per server)")
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install -y wrk")
 
@@ -163,7 +227,7 @@ def main() -> None:
         round_result = {}
         for kind in order:
             print(f"round {n + 1} {kind}:", flush=True)
-            round_result[kind] = run_side(kind, args, None)
+            round_result[kind] = run_side(kind, args)
             print(" ", round_result[kind], flush=True)
         bare, app = round_result["bare"], round_result["app"]
         if bare.get("pushed_per_s") and app.get("stored_per_s"):
