@@ -27,8 +27,10 @@ SMALL, LARGE = 3, 30  # both fit on one inbox page (50), so only an N+1 can make
 # are the worker's follow-up (18 statements in the request before they moved there).
 INBOUND_STATEMENTS = {"known contact": 6, "new number": 8}
 # The worker's follow-up of a new number (inbound.follow_up_due): find the due row, claim it (the
-# compare-and-set), load it, and the held welcome with its opt-in request as before. Nothing for a reply.
-FOLLOW_UP_STATEMENTS = {"known contact": 1, "new number": 17}
+# compare-and-set), load its journey with contact and practice in one SELECT (three lazy loads before),
+# and the held welcome with its opt-in request (whose consent badge no longer reads back the ledger
+# entry it just wrote). Nothing for a reply.
+FOLLOW_UP_STATEMENTS = {"known contact": 1, "new number": 13}
 
 
 class StatementCounter:

@@ -89,9 +89,10 @@ def latest_event(contact: Contact) -> ConsentEvent | None:
     )
 
 
-def explain(contact: Contact) -> str:
-    """Why a contact is in their consent state, in words ("opted out by text STOP on 2 Nov")."""
-    event = latest_event(contact)
+def explain(contact: Contact, latest: ConsentEvent | None = None) -> str:
+    """Why a contact is in their consent state, in words ("opted out by text STOP on 2 Nov"); `latest`
+    when the caller holds the ledger's newest entry (it just wrote it)."""
+    event = latest or latest_event(contact)
     if event is None:
         return "no consent recorded yet"
     when = event.created_at.strftime("%-d %b")
@@ -262,15 +263,20 @@ def record(
     elif state == ConsentState.OPTED_IN:
         _release_held(contact)
     db.session.flush()
-    push("consent.changed", {"contact_id": contact.id, **badge(contact)}, practice_room(contact.practice_id))
+    push(
+        "consent.changed",
+        {"contact_id": contact.id, **badge(contact, event)},
+        practice_room(contact.practice_id),
+    )
     return event
 
 
-def badge(contact: Contact) -> dict:
-    """The consent header's colour (red, amber, green), state, reason in words and last opt-in request."""
+def badge(contact: Contact, latest: ConsentEvent | None = None) -> dict:
+    """The consent header's colour (red, amber, green), state, reason in words and last opt-in request;
+    `latest` as for explain."""
     state = contact.consent_state
     colour = contact.consent_colour
-    reason = explain(contact)
+    reason = explain(contact, latest)
     if state == ConsentState.UNKNOWN and not contact.practice.require_opt_in:
         reason = "consent implied by the form (opt-in not required)"
     return {

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from inbox.common.inputs import clean, is_clean
 from inbox.common.phones import InvalidNumber, to_e164
@@ -215,6 +216,24 @@ def _store(fields: InboundForm, practice: Practice, number_id: int) -> Received:
     return Received(msg.id, duplicate=False, reply=reply)
 
 
+# The worker's statements, built once (as the webhook's are).
+_FOLLOW_UPS_DUE = (
+    select(Message.id).where(Message.follow_up.is_not(None)).order_by(Message.id).limit(bindparam("limit"))
+)
+_CLAIM_FOLLOW_UP = (
+    update(Message)
+    .where(Message.id == bindparam("message_id"), Message.follow_up == WELCOME)
+    .values(follow_up=None)
+)
+# The text's journey with its contact and practice, which the welcome reads: one statement, not three.
+_FOLLOW_UP_JOURNEY = (
+    select(Journey)
+    .join(Message, Message.journey_id == Journey.id)
+    .where(Message.id == bindparam("id"))
+    .options(joinedload(Journey.contact).joinedload(Contact.practice), joinedload(Journey.assignee))
+)
+
+
 def follow_up_due(limit: int = FOLLOW_UP_BATCH) -> int:
     """Do the follow-up work inbound texts left (a new inquiry's welcome), each exactly once; commits
     each. Returns how many were done.
@@ -222,23 +241,18 @@ def follow_up_due(limit: int = FOLLOW_UP_BATCH) -> int:
     The compare-and-set that clears a row's `follow_up` is in the same transaction as the welcome it
     composes: a crash before the commit leaves the work due (nothing was sent), and a second worker
     racing for the same row updates nothing and moves on (nothing is sent twice)."""
-    due = db.session.scalars(
-        select(Message.id).where(Message.follow_up.is_not(None)).order_by(Message.id).limit(limit)
-    ).all()
+    due = db.session.scalars(_FOLLOW_UPS_DUE, {"limit": limit}).all()
     done = 0
     for message_id in due:
         claim = db.session.execute(
-            update(Message)
-            .where(Message.id == message_id, Message.follow_up == WELCOME)
-            .values(follow_up=None),
-            execution_options={"synchronize_session": False},
+            _CLAIM_FOLLOW_UP, {"message_id": message_id}, execution_options={"synchronize_session": False}
         )
         if claim.rowcount != 1:  # type: ignore[attr-defined]  # a CursorResult for an UPDATE
             db.session.rollback()  # another worker took it
             continue
-        msg = db.session.get(Message, message_id)
-        if msg is not None:
-            send_welcome(msg.journey, by_contact=True)  # the consent decision still decides, as of now
+        journey = db.session.scalar(_FOLLOW_UP_JOURNEY, {"id": message_id})
+        if journey is not None:
+            send_welcome(journey, by_contact=True)  # the consent decision still decides, as of now
         db.session.commit()
         done += 1
     return done

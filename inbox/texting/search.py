@@ -106,6 +106,9 @@ def _changed(obj: Any, columns: Iterable[str]) -> bool:
     return any(state.attrs[column].history.has_changes() for column in columns)
 
 
+_INSERT_TERMS = insert(SearchTerm)  # built once: every text's terms go through it
+
+
 def _write(
     session: Any, rows: list[dict[str, Any]], gone_messages: list[int], gone_contacts: list[int]
 ) -> None:
@@ -116,7 +119,7 @@ def _write(
     if gone_contacts:
         conn.execute(delete(SearchTerm).where(SearchTerm.contact_id.in_(gone_contacts)))
     if rows:
-        conn.execute(insert(SearchTerm), rows)
+        conn.execute(_INSERT_TERMS, rows)
 
 
 def _index_flushed(session: Session, _context: Any) -> None:
