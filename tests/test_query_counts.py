@@ -20,12 +20,12 @@ from tests import factories
 
 SMALL, LARGE = 3, 30  # both fit on one inbox page (50), so only an N+1 can make the counts differ
 # The inbound webhook's whole budget (the commit is not a statement), so a cut cannot quietly come
-# back. A reply from a known contact: practice + duplicate check, contact, routed journey, INSERT
-# message, its search terms (one multi-row INSERT), UPDATE journey. Sealing the contact's identity costs
-# nothing here: the number is found by its digest in the same one SELECT. A new number adds the contact
-# (and its search terms) and the inquiry with its audit event; the held welcome and its opt-in request
-# are the worker's follow-up (18 statements in the request before they moved there).
-INBOUND_STATEMENTS = {"known contact": 6, "new number": 8}
+# back. A reply from a known contact: practice + duplicate check, the contact with its routed journey
+# (one SELECT: the number's digest, the routing rule outer-joined), INSERT message, its search terms (one
+# multi-row INSERT), UPDATE journey. Sealing the contact's identity costs nothing here. A new number
+# adds the contact (and its search terms) and the inquiry with its audit event; the held welcome and its
+# opt-in request are the worker's follow-up (18 statements in the request before they moved there).
+INBOUND_STATEMENTS = {"known contact": 5, "new number": 8}
 # The worker's follow-up of a new number (inbound.follow_up_due): find the due row, claim it (the
 # compare-and-set), load its journey with contact and practice in one SELECT (three lazy loads before),
 # and the held welcome with its opt-in request (whose consent badge no longer reads back the ledger

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import Exists, exists, func, select
+from sqlalchemy import Exists, bindparam, exists, func, select
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -27,16 +27,17 @@ PAPERWORK_NOTICE = timedelta(days=1)
 FOLLOWUP_AFTER = timedelta(days=7)
 
 
+_AUTO_TEMPLATE = select(Template).where(  # built once: every new inquiry's welcome asks it
+    Template.practice_id == bindparam("practice_id"),
+    Template.mode == "auto",
+    Template.trigger == bindparam("trigger"),
+    Template.enabled.is_(True),
+)
+
+
 def auto_template(practice_id: int, trigger: str) -> Template | None:
     """The practice's enabled auto template for a trigger."""
-    return db.session.scalar(
-        select(Template).where(
-            Template.practice_id == practice_id,
-            Template.mode == "auto",
-            Template.trigger == trigger,
-            Template.enabled.is_(True),
-        )
-    )
+    return db.session.scalar(_AUTO_TEMPLATE, {"practice_id": practice_id, "trigger": trigger})
 
 
 def fire(

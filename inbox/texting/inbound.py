@@ -26,7 +26,7 @@ from inbox.models import Attachment, Contact, Journey, Message, Practice, Practi
 from inbox.presenters import notification_json
 from inbox.texting import consent, revocations, safety
 from inbox.texting.automations import send_welcome
-from inbox.texting.journeys import find_contact, open_journey, route_inbound, wake
+from inbox.texting.journeys import open_journey, route_inbound, wake
 from inbox.texting.risk import risk_category
 from inbox.texting.templating import TemplateError, placeholder_values, render
 from inbox.texting.thread import announce, insert_message, touch_journey
@@ -162,8 +162,7 @@ _TARGET = (
 
 def _store(fields: InboundForm, practice: Practice, number_id: int) -> Received:
     """Write the message and everything it causes into the current transaction."""
-    contact = find_contact(practice.id, fields.from_)
-    journey = route_inbound(contact) if contact else None
+    contact, journey = route_inbound(practice.id, fields.from_)
     if contact is None:
         contact = Contact(practice_id=practice.id, phone=fields.from_)
         db.session.add(contact)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import and_, case, exists, or_, select, update
+from sqlalchemy import Select, and_, bindparam, case, exists, or_, select, update
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -215,21 +215,31 @@ def preview(journey: Journey, text: str, staff: User) -> Preview:
     return Preview(body=body, decision=consent.decide(journey.contact, "staff"))
 
 
-def _sender_number(journey: Journey) -> PracticeNumber:
-    """The number the contact last texted, so a reply stays in their conversation (and under the opt-out
-    the carrier keeps per sender number); a contact who never texted hears from the practice's first."""
+def _sender_statement() -> Select:
+    """_sender_number's one statement, built once (every outbound text asks it)."""
     last_texted = (
         select(Message.number_id)
-        .where(Message.contact_id == journey.contact_id, Message.direction == Direction.INBOUND)
+        .where(Message.contact_id == bindparam("contact_id"), Message.direction == Direction.INBOUND)
         .order_by(Message.id.desc())
         .limit(1)
         .scalar_subquery()
     )
-    number = db.session.scalar(
+    return (
         select(PracticeNumber)
-        .where(PracticeNumber.practice_id == journey.practice_id)
+        .where(PracticeNumber.practice_id == bindparam("practice_id"))
         .order_by(case((PracticeNumber.id == last_texted, 0), else_=1), PracticeNumber.id)
         .limit(1)
+    )
+
+
+_SENDER = _sender_statement()
+
+
+def _sender_number(journey: Journey) -> PracticeNumber:
+    """The number the contact last texted, so a reply stays in their conversation (and under the opt-out
+    the carrier keeps per sender number); a contact who never texted hears from the practice's first."""
+    number = db.session.scalar(
+        _SENDER, {"contact_id": journey.contact_id, "practice_id": journey.practice_id}
     )
     if number is None:
         raise Blocked("the practice has no texting number yet")

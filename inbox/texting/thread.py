@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, update
+from sqlalchemy import CursorResult, Table, bindparam, insert, update
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -39,7 +39,7 @@ def _message(journey: Journey, **fields: Any) -> Message:
 
 
 _MESSAGE_COLUMNS = tuple(column for column in Message.__table__.columns if column.key != "id")
-_INSERT_MESSAGE = insert(Message.__table__)
+_INSERT_MESSAGE = insert(cast(Table, Message.__table__))
 
 
 def insert_message(
@@ -72,7 +72,8 @@ def insert_message(
             value = column.default.arg(None) if column.default.is_callable else column.default.arg
         setattr(msg, column.key, value)
         row[column.key] = value
-    msg.id = db.session.execute(_INSERT_MESSAGE, row).inserted_primary_key[0]
+    written = cast(CursorResult, db.session.execute(_INSERT_MESSAGE, row))
+    (msg.id,) = cast(tuple[int], written.inserted_primary_key)
     make_transient_to_detached(msg)  # as if loaded: persistent once added, with no INSERT of its own
     # A rolled-back transaction leaves such a row's object behind, expired (a flushed one it would have
     # expunged); when its id comes round again, the new row replaces it, as a flush would.
