@@ -406,3 +406,21 @@ def inbound_form(env: AppEnv, practice: int, contact: int, body: str) -> dict[st
 def signature(env: AppEnv, form: dict[str, str], path: str = "/twilio/messages") -> str:
     """X-Twilio-Signature for a form posted to our public URL."""
     return RequestValidator(env.auth_token).compute_signature(env.url + path, form)
+
+
+@contextmanager
+def twilio_stand_in(env: AppEnv) -> Iterator[str]:
+    """Twilio's REST API in a process of its own (bench/twilio_stand_in.py), for env's account; yields
+    the TWILIO_API_BASE_URL to give the servers."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bench.twilio_stand_in", env.env["TWILIO_ACCOUNT_SID"], env.auth_token],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        yield process.stdout.readline().strip()
+    finally:
+        process.kill()
+        process.wait(timeout=5)

@@ -23,6 +23,7 @@ import argparse
 import asyncio
 import re
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -43,6 +44,7 @@ from bench.common import (
     save,
     seed,
     signature,
+    twilio_stand_in,
 )
 from bench.sockets import bare_specs, connect_all, disconnect_all, logins, popup
 
@@ -171,8 +173,15 @@ def run_side(kind: str, args) -> dict:
         if kind == "app":
             emails = seed(env, args.practices, args.sockets_per_practice, args.contacts)
         probes = args.gc_probe and kind == "app"
-        worker = {"INBOX_RUN_WORKER": "1"} if args.worker and kind == "app" else {}
-        with running(env, kind, gc_probes=probes, **worker) as servers:
+        with ExitStack() as stack:
+            worker = {}
+            if args.worker and kind == "app":
+                # The worker's texts reach a stand-in Twilio that accepts them, as the real one would.
+                worker = {
+                    "INBOX_RUN_WORKER": "1",
+                    "TWILIO_API_BASE_URL": stack.enter_context(twilio_stand_in(env)),
+                }
+            servers = stack.enter_context(running(env, kind, gc_probes=probes, **worker))
             args.server_pids = [server.pid for server in servers]
             started = time.perf_counter()
             if kind == "app":
