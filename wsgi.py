@@ -4,6 +4,7 @@ INBOX_ASYNC=eventlet (default) or gevent picks the hub; it is patched before any
 so that sockets, threads and the database drivers all cooperate with it.
 """
 
+import gc
 import os
 
 ASYNC = os.environ.get("INBOX_ASYNC", "eventlet")
@@ -22,6 +23,12 @@ else:
 
 os.environ["SOCKETIO_ASYNC_MODE"] = ASYNC
 MAX_CONNECTIONS = 10_000  # sockets and requests at once per process; the open-files limit must allow it
+# A full collection walks every tracked object, and stops every socket while it does: 230-270 ms every
+# ~12 s under issue 17's mixed burst, about half of it spent on start-up's ~150,000 objects, which never die.
+# Those are frozen once the app is built (gc.freeze: no collection walks them again), and a full
+# collection waits for 100 middle-generation ones instead of 10, so at that load it comes every few
+# minutes instead of every few seconds (docs/benchmarks.md, "GC"). Cyclic garbage lives that much longer.
+GC_THRESHOLDS = (700, 10, 100)  # CPython's defaults but the last (10)
 
 from inbox import create_app  # noqa: E402 - must come after monkey-patching
 from inbox.config import listen_address  # noqa: E402
@@ -42,4 +49,7 @@ if __name__ == "__main__":
     # eventlet's WSGI server serves at most 1,024 connections at once unless told otherwise, and every
     # staff socket holds one for its whole life (docs/benchmarks.md); gevent's has no such ceiling.
     options = {"max_size": MAX_CONNECTIONS} if ASYNC == "eventlet" else {}
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
     socketio.run(app, host=host, port=port, log_output=False, **options)

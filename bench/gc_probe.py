@@ -3,7 +3,8 @@
     python bench/gc_probe.py wsgi.py        (INBOX_GC_PROBE_OUT names the output file)
 
 Appends one line per collection of generation 2, or of any generation that took over 2 ms:
-`<seconds since start> <generation> <pause ms> <objects collected>`. The server script runs as
+`<wall-clock time (epoch s)> <generation> <pause ms> <objects collected>`, so that a bench can keep
+the collections of its measured window apart from start-up's and the logins'. The server script runs as
 __main__, so wsgi.py still monkey-patches before anything else it imports.
 """
 
@@ -14,7 +15,6 @@ import sys
 import time
 
 OUT = open(os.environ.get("INBOX_GC_PROBE_OUT", "gc_probe.txt"), "a", buffering=1)  # noqa: SIM115
-START = time.perf_counter()
 _began = [0.0]
 
 
@@ -26,7 +26,7 @@ def probe(phase: str, info: dict) -> None:
         return
     pause = (now - _began[0]) * 1000
     if info["generation"] == 2 or pause > 2.0:
-        OUT.write(f"{now - START:.3f} {info['generation']} {pause:.2f} {info['collected']}\n")
+        OUT.write(f"{time.time():.3f} {info['generation']} {pause:.2f} {info['collected']}\n")
 
 
 gc.callbacks.append(probe)

@@ -107,6 +107,7 @@ async def drive(kind: str, env: AppEnv, specs, args) -> dict:
     tasks = []
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=200)) as session:
         t0 = time.perf_counter()
+        window = [time.time()]  # the measured run, in the GC probe's clock
 
         async def lane(first: int, step: int) -> int:
             """Texts first, first+step, ...: each waits for the one before's answer, as a Twilio
@@ -134,6 +135,7 @@ async def drive(kind: str, env: AppEnv, specs, args) -> dict:
                 tasks.append(asyncio.create_task(post(session, seq)))
             await asyncio.gather(*tasks)
         await asyncio.sleep(args.drain)
+        window.append(time.time())
     rss_after = rss_each(args.server_pids)
     cpu_used = sum(map(cpu_seconds, args.server_pids)) - cpu_before
     await disconnect_all(clients)
@@ -163,6 +165,7 @@ async def drive(kind: str, env: AppEnv, specs, args) -> dict:
         "server_rss_mib_connected_per_process": rss_connected,
         "server_rss_mib_after_per_process": rss_after,
         "_timeline": timeline,
+        "_window": window,
     }
 
 
@@ -196,22 +199,31 @@ def run_side(kind: str, args) -> dict:
                 result = asyncio.run(drive(kind, env, specs, args))
             result["server_rss_mib_before_sockets"] = max(rss_idle)
             result["server_rss_mib_before_sockets_per_process"] = rss_idle
+            window = result.pop("_window")
             if probes:
-                result["gc"] = gc_pauses(sorted(env.dir.glob("gc-*.txt")))
+                result["gc"] = gc_pauses(sorted(env.dir.glob("gc-*.txt")), window)
             return result
     finally:
         env.cleanup()
 
 
-def gc_pauses(paths: list[Path]) -> dict:
-    """The collections the probes saw (every process's): how many full (gen-2) ones, the longest pause,
-    those over 20 ms."""
+def gc_pauses(paths: list[Path], window: list[float]) -> dict:
+    """The collections the probes saw (every process's) while the texts were sent and heard: how many
+    full (gen-2) ones, the longest pause, those over 20 ms, and each full one (seconds into the run,
+    ms); and the whole life's count and longest beside them (start-up, the logins)."""
     rows = [line.split() for path in paths for line in path.read_text().splitlines()]
-    pauses = [(int(gen), float(ms)) for _t, gen, ms, _n in rows]
+    pauses = [(float(t), int(gen), float(ms)) for t, gen, ms, _n in rows]
+    start, end = window
+    measured = [(t - start, gen, ms) for t, gen, ms in pauses if start <= t <= end]
     return {
-        "full_collections": sum(gen == 2 for gen, _ms in pauses),
-        "longest_ms": max((ms for _gen, ms in pauses), default=0.0),
-        "over_20ms": sum(ms > 20 for _gen, ms in pauses),
+        "full_collections": sum(gen == 2 for _t, gen, _ms in measured),
+        "longest_ms": max((ms for _t, _gen, ms in measured), default=0.0),
+        "over_20ms": sum(ms > 20 for _t, _gen, ms in measured),
+        "full": [[round(t, 1), ms] for t, gen, ms in measured if gen == 2],
+        "whole_life": {
+            "full_collections": sum(gen == 2 for _t, gen, _ms in pauses),
+            "longest_ms": max((ms for _t, _gen, ms in pauses), default=0.0),
+        },
     }
 
 
