@@ -518,3 +518,26 @@ def test_a_rolled_back_text_leaves_no_ghost_when_its_id_comes_round_again(practi
     db.session.expire_all()
     assert db.session.get(Message, kept.id).body == "kept"
     assert count(Message, Message.journey_id == journey.id) == 1
+
+
+def test_the_worker_lets_the_server_in_between_follow_ups(inbound, practice, gateway, monkeypatch):
+    # SQLite never yields to the async hub: in the embedded server a pass of 20 welcomes done back to
+    # back held every socket and webhook for its whole length. The worker yields after each one.
+    from inbox import worker
+    from inbox.extensions import socketio
+
+    for n in range(3):
+        inbound(f"Hello, new here ({n})", from_=f"+1415555017{n}", follow_up=False)
+    events: list[str] = []
+    real_follow_up = inbound_module.follow_up_due
+
+    def one_follow_up(limit):
+        done = real_follow_up(limit=limit)
+        events.extend(["follow-up"] * done)
+        return done
+
+    monkeypatch.setattr(worker.inbound, "follow_up_due", one_follow_up)
+    monkeypatch.setattr(socketio, "sleep", lambda seconds=0: events.append("yield"))
+    run_once(gateway, "worker-a")
+    assert events == ["follow-up", "yield"] * 3
+    assert count(Message, Message.follow_up.is_not(None)) == 0
