@@ -132,6 +132,9 @@ class Practice(Model):
     office_end: Mapped[int] = mapped_column(Integer, default=18 * 60, server_default="1080")
     holidays: Mapped[list] = mapped_column(JSON, default=list, server_default="[]")
     safety_reply_text: Mapped[str | None] = mapped_column(Text)  # None: wording.DEFAULT_SAFETY_REPLY
+    # Minutes an unacknowledged safety alert waits before each escalation step (on-call first, second,
+    # then every admin).
+    escalation_minutes: Mapped[int] = mapped_column(Integer, default=5, server_default="5")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     numbers: Mapped[list[PracticeNumber]] = relationship(back_populates="practice")
@@ -535,11 +538,80 @@ class SafetyAlert(Model):
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     ack_line_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    # Why it fired (texting.risk.Assessment): the level screened for, the rule's fixed cue (never the
+    # person's words), and whether the risk is the writer's own or someone else's they report.
+    level: Mapped[str | None] = mapped_column(String(24))
+    cue: Mapped[str | None] = mapped_column(String(80))
+    about: Mapped[str | None] = mapped_column(String(8))
+    # Where the person's words came from: a text, the public request form, or staff's phone intake.
+    source: Mapped[str] = mapped_column(String(8), default="sms", server_default="sms")
+    # The after-hours safety reply as a tracked message of the thread (its SID and delivery status).
+    reply_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    # The escalation chain, a durable worker job: steps taken so far and when the next is due (None:
+    # nothing more to do, because it was acknowledged or every step was taken).
+    escalation_step: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    escalate_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     journey: Mapped[Journey] = relationship()
     message: Mapped[Message] = relationship(foreign_keys=[message_id])
+    reply: Mapped[Message | None] = relationship(foreign_keys=[reply_id])
     acknowledged_by: Mapped[User | None] = relationship()
+    escalations: Mapped[list[SafetyEscalation]] = relationship(
+        back_populates="alert", order_by="SafetyEscalation.id"
+    )
+
+
+class SafetyEscalation(Model):
+    """One text of an alert's escalation chain to a staff member's own phone: who, when, how it went.
+    The text carries no ePHI ("A safety alert at <practice> is waiting. Open Intake Inbox.")."""
+
+    __tablename__ = "safety_escalations"
+    __table_args__ = (UniqueConstraint("alert_id", "step", "user_id", name="uq_safety_escalations_step_user"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("safety_alerts.id"), index=True)
+    step: Mapped[int] = mapped_column(Integer)  # 1 first on call, 2 second on call, 3 every admin
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    # sending (claimed, not yet answered), sent, delivered, failed, ambiguous (a crash mid-send: not
+    # resent blindly), skipped (no phone on file)
+    status: Mapped[str] = mapped_column(String(12), default="sending")
+    twilio_sid: Mapped[str | None] = mapped_column(String(40), index=True)
+    error: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    alert: Mapped[SafetyAlert] = relationship(back_populates="escalations")
+    user: Mapped[User] = relationship()
+
+
+class OnCallSlot(Model):
+    """Who is on call for safety alerts: per shift (office hours, after hours) a first and a second."""
+
+    __tablename__ = "on_call_slots"
+    __table_args__ = (UniqueConstraint("practice_id", "shift", "rank", name="uq_on_call_slots_shift_rank"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practices.id"))
+    shift: Mapped[str] = mapped_column(String(12))  # office, after_hours
+    rank: Mapped[int] = mapped_column(Integer)  # 1 first, 2 second
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+
+    user: Mapped[User] = relationship()
+
+
+class StaffPhone(SealedRow, Model):
+    """A staff member's own mobile number, for escalation texts: sealed like a contact's number."""
+
+    __tablename__ = "staff_phones"
+    SEALED = {"phone": None}
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uid: Mapped[str] = mapped_column(String(32), unique=True, default=new_uid)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), unique=True)
+    phone_ct: Mapped[bytes] = mapped_column(LargeBinary)
+
+    phone = EncryptedField("phone_ct", "staff.phone")  # E.164
 
 
 class Template(Model):
