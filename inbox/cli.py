@@ -136,7 +136,9 @@ def rotate_keys_command(batch: int) -> None:
     key of INBOX_DATA_KEYS. Digests of the blind index do not change: they hang on INBOX_INDEX_KEY."""
     ring = keyring()
     # Each model's `id` and sealed columns; the loop's variable is typed loosely, their common base has neither.
-    for model in cast(tuple[Any, ...], (Message, Contact, Journey, ConsentEvent, OptOutRequest, TwoFactor, StaffPhone)):
+    for model in cast(
+        tuple[Any, ...], (Message, Contact, Journey, ConsentEvent, OptOutRequest, TwoFactor, StaffPhone)
+    ):
         fields = {name: getattr(model, name).column for name in model.SEALED}
         sealed = or_(*(getattr(model, column).is_not(None) for column in fields.values()))
         total = db.session.scalar(select(func.count(model.id)).where(sealed))

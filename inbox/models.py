@@ -567,7 +567,9 @@ class SafetyEscalation(Model):
     The text carries no ePHI ("A safety alert at <practice> is waiting. Open Intake Inbox.")."""
 
     __tablename__ = "safety_escalations"
-    __table_args__ = (UniqueConstraint("alert_id", "step", "user_id", name="uq_safety_escalations_step_user"),)
+    __table_args__ = (
+        UniqueConstraint("alert_id", "step", "user_id", name="uq_safety_escalations_step_user"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     alert_id: Mapped[int] = mapped_column(ForeignKey("safety_alerts.id"), index=True)
