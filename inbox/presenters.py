@@ -18,18 +18,13 @@ from inbox.models import (
     OptOutRequest,
     Practice,
     SafetyAlert,
+    SafetyEscalation,
     Template,
     User,
 )
-from inbox.vocabulary import AttachmentStatus, Direction
+from inbox.vocabulary import ALERT_SOURCES, RISK_CATEGORIES, RISK_LEVELS, AttachmentStatus, Direction
 
 SNIPPET_CHARS = 80
-RISK_LABELS = {
-    "suicide": "Suicide",
-    "self_harm": "Self-harm",
-    "harm_others": "Harm to others",
-    "abuse": "Abuse",
-}
 
 
 def iso(value: datetime | None) -> str | None:
@@ -189,11 +184,54 @@ def safety_alert_json(practice: Practice, alert: SafetyAlert) -> dict[str, Any]:
     initials and pathway only (not even the kind of risk, which says something about the person).
     Keyed by the flagged message (one alert each): the webhook pushes this before the alert's own
     INSERT, which rides on the next flush, so the alert's id is not known yet."""
-    label = f"{RISK_LABELS.get(alert.category, 'Risk')} language: "
-    return {
+    label = f"{RISK_CATEGORIES.get(alert.category, 'Risk')} language: "
+    shown = {
         **_popup(practice, alert.message, label, "Safety alert"),
         "replied": alert.replied_at is not None,  # the after-hours safety reply went with it
+        "reply": _reply_json(alert.reply),
+        "escalations": [escalation_json(step) for step in alert.escalations],
+        "next_escalation_at": iso(alert.escalate_at),
         "created_at": iso(alert.created_at),
+    }
+    if practice.ephi_in_popups:
+        # Why it fired: the level screened for and the rule's fixed cue (never the person's words).
+        shown["why"] = alert_why(alert)
+    return shown
+
+
+def alert_why(alert: SafetyAlert) -> dict[str, Any]:
+    """Why an alert fired, as staff read it: category, level, the rule's cue, whose risk, from where."""
+    return {
+        "category": alert.category,
+        "category_label": RISK_CATEGORIES.get(alert.category, "Risk"),
+        "level": alert.level,
+        "level_label": RISK_LEVELS.get(alert.level or "", None),
+        "cue": alert.cue,
+        "about": alert.about,  # "other": the writer reports someone else's risk
+        "source": alert.source,
+        "source_label": ALERT_SOURCES.get(alert.source, alert.source),
+    }
+
+
+def _reply_json(reply: Message | None) -> dict[str, Any] | None:
+    """The safety reply's delivery as its alert shows it (status and the carrier's reason if it failed)."""
+    if reply is None:
+        return None
+    return {
+        "message_id": reply.id,
+        "status": reply.status,
+        "error": reply.error_reason or error_reason(reply.error_code),
+    }
+
+
+def escalation_json(step: SafetyEscalation) -> dict[str, Any]:
+    """One escalation text as the alert's card and the alerts report show it (a staff name, no ePHI)."""
+    return {
+        "step": step.step,
+        "to": step.user.display_name,
+        "status": step.status,
+        "error": step.error,
+        "at": iso(step.sent_at or step.created_at),
     }
 
 

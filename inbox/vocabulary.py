@@ -153,6 +153,32 @@ STATUS_RANK: dict[str, int] = {
 }
 
 
+# The crisis detector's words (texting.risk): its categories and the levels clinicians screen for
+# (C-SSRS and crisis-line guidance), as staff read them on an alert.
+RISK_CATEGORIES: dict[str, str] = {
+    "suicide": "Suicide",
+    "self_harm": "Self-harm",
+    "harm_others": "Harm to others",
+    "abuse": "Abuse",
+}
+RISK_LEVELS: dict[str, str] = {
+    "passive_wish": "Wish to be dead",
+    "active_thoughts": "Thoughts of suicide",
+    "plan_intent": "Plan, method or intent",
+    "preparatory": "Preparing (pills saved, goodbyes)",
+    "attempt": "Attempt made or disclosed",
+    "self_harm": "Self-harm",
+    "relapse": "Self-harm again",
+    "threat": "Threat to hurt someone",
+    "child": "Abuse of a child",
+    "partner": "Partner abuse",
+    "elder": "Abuse of an older adult",
+    "abuse": "Abuse or violence",
+}
+# Where the words an alert fired on came from.
+ALERT_SOURCES: dict[str, str] = {"sms": "Text", "web": "Website form", "phone": "Phone intake"}
+
+
 def check(column: str, words: type[StrEnum]) -> str:
     """The SQL of a CHECK constraint that `column` holds one of the enum's words."""
     return f"{column} IN ({', '.join(repr(str(w)) for w in words)})"
