@@ -27,7 +27,7 @@ from inbox.presenters import notification_json
 from inbox.texting import consent, revocations, safety
 from inbox.texting.automations import send_welcome
 from inbox.texting.journeys import open_journey, route_inbound, wake
-from inbox.texting.risk import risk_category
+from inbox.texting.risk import assess
 from inbox.texting.templating import TemplateError, placeholder_values, render
 from inbox.texting.thread import announce, insert_message, touch_journey
 from inbox.texting.wording import (
@@ -60,7 +60,15 @@ class Received:
 
     message_id: int
     duplicate: bool
-    reply: str | None = None
+    reply: Reply | None = None
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A reply the webhook's TwiML carries: its words, and its row's uid for Twilio's status callback."""
+
+    body: str
+    uid: str
 
 
 @dataclass(frozen=True)
@@ -171,12 +179,12 @@ def _store(fields: InboundForm, practice: Practice, number_id: int) -> Received:
     if journey is None:
         # The welcome goes out after the message is stored, so it sorts after it in the thread.
         journey = _new_inquiry(contact)
-    risk = risk_category(fields.body)  # one precompiled pass; the flag adds, it never holds the text
+    finding = assess(fields.body)  # precompiled passes; the flag adds, it never holds the text
     flags: dict[str, bool | str] = (
         {"opt_out_language": True} if consent.reads_like_opt_out(fields.body) else {}
     )
-    if risk:
-        flags.update(risk=True, risk_category=risk)
+    if finding:
+        flags.update(safety.risk_flags(finding))
     # They just texted us: the welcome (whose opt-in request may answer at once) follows in the worker.
     welcome_owed = new_journey and consent.keyword(fields.body, fields.opt_out_type) != "opt_out"
     msg = insert_message(
@@ -209,10 +217,20 @@ def _store(fields: InboundForm, practice: Practice, number_id: int) -> Received:
     reply = _apply_keyword(contact, journey, msg, fields)
     if msg.flags.get("opt_out_language") and contact.consent_state != ConsentState.OPTED_OUT:
         revocations.open_request(msg, contact)  # staff confirm it: a revocation in any reasonable words
-    if risk and safety.raise_alert(contact, journey, msg, risk) and reply is None:
+    if finding:
         text = practice.safety_reply_text or DEFAULT_SAFETY_REPLY
-        reply = _reply(journey, text, DEFAULT_SAFETY_REPLY, flags={"safety_reply": True})
-    return Received(msg.id, duplicate=False, reply=reply)
+        alert = safety.raise_alert(
+            contact,
+            journey,
+            msg,
+            finding,
+            # A keyword's reply (STOP, HELP) already answers this text: the safety reply waits for the next.
+            reply=None
+            if reply is not None
+            else lambda: _reply(journey, text, DEFAULT_SAFETY_REPLY, flags={"safety_reply": True}),
+        )
+        reply = alert.reply or reply
+    return Received(msg.id, duplicate=False, reply=Reply(reply.body, reply.uid) if reply else None)
 
 
 # The worker's statements, built once (as the webhook's are).
@@ -263,7 +281,7 @@ def _new_inquiry(contact: Contact) -> Journey:
     return open_journey(contact, pathway="intake", source="sms", inquiry=True, welcome=False, announce=False)
 
 
-def _apply_keyword(contact: Contact, journey: Journey, msg: Message, fields: InboundForm) -> str | None:
+def _apply_keyword(contact: Contact, journey: Journey, msg: Message, fields: InboundForm) -> Message | None:
     """STOP/START/YES/HELP: update the ledger and return the reply text, if we owe one."""
     word = consent.keyword(fields.body, fields.opt_out_type)
     if word is None:
@@ -293,9 +311,10 @@ def _apply_keyword(contact: Contact, journey: Journey, msg: Message, fields: Inb
     return _reply(journey, text, DEFAULT_HELP if word == "help" else text)
 
 
-def _reply(journey: Journey, text: str, fallback: str, flags: dict | None = None) -> str:
+def _reply(journey: Journey, text: str, fallback: str, flags: dict | None = None) -> Message:
     """Fill in a reply owed by the webhook (keyword or safety) and keep it in the thread; it goes as
-    TwiML in the webhook's answer, so no consent hold or outbox queue can delay it."""
+    TwiML in the webhook's answer, so no consent hold or outbox queue can delay it, and Twilio's
+    callback for it (named by the row's uid) brings its SID and delivery status like any text's."""
     practice, contact = journey.contact.practice, journey.contact
     try:
         reply = render(text, placeholder_values(practice, contact, None))
@@ -313,4 +332,4 @@ def _reply(journey: Journey, text: str, fallback: str, flags: dict | None = None
         flags=flags or {},
     )
     announce(answer, "message.new")
-    return reply
+    return answer

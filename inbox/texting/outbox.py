@@ -23,7 +23,7 @@ from inbox.gateway import Gateway
 from inbox.gateway.errors import error_reason
 from inbox.gateway.rest import SendError
 from inbox.models import Contact, Journey, Message, PracticeNumber, User, utcnow
-from inbox.texting import consent
+from inbox.texting import consent, safety
 from inbox.texting.templating import placeholder_values, render
 from inbox.texting.thread import announce, insert_message, set_status, touch_journey
 from inbox.texting.wording import DEFAULT_OPT_IN_TEXT
@@ -466,6 +466,8 @@ def apply_status_callback(sid: str, status: str, code: int | None, uid: str | No
         return msg
     if STATUS_RANK[status] > STATUS_RANK.get(msg.status, 0):
         set_status(msg, status, code=code)
+        if msg.flags.get("safety_reply"):
+            safety.reply_changed(msg)
         if code == 21610:
             consent.record(
                 msg.contact,

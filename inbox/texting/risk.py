@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 
 SELF = r"(my ?self|myslef|myselfe|mysefl)"
 WANT = r"(want|wanna|wnat|wan|wish|ready|deserve|going|gonna|gunna|plan(ning)?) ?(to )?"
@@ -123,3 +124,21 @@ def risk_category(body: str | None) -> str | None:
     if match is None or match.lastgroup is None:
         return None
     return PHRASES[int(match.lastgroup[1:])][0]
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    """Why a text reads as risk: category, level screened for, the rule's fixed cue, whose risk."""
+
+    category: str
+    level: str
+    cue: str
+    about: str
+
+
+def assess(body: str | None) -> Assessment | None:
+    """The phrase table's finding as an Assessment (no levels yet: every finding is its category's own)."""
+    category = risk_category(body)
+    if category is None:
+        return None
+    return Assessment(category, "abuse" if category == "abuse" else "active_thoughts", "risk phrase", "self")

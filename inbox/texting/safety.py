@@ -1,5 +1,6 @@
-"""The crisis safety net: an inbound text with risk language (texting.risk) raises an alert that stays
-until a staff member acknowledges it, and outside office hours earns the practice's safety reply.
+"""The crisis safety net: a person's words that read as risk (texting.risk: a text, the public form's
+reason, a phone intake's notes) raise an alert that stays until a staff member acknowledges it, and a
+text outside office hours earns the practice's safety reply.
 
 It only ever adds: the text is stored, shown and routed exactly as any other. The alert is written in
 the webhook's own transaction (inbound._store calls `raise_alert`), so a risk text that arrives while
@@ -8,6 +9,7 @@ the worker is down is still flagged, alerted and answered the moment the webhook
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -19,6 +21,7 @@ from inbox.extensions import db
 from inbox.models import Contact, Journey, Message, Practice, SafetyAlert, User, utcnow
 from inbox.presenters import iso, safety_alert_json
 from inbox.realtime import practice_room, push
+from inbox.texting.risk import Assessment, assess
 from inbox.texting.thread import log_activity
 from inbox.vocabulary import ConsentState
 
@@ -54,17 +57,27 @@ def parse_holidays(text: str) -> list[str]:
 
 
 def raise_alert(
-    contact: Contact, journey: Journey, msg: Message, category: str, now: datetime | None = None
-) -> bool:
-    """Open an alert for a flagged inbound text and tell every tab of the practice (after commit).
+    contact: Contact,
+    journey: Journey,
+    msg: Message,
+    finding: Assessment,
+    *,
+    source: str = "sms",
+    reply: Callable[[], Message] | None = None,
+    now: datetime | None = None,
+) -> SafetyAlert:
+    """Open an alert for a person's words that read as risk (a text, the public form's reason, or what
+    staff wrote down on a phone intake), saying why it fired, and tell every tab (after commit).
 
-    Returns True when the safety reply is owed now: out of office hours, the number not opted out
+    `reply` writes the safety reply when one is owed now: out of office hours, the number not opted out
     (the carrier would refuse it anyway), and none sent to this contact in the last 12 hours. The
-    caller sends it through the keyword-reply path, which no consent hold stops."""
+    webhook passes it (its keyword-reply path, which no consent hold stops) unless it owes a keyword
+    reply already; a form has no thread to answer on."""
     now = now or utcnow()
     practice = contact.practice
-    reply = (
-        contact.consent_state != ConsentState.OPTED_OUT
+    owed = (
+        reply is not None
+        and contact.consent_state != ConsentState.OPTED_OUT
         and not in_office_hours(practice, now)
         and db.session.scalar(
             select(SafetyAlert.id)
@@ -78,13 +91,49 @@ def raise_alert(
         journey=journey,
         contact_id=contact.id,
         message=msg,
-        category=category,
-        replied_at=now if reply else None,
+        category=finding.category,
+        level=finding.level,
+        cue=finding.cue[:80],
+        about=finding.about,
+        source=source,
+        replied_at=now if owed else None,
+        reply=reply() if owed and reply is not None else None,
+        escalations=[],  # a new alert has none: its card needs no query to say so
         created_at=now,
     )
-    db.session.add(alert)  # flushed with the reply (or the commit): no statement of its own
-    push("safety.alert", safety_alert_json(practice, alert), practice_room(practice.id))
-    return reply
+    db.session.add(alert)  # flushed with the next statement (or the commit): no statement of its own
+    announce(alert)
+    return alert
+
+
+def announce(alert: SafetyAlert, event: str = "safety.alert") -> None:
+    """Tell every tab of the practice about an alert (after commit): raised, or changed since (its
+    reply's delivery, an escalation step) as `safety.updated`."""
+    practice = alert.journey.contact.practice
+    push(event, safety_alert_json(practice, alert), practice_room(practice.id))
+
+
+def check_words(journey: Journey, msg: Message, words: str, *, source: str) -> SafetyAlert | None:
+    """Run words a person gave us outside a text (the public form's reason, what staff wrote down on a
+    phone intake) through the detector, and on risk flag `msg` and raise the alert. No safety reply:
+    the form's own page shows the crisis lines, and on a phone intake staff are talking to the caller."""
+    finding = assess(words)
+    if finding is None:
+        return None
+    msg.flags = {**(msg.flags or {}), **risk_flags(finding)}
+    return raise_alert(journey.contact, journey, msg, finding, source=source)
+
+
+def risk_flags(finding: Assessment) -> dict[str, bool | str]:
+    """The flags a message whose words read as risk carries (the thread marks it, search can find it)."""
+    return {"risk": True, "risk_category": finding.category, "risk_level": finding.level}
+
+
+def reply_changed(reply: Message) -> None:
+    """A safety reply's delivery moved on (Twilio's callback): the alert that owes it shows it live."""
+    alert = db.session.scalar(select(SafetyAlert).where(SafetyAlert.reply_id == reply.id))
+    if alert is not None:
+        announce(alert, "safety.updated")
 
 
 def open_alerts(practice_id: int) -> list[SafetyAlert]:

@@ -24,6 +24,13 @@ DEFAULT_SAFETY_REPLY = (
     "988 (Suicide & Crisis Lifeline) now. In an emergency call 911."
 )
 
+# The public request form's thank-you page, when what the person wrote reads as risk: a form is not
+# watched around the clock either, and they are looking at this page now.
+FORM_CRISIS_LINES = (
+    "If you are in crisis or thinking about harming yourself or someone else, please do not wait for us: "
+    "call or text 988 (Suicide & Crisis Lifeline) now, any time of day. In an emergency call 911."
+)
+
 STOP_CONFIRMATION = "{{ practice.name }}: you are unsubscribed and will get no more texts from us. Reply START to resubscribe."
 
 START_CONFIRMATION = "{{ practice.name }}: thank you, you are subscribed to texts from us. Reply STOP to opt out, HELP for help."

@@ -22,7 +22,7 @@ from inbox.common.phones import InvalidNumber, to_e164
 from inbox.extensions import db
 from inbox.models import Contact, Journey, Message, Practice, User
 from inbox.presenters import notification_json
-from inbox.texting import consent, wording
+from inbox.texting import consent, safety, wording
 from inbox.texting.automations import send_welcome
 from inbox.texting.journeys import find_contact, open_journey
 from inbox.texting.thread import announce, log_activity, new_message, touch_journey
@@ -75,9 +75,10 @@ def _practice_by_token(token: str) -> Practice:
 
 def _open_inquiry(
     contact: Contact, form: RequestForm, *, source: str, stage: str, actor: User | None = None
-) -> Journey:
+) -> tuple[Journey, bool]:
     """A new inquiry journey whose thread starts with what the person asked for (encrypted, like every
-    message body), then the welcome through the consent decision."""
+    message body), then the welcome through the consent decision. True with it when those words read
+    as risk (a safety alert is raised)."""
     journey = open_journey(contact, source=source, inquiry=True, actor=actor, stage=stage, welcome=False)
     asked = [
         f"{label}: {value.strip()}"
@@ -86,11 +87,15 @@ def _open_inquiry(
     ]
     if source == "web":
         # The person's own words, and news: unread for everyone, a popup, the inbox row's preview.
-        _store_web_request(journey, "\n".join(asked) or "Asked to be contacted (website form)")
+        msg = _store_web_request(journey, "\n".join(asked) or "Asked to be contacted (website form)")
+        alert = safety.check_words(journey, msg, "\n".join(asked), source="web")
     elif asked:
-        log_activity(journey, "Request by phone. " + " · ".join(asked), actor)
+        line = log_activity(journey, "Request by phone. " + " · ".join(asked), actor)
+        alert = safety.check_words(journey, line, "\n".join(asked), source="phone")
+    else:
+        alert = None
     send_welcome(journey, by_contact=source == "web")  # the person's own form; a phone intake is staff's
-    return journey
+    return journey, alert is not None
 
 
 def _store_web_request(journey: Journey, body: str) -> Message:
@@ -145,10 +150,12 @@ def request_form(token: str) -> ResponseReturnValue:
                 # the state stays as it is and the contact still confirms by replying YES.
                 state = ConsentState.OPTED_IN if not practice.require_opt_in else contact.consent_state
                 consent.record(contact, state, "web_form", evidence=sentence)
-            journey = _open_inquiry(contact, form, source="web", stage="Web request")
+            journey, at_risk = _open_inquiry(contact, form, source="web", stage="Web request")
             audit.record("webform.submit", journey, practice_id=practice.id, consent=bool(form.consent.data))
             db.session.commit()
-            return render_template("request_done.html", practice=practice)
+            # Words that read as risk: the crisis lines at once, on the page the person is looking at.
+            crisis = wording.FORM_CRISIS_LINES if at_risk else None
+            return render_template("request_done.html", practice=practice, crisis=crisis)
         audit.record("webform.submit", practice_id=practice.id, rejected=True)
         db.session.commit()
         return render_template("request_form.html", form=form, practice=practice, sentence=sentence), 400
@@ -170,7 +177,9 @@ def phone_intake() -> ResponseReturnValue:
             evidence=wording.PHONE_ATTESTATION,
             actor=current_user,
         )
-        journey = _open_inquiry(contact, form, source="phone", stage="Phone inquiry", actor=current_user)
+        journey, _at_risk = _open_inquiry(
+            contact, form, source="phone", stage="Phone inquiry", actor=current_user
+        )
         audit.record("phone_intake.submit", journey)
         db.session.commit()
         flash("Phone inquiry saved.", "info")

@@ -17,7 +17,7 @@ from inbox.common import audit
 from inbox.common.inputs import is_clean, parse_id
 from inbox.extensions import db
 from inbox.gateway.webhook_check import probe_answer  # both halves of the check live together there
-from inbox.texting.inbound import SID, BadWebhook, UnknownNumber, receive_message
+from inbox.texting.inbound import SID, BadWebhook, Reply, UnknownNumber, receive_message
 from inbox.texting.outbox import apply_status_callback
 
 bp = Blueprint("webhooks", __name__, url_prefix="/twilio")
@@ -63,11 +63,13 @@ def signed(view: Callable[P, ResponseReturnValue]) -> Callable[P, ResponseReturn
     return wrapped
 
 
-def twiml(reply: str | None = None) -> Response:
-    """An empty TwiML answer, or one that texts `reply` back."""
+def twiml(reply: Reply | None = None) -> Response:
+    """An empty TwiML answer, or one that texts `reply` back. Twilio calls `action` with the reply's
+    SID and status, as a REST send's status callback, so the thread shows whether it was delivered."""
     response = MessagingResponse()
     if reply:
-        response.message(reply)
+        callback = current_app.config["INBOX_PUBLIC_URL"] + f"/twilio/status?m={reply.uid}"
+        response.message(reply.body, action=callback, method="POST")
     return Response(str(response), mimetype="text/xml")
 
 

@@ -26,6 +26,7 @@ Split rule (deterministic):
 Rule for users of the set: the detector's authors tune only on the dev half;
 the held-out half is read only by bench/risk_eval.py.
 """
+
 import collections
 import json
 import os
@@ -43,8 +44,15 @@ RISK_LEVELS = {
     "harm_others": {"threat"},
     "abuse": {"child", "partner", "elder"},
 }
-NONE_CATEGORIES = {"idiom", "negation", "past_or_relative", "service_question",
-                   "accident_or_medical", "media_or_other", "ordinary"}
+NONE_CATEGORIES = {
+    "idiom",
+    "negation",
+    "past_or_relative",
+    "service_question",
+    "accident_or_medical",
+    "media_or_other",
+    "ordinary",
+}
 FIELDS = ["id", "text", "lang", "label", "category", "level", "about", "reason"]
 
 
@@ -77,8 +85,8 @@ def split(cases):
     for c in cases:
         strata[(c["label"], c["category"], c["level"], c["lang"])].append(c)
     dev, held = [], []
-    next_start = True   # which half the first odd stratum of a new parent favours
-    extra_to_dev = {}   # parent (label, category, lang) -> does its next odd extra go to dev?
+    next_start = True  # which half the first odd stratum of a new parent favours
+    extra_to_dev = {}  # parent (label, category, lang) -> does its next odd extra go to dev?
     for key in sorted(strata):
         group = sorted(strata[key], key=lambda c: c["text"])
         rng.shuffle(group)
@@ -96,8 +104,9 @@ def split(cases):
     rng.shuffle(held)
     out = []
     for prefix, half in (("d", dev), ("h", held)):
-        out.append([{"id": f"{prefix}-{i:04d}", **{k: c[k] for k in FIELDS[1:]}}
-                    for i, c in enumerate(half, 1)])
+        out.append(
+            [{"id": f"{prefix}-{i:04d}", **{k: c[k] for k in FIELDS[1:]}} for i, c in enumerate(half, 1)]
+        )
     return out
 
 
@@ -143,7 +152,10 @@ def check():
     table("lang", lambda c: c["lang"])
     table("label / lang", lambda c: f"{c['label']} / {c['lang']}")
     table("label / category", lambda c: f"{c['label']} / {c['category']}")
-    table("risk category / level", lambda c: f"{c['category']} / {c['level']}" if c["label"] == "risk" else "(none)")
+    table(
+        "risk category / level",
+        lambda c: f"{c['category']} / {c['level']}" if c["label"] == "risk" else "(none)",
+    )
     table("about", lambda c: c["about"])
     return halves
 
