@@ -4,6 +4,8 @@ worker does to it, status callbacks, and acknowledging it stopping the chain."""
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from types import SimpleNamespace
 
@@ -16,7 +18,7 @@ from inbox.models import OnCallSlot, SafetyAlert, SafetyEscalation
 from inbox.texting import escalation, oncall
 from inbox.texting.wording import ESCALATION_TEXT
 from tests import ephi_watch, factories
-from tests.conftest import PUBLIC_URL, signed_post
+from tests.conftest import PG_URL, PUBLIC_URL, signed_post
 from tests.test_safety import always_open, never_open
 
 TEXT = ESCALATION_TEXT.replace("{{ practice.name }}", "Calm Harbor Therapy")
@@ -300,6 +302,36 @@ def test_two_workers_that_both_saw_a_step_due_take_it_once(inbound, practice, te
     assert escalation.run_due(gateway, later) + escalation.run_due(gateway, later) == 1
     assert texted(fake_twilio) == [PHONES["fran"], PHONES["sam"]]
     assert steps(alert.id) == [(1, team.fran.id, "sent"), (2, team.sam.id, "sent")]
+
+
+@pytest.mark.skipif(not PG_URL, reason="real concurrent writers need PostgreSQL (SQLite serialises them)")
+def test_two_worker_threads_racing_on_postgresql_send_each_text_once(
+    app, inbound, practice, team, gateway, fake_twilio, monkeypatch
+):
+    always_open(practice)
+    alert = crisis(inbound)
+    now = alert.created_at + timedelta(minutes=5)
+    both_saw_it = threading.Barrier(2, timeout=10)
+    take_step = escalation._take_step
+
+    def in_step(*args):
+        both_saw_it.wait()  # each worker read the alert as due before either claims it
+        return take_step(*args)
+
+    monkeypatch.setattr(escalation, "_take_step", in_step)
+
+    def worker() -> int:
+        with app.app_context():
+            try:
+                return escalation.run_due(gateway, now)
+            finally:
+                db.session.remove()
+
+    with ThreadPoolExecutor(2) as pool:
+        results = sorted(f.result() for f in [pool.submit(worker), pool.submit(worker)])
+    assert results == [0, 1]
+    assert texted(fake_twilio) == [PHONES["fran"]]
+    assert steps(alert.id) == [(1, team.fran.id, "sent")]
 
 
 def test_a_failed_send_is_recorded_with_its_reason_and_the_chain_goes_on(
