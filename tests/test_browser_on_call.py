@@ -69,9 +69,7 @@ def test_an_admin_sets_the_rota_and_reads_the_alerts_record(admin_page, live_ser
     assert alert.escalate_at is not None
     alert.escalate_at = utcnow()
     db.session.commit()
-    step = poll(
-        lambda: db.session.scalar(select(SafetyEscalation).where(SafetyEscalation.status == "sent"))
-    )
+    step = poll(lambda: db.session.scalar(select(SafetyEscalation).where(SafetyEscalation.status == "sent")))
     assert step.user_id == fran.id
     [text] = [s for s in fake_twilio.sent if s["to"] == "+14155550163"]
     assert text["body"] == "A safety alert at Calm Harbor Therapy is waiting. Open Intake Inbox."
