@@ -14,7 +14,7 @@ from sqlalchemy import select
 from inbox.extensions import db
 from inbox.models import AuditEvent, OnCallSlot, SafetyAlert, StaffPhone
 from inbox.texting import escalation, oncall, safety
-from tests import factories
+from tests import ephi_watch, factories
 from tests.test_safety import always_open
 
 
@@ -38,6 +38,7 @@ def slots(practice_id: int) -> dict[tuple[str, int], int]:
 
 def test_an_admin_sets_the_rota_minutes_and_numbers_with_the_form(admin_client, admin, practice, people):
     fran, sam, _ = people
+    ephi_watch.remember("+14155550163", "4155550163")
     answer = admin_client.post(
         "/admin/on-call",
         data={
