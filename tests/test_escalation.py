@@ -240,6 +240,20 @@ def test_a_worker_killed_after_claiming_a_step_neither_loses_nor_repeats_its_tex
     assert texted(fake_twilio) == [PHONES["fran"], PHONES["sam"]]
 
 
+def test_a_text_claimed_but_not_sent_before_the_acknowledgement_is_skipped(
+    inbound, practice, team, gateway, fake_twilio, staff_client
+):
+    always_open(practice)
+    alert = crisis(inbound)
+    due = alert.created_at + timedelta(minutes=5)
+    escalation._take_step(alert.id, 0, alert.escalate_at, due)  # claimed; the worker then died
+    staff_client.post(f"/api/journeys/{alert.journey_id}/safety-ack", json={})
+    assert escalation.run_due(gateway, due + escalation.LEASE + timedelta(seconds=1)) == 0
+    assert fake_twilio.sent == []
+    assert steps(alert.id) == [(1, team.fran.id, "skipped")]
+    assert db.session.get(SafetyAlert, alert.id).escalations[0].error.startswith("Not sent: the alert was")
+
+
 def test_a_worker_killed_after_handing_a_text_over_marks_it_ambiguous_not_resent(
     inbound, practice, team, gateway, fake_twilio, monkeypatch
 ):

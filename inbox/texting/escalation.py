@@ -150,10 +150,6 @@ def _send(gateway: Gateway, row_ids: list[int], now: datetime) -> int:
     sent = 0
     for row_id in row_ids:
         row = db.session.get_one(SafetyEscalation, row_id)
-        alert = row.alert
-        if alert.acknowledged_at is not None:
-            _finish(row, "skipped", "Not sent: the alert was acknowledged first")
-            continue
         handed_over = rowcount(
             db.session.execute(
                 update(SafetyEscalation)
@@ -168,6 +164,10 @@ def _send(gateway: Gateway, row_ids: list[int], now: datetime) -> int:
         )
         db.session.commit()  # past this point a crash means "ambiguous", never a second text
         if not handed_over:
+            continue  # another worker has it
+        alert = row.alert
+        if alert.acknowledged_at is not None:
+            _finish(row, "skipped", "Not sent: the alert was acknowledged first")
             continue
         phone = oncall.phone_of(row.user_id)
         practice = db.session.get_one(Practice, alert.practice_id)
