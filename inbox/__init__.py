@@ -93,7 +93,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         webhooks,
         workspace,
     )
-    from inbox.web.admin import compliance, numbers, settings, spamwatch, staff
+    from inbox.web.admin import alerts, compliance, numbers, oncall, settings, spamwatch, staff
 
     auth.init_app(app)
     admin.init_app(app)
@@ -113,6 +113,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(numbers.bp)
     app.register_blueprint(settings.bp)
     app.register_blueprint(staff.bp)
+    app.register_blueprint(oncall.bp)  # the safety alerts' on-call rota
+    app.register_blueprint(alerts.bp)  # and their accountability record
     app.register_blueprint(health.bp)  # no login: the proxy's probe
     csrf.exempt(webhooks.bp)  # Twilio signs its requests instead
     if app.config["INBOX_SIMULATOR"]:

@@ -1,4 +1,5 @@
-"""The background worker: outbox, media jobs and lease recovery, in a loop, with periodic sweeps.
+"""The background worker: safety escalations, outbox, media jobs and lease recovery, in a loop, with
+periodic sweeps.
 
 Runs as `flask --app inbox worker` (any number of them), or inside the embedded server as a
 Socket.IO background task. It sleeps with `socketio.sleep`, so it cooperates with whichever async
@@ -21,7 +22,7 @@ from inbox.gateway import Gateway, gateway_for
 from inbox.media import attachments
 from inbox.models import WorkerHeartbeat, utcnow
 from inbox.records import retention
-from inbox.texting import automations, inbound, journeys, outbox
+from inbox.texting import automations, escalation, inbound, journeys, outbox
 from inbox.web.auth import end_idle_sessions
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,8 @@ def run_once(gateway: Gateway, name: str) -> int:
         # More is past the retention window than one bounded batch: go on next pass, not next hour.
         _next_run["retention"] = 0.0
     outbox.reap_expired_leases()
-    done = _follow_ups()  # before the drain: a new inquiry's opt-in request goes this pass
+    done = escalation.run_due(gateway)  # first: an unacknowledged safety alert texts the on-call rota
+    done += _follow_ups()  # before the drain: a new inquiry's opt-in request goes this pass
     done += outbox.drain(gateway, name)
     done += attachments.process_due(gateway)
     heartbeat = db.session.get(WorkerHeartbeat, name) or WorkerHeartbeat(name=name)

@@ -8,9 +8,13 @@ import pytest
 from sqlalchemy import func, select
 
 from inbox.extensions import db
-from inbox.models import AuditEvent, Message, PracticeNumber, Template
+from inbox.models import AuditEvent, Message, PracticeNumber, SafetyAlert, Template
+from inbox.texting import safety
+from inbox.texting.risk import Assessment
 from tests import factories
 from tests.conftest import StaffClient
+
+FINDING = Assessment("suicide", "plan_intent", "kill + self", "self")  # what the detector would say
 
 
 def admin_routes(app) -> list[tuple[str, str]]:
@@ -27,7 +31,10 @@ def records(practice, inbound, staff):
     """One record of each kind an admin route can name, all belonging to `practice`."""
     inbound("hello there", from_="+14155550100")
     message = db.session.scalars(select(Message).where(Message.direction == "inbound")).one()
+    safety.raise_alert(message.contact, message.journey, message, FINDING)
+    db.session.commit()
     return {
+        "alert_id": db.session.scalar(select(SafetyAlert.id).where(SafetyAlert.practice_id == practice.id)),
         "contact_id": message.contact_id,
         "message_id": message.id,
         "number_id": db.session.scalar(
@@ -64,6 +71,7 @@ def changes() -> tuple[int, int]:
                     "number.buy",
                     "number.attach",
                     "number.detach",
+                    "oncall.update",
                 ]
             )
         )
@@ -80,6 +88,8 @@ def test_the_route_list_covers_every_admin_area(app):
         "/admin/numbers",
         "/admin/audit",
         "/admin/spam-watch",
+        "/admin/on-call",
+        "/admin/safety-alerts",
         "/admin/contacts",
         "/api/messages",
     ):

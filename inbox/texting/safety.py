@@ -21,6 +21,7 @@ from inbox.extensions import db
 from inbox.models import Contact, Journey, Message, Practice, SafetyAlert, User, utcnow
 from inbox.presenters import iso, safety_alert_json
 from inbox.realtime import practice_room, push
+from inbox.texting import escalation
 from inbox.texting.risk import Assessment, assess
 from inbox.texting.thread import log_activity
 from inbox.vocabulary import ConsentState
@@ -102,6 +103,7 @@ def raise_alert(
         created_at=now,
     )
     db.session.add(alert)  # flushed with the next statement (or the commit): no statement of its own
+    escalation.schedule(alert, now)  # texts the on-call rota if nobody acknowledges it in time
     announce(alert)
     return alert
 
@@ -161,7 +163,7 @@ def acknowledge(journey: Journey, actor: User, note: str | None) -> list[int]:
         db.session.execute(
             update(SafetyAlert)
             .where(SafetyAlert.journey_id == journey.id, SafetyAlert.acknowledged_at.is_(None))
-            .values(acknowledged_at=now, acknowledged_by_id=actor.id)
+            .values(acknowledged_at=now, acknowledged_by_id=actor.id, escalate_at=None)  # chain stops
             .returning(SafetyAlert.id, SafetyAlert.message_id),
             execution_options={"synchronize_session": False},
         )

@@ -1,5 +1,6 @@
-"""The words patients read, in one place: the defaults of the keyword replies, the opt-in request, the
-consent sentences the forms show and store as evidence, and the six pre-loaded templates.
+"""The words people read, in one place: the defaults of the keyword replies, the opt-in request, the
+consent sentences the forms show and store as evidence, the six pre-loaded templates, and the one
+text staff's own phones get when a safety alert waits.
 
 Practices may override most of them in Admin → Settings and Templates; the settings page shows these
 defaults, the webhook replies with them, automations start from them. Placeholders ({{ practice.name }})
@@ -30,6 +31,10 @@ FORM_CRISIS_LINES = (
     "If you are in crisis or thinking about harming yourself or someone else, please do not wait for us: "
     "call or text 988 (Suicide & Crisis Lifeline) now, any time of day. In an emergency call 911."
 )
+
+# Texted to a staff member's own phone while a safety alert waits unacknowledged (texting.escalation).
+# No patient's name, number or words: a phone's lock screen shows it to whoever holds the phone.
+ESCALATION_TEXT = "A safety alert at {{ practice.name }} is waiting. Open Intake Inbox."
 
 STOP_CONFIRMATION = "{{ practice.name }}: you are unsubscribed and will get no more texts from us. Reply START to resubscribe."
 

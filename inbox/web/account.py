@@ -1,4 +1,5 @@
-"""A staff member's own account: changing their password, which a temporary one forces at first use.
+"""A staff member's own account: their password, which a temporary one forces at first use, and their
+own mobile number for safety-alert escalation texts.
 
 An admin hands out a one-time password (new staff, a reset); until its holder picks their own, every
 page leads to this form, the API answers 403 and no socket connects. A change ends the person's other
@@ -18,6 +19,7 @@ from wtforms.validators import DataRequired, EqualTo, Length
 from inbox.common import audit
 from inbox.extensions import db
 from inbox.models import StaffSession
+from inbox.texting import oncall
 from inbox.web.auth import end_session, hash_password, verify_password
 
 bp = Blueprint("account", __name__, url_prefix="/account")
@@ -86,3 +88,29 @@ def change_password() -> ResponseReturnValue:
             return redirect(url_for("views.inbox"))
     status = 400 if form.errors else 200
     return render_template("account_password.html", form=form), status
+
+
+@bp.route("/phone", methods=["GET", "POST"])
+@login_required
+def phone() -> ResponseReturnValue:
+    """One's own mobile number, for safety-alert escalation texts (sealed; shown by its last 4 digits)."""
+    user = current_user._get_current_object()
+    error = None
+    if request.method == "POST":
+        try:
+            e164 = oncall.normalise_phone(request.form.get("phone", ""), user)
+        except oncall.RotaError as exc:
+            error = f"Not saved: {exc}."
+        else:
+            if e164 is None and not request.form.get("remove"):
+                error = "Enter your mobile number, or tick “Remove my number”."
+            elif oncall.set_phone(user, e164):
+                audit.record("account.phone", user, removed=e164 is None)
+                db.session.commit()
+                flash("Your number is removed." if e164 is None else "Your number is saved.", "info")
+                return redirect(url_for("account.phone"))
+            else:
+                flash("Nothing changed.", "info")
+                return redirect(url_for("account.phone"))
+    on_file = oncall.masked(oncall.phone_of(user.id))
+    return render_template("account_phone.html", on_file=on_file, error=error), (400 if error else 200)

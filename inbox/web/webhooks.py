@@ -17,6 +17,7 @@ from inbox.common import audit
 from inbox.common.inputs import is_clean, parse_id
 from inbox.extensions import db
 from inbox.gateway.webhook_check import probe_answer  # both halves of the check live together there
+from inbox.texting import escalation
 from inbox.texting.inbound import SID, BadWebhook, Reply, UnknownNumber, receive_message
 from inbox.texting.outbox import apply_status_callback
 
@@ -91,10 +92,14 @@ def incoming_message() -> ResponseReturnValue:
 @bp.post("/status")
 @signed
 def status_callback() -> ResponseReturnValue:
-    """Twilio's status callback for an outbound text."""
+    """Twilio's status callback for an outbound text: a message of a thread (`m`: its uid) or an
+    escalation text to a staff member's phone (`e`: its id)."""
     sid = request.form.get("MessageSid", "")
     status = request.form.get("MessageStatus", "").lower()
     uid = request.args.get("m") or None
+    escalation_id = parse_id(request.args["e"]) if "e" in request.args else None
+    if "e" in request.args and escalation_id is None:
+        return Response("e is not one of our escalation ids", status=400, mimetype="text/plain")
     if not SID.fullmatch(sid) or not status or not is_clean(status):
         return Response("MessageSid and MessageStatus are required", status=400, mimetype="text/plain")
     if uid is not None and not UID.fullmatch(uid):
@@ -104,7 +109,8 @@ def status_callback() -> ResponseReturnValue:
         code = parse_id(request.form["ErrorCode"])
         if code is None or code > MAX_ERROR_CODE:
             return Response("ErrorCode is not a number", status=400, mimetype="text/plain")
-    apply_status_callback(sid, status[:20], code, uid=uid)
+    if escalation_id is not None or apply_status_callback(sid, status[:20], code, uid=uid) is None:
+        escalation.apply_status_callback(sid, status[:20], code, escalation_id)
     db.session.commit()
     return Response(status=204)
 

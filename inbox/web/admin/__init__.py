@@ -11,6 +11,8 @@ NAV = [
     ("settings.practice", "Practice & consent"),
     ("settings.templates", "Templates"),
     ("staff.index", "Staff"),
+    ("oncall.index", "On call"),
+    ("alerts.index", "Safety alerts"),
     ("numbers.index", "Texting numbers"),
     ("compliance.audit_log", "Audit log"),
     ("spamwatch.index", "Spam watch"),

@@ -30,7 +30,7 @@ MAX_ROWS = 100_000
 PAGE = 100  # audit events per screen
 
 
-def _csv(filename: str, header: list[str], rows: Iterable[Sequence[Any]]) -> Response:
+def csv_download(filename: str, header: list[str], rows: Iterable[Sequence[Any]]) -> Response:
     """A CSV download that is never cached."""
     out = io.StringIO()
     writer = csv.writer(out)
@@ -123,7 +123,7 @@ def audit_csv() -> ResponseReturnValue:
     ).all()
     audit.record("audit.export", rows=len(events), filters=dict(request.args))
     db.session.commit()
-    return _csv(
+    return csv_download(
         "audit.csv",
         ["id", "time", "user_id", "user", "action", "target_type", "target_id", "ip", "detail"],
         (
@@ -153,7 +153,7 @@ def consent_csv(contact_id: int) -> ResponseReturnValue:
     ).all()
     audit.record("consent.export", contact, rows=len(events))
     db.session.commit()
-    return _csv(
+    return csv_download(
         f"consent-contact-{contact.id}.csv",
         # Each row names the person and number, so a printed or forwarded row still proves whose consent.
         ["id", "time", "contact", "phone", "channel", "state", "source", "evidence", "actor", "message_sid"],
