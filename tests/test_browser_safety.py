@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from inbox.extensions import db
+from inbox.models import Message, SafetyAlert, SafetyEscalation, utcnow
 from tests import factories
 from tests.browser import NUMBER, open_journey, screenshot, wait_until
 
@@ -311,3 +312,94 @@ def test_the_alert_card_and_banner_leave_the_composer_usable(page, live_server, 
     expect(sent).to_have_count(1)
     expect(card).to_be_visible()  # still open: replying is no acknowledgement
     expect(page.locator("#safety-banner")).to_be_visible()
+
+
+# A push as the escalation worker (another branch) sends it: `safety.escalated`, the payload shaped as
+# `safety.alert`. The test hands it to the page's own listeners, as its socket would.
+ESCALATED = """async (alert) => {
+  const { socket } = await import("/static/js/live.js");
+  for (const listener of socket.listeners("safety.escalated")) listener(alert);
+}"""
+
+
+def test_the_card_says_why_how_the_reply_went_and_the_escalation_live(page, live_server, practice):
+    practice.office_days = ""
+    db.session.commit()
+    colleague = factories.user(practice, email="sam@example.com", first_name="Sam", last_name="Patel")
+    factories.journey(factories.contact(practice, phone="+14155550142"))
+    live_server.inbound("I want to kill myself tonight", from_="+14155550142", to=NUMBER)
+    card = page.locator("#safety-alerts .safety-card")
+    expect(card).to_have_count(1)
+
+    # The detector's reasons and a first escalation text, as the other branches will store them.
+    alert = db.session.scalar(db.select(SafetyAlert))
+    alert.level, alert.cue, alert.about = "plan_intent", "kill myself", "self"
+    alert.reply_id = db.session.scalar(db.select(Message.id).where(Message.kind == "keyword_reply"))
+    alert.escalate_at = utcnow().replace(hour=9, minute=30)
+    db.session.add(
+        SafetyEscalation(
+            alert_id=alert.id, step=1, user_id=colleague.id, status="delivered", sent_at=utcnow()
+        )
+    )
+    db.session.commit()
+    page.reload()
+    wait_until(page, "window.__inboxReady === true && document.body.dataset.socket === 'connected'")
+    expect(card.locator(".safety-why")).to_have_text(
+        "Why: Suicide · Plan, method or intent · cue “kill myself” · from text"
+    )
+    expect(card.locator(".safety-reply")).to_have_text(re.compile(r"^Safety reply: (Sent ✓|Delivered ✓✓)$"))
+    expect(card.locator(".safety-escalation")).to_have_count(1)
+    expect(card.locator(".safety-escalation")).to_have_text(re.compile(r"^Step 1 · Sam Patel · delivered · "))
+    expect(card.locator(".safety-next")).to_contain_text("unless someone acknowledges")
+
+    # The next step failed, and the alert turns out to be about someone else: the card follows live.
+    [shown] = page.evaluate("fetch('/api/safety-alerts').then((r) => r.json())")["alerts"]
+    shown["why"]["about"] = "other"
+    shown["escalations"].append(
+        {
+            "step": 2,
+            "to": "Avery Kim",
+            "status": "failed",
+            "error": "No phone on file",
+            "at": shown["created_at"],
+        }
+    )
+    shown["next_escalation_at"] = None
+    page.evaluate(ESCALATED, shown)
+    expect(card.locator(".safety-escalation")).to_have_count(2)
+    expect(card.locator(".safety-escalation").last).to_have_text(
+        re.compile(r"^Step 2 · Avery Kim · failed: No phone on file · ")
+    )
+    expect(card.locator(".safety-why")).to_contain_text("about someone else")
+    expect(card.locator(".safety-next")).to_have_count(0)
+    expect(card.locator(".safety-card-title")).to_have_text("Maria Lopez")
+    screenshot(page, "safety-card-escalation")
+
+    # The thread's banner tells the same.
+    card.locator(".safety-card-title").click()
+    banner = page.locator("#safety-banner")
+    expect(banner.locator(".safety-escalation")).to_have_count(2)
+    expect(banner.locator(".safety-why")).to_contain_text("Plan, method or intent")
+
+
+def test_the_safety_alarm_is_on_by_default_and_the_person_can_turn_it_off(page, live_server, practice):
+    factories.journey(factories.contact(practice, phone="+14155550142"))
+    observe(page, live_server)
+    page.click("#sound-prefs-label")
+    expect(page.locator("#safety-sound")).to_be_checked()
+    expect(page.locator("#alert-sound")).not_to_be_checked()  # the chime for texts stays opt-in
+    screenshot(page, "safety-sounds-menu")
+    page.locator("#safety-sound").uncheck()
+    expect(page.locator("#sound-prefs-label")).to_have_text("Sounds: alarm off")
+    page.reload()  # kept in this browser
+    wait_until(page, "window.__inboxReady === true && document.body.dataset.socket === 'connected'")
+    expect(page.locator("#sound-prefs-label")).to_have_text("Sounds: alarm off")
+
+    live_server.inbound("I want to kill myself tonight", from_="+14155550142", to=NUMBER)
+    expect(page.locator("#safety-alerts .safety-card")).to_have_count(1)
+    time.sleep(0.5)
+    assert page.evaluate(ALARM) == []
+    page.click("#sound-prefs-label")
+    page.locator("#safety-sound").check()
+    wait_until(page, f"{ALARM}.length === 6")  # ticking it plays the alarm once, as a sample
+    expect(page.locator("#sound-prefs-label")).to_have_text("Sounds")

@@ -63,6 +63,7 @@ function drop(messageIds) {
 // own alarm cannot be heard because the browser still holds the page's audio back (never when the
 // person turned the safety sound off).
 function raise(alert) {
+  pulse(document.getElementById("safety-count"));
   const heard = alarm() || !safetySoundOn();
   const plain = alert.plain || {};
   const shown = desktopAlert({
@@ -74,6 +75,15 @@ function raise(alert) {
     silent: heard,
   });
   if (shown) notices.set(alert.message_id, shown);
+}
+
+// Draw the eye to the top bar's count, which stays in view however far the page is scrolled (the
+// cards sit at the top of the page, in its flow).
+function pulse(count) {
+  if (!count) return;
+  count.classList.remove("safety-count-new");
+  void count.offsetWidth; // restart the animation for a second alert
+  count.classList.add("safety-count-new");
 }
 
 // Does the journey have an open alert? null until the list has loaded (the server's row says then).
@@ -169,10 +179,21 @@ function replyText(alert) {
   return alert.replied ? "Safety reply sent" : "";
 }
 
-// One escalation text: whom it went to, how it went, when.
+// How an escalation text went, in words (the escalation worker's states).
+const STEP_WORDS = {
+  sending: "sending",
+  sent: "sent",
+  delivered: "delivered",
+  failed: "failed",
+  ambiguous: "may not have gone (not resent)",
+  skipped: "skipped",
+};
+
+// One escalation text: whom it went to, how it went (and why not), when.
 function escalationText(step) {
-  const how = statusText({ status: step.status, error_reason: step.error });
-  return [`Step ${step.step}: texted ${step.to || "on-call"}`, how, formatTime(step.at)].filter(Boolean).join(" · ");
+  const how = STEP_WORDS[step.status] || step.status || "";
+  const parts = [`Step ${step.step}`, step.to, step.error ? `${how}: ${step.error}` : how, formatTime(step.at)];
+  return parts.filter(Boolean).join(" · ");
 }
 
 // Why the journey's newest alert fired, its safety reply's delivery, and the escalation so far (every
@@ -183,12 +204,13 @@ function fillDetails(container, alerts) {
   const next = alerts.map((a) => a.next_escalation_at).filter(Boolean).sort()[0];
   const parts = [line("safety-why", whyText(newest.why)), line("safety-reply", replyText(newest))];
   if (steps.length) {
+    parts.push(line("safety-escalation-head", "Escalated by text to on-call staff:"));
     const list = document.createElement("ol");
     list.className = "safety-escalations";
-    list.setAttribute("aria-label", "Escalation");
+    list.setAttribute("aria-label", "Escalation texts");
     for (const step of steps) {
       const item = document.createElement("li");
-      item.className = `safety-escalation status-${step.status}`;
+      item.className = `safety-escalation step-${step.status}`;
       item.textContent = escalationText(step);
       list.append(item);
     }
