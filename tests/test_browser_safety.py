@@ -296,7 +296,9 @@ def test_the_alert_card_and_banner_leave_the_composer_usable(page, live_server, 
     card = page.locator("#safety-alerts .safety-card")
     expect(card).to_have_count(1)
     expect(page.locator("#safety-banner")).to_be_visible()
+    page.evaluate("window.scrollTo(0, 0)")
     screenshot(page, f"safety-composer-{width}-top")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # nothing sideways
 
     composer, send = page.locator("#composer-body"), page.locator("#composer-send")
     composer.scroll_into_view_if_needed()
