@@ -100,7 +100,7 @@ export function setRowMarker(row, on) {
   row.classList.toggle("has-safety", Boolean(on));
 }
 
-// A form with an optional note and an Acknowledge button, for a popup or the banner.
+// A form with an optional note and an Acknowledge button, for a card or the banner.
 function wireAckForm(form, journeyId) {
   const status = form.querySelector(".safety-ack-status") || form.appendChild(document.createElement("p"));
   status.className = "safety-ack-status small";
@@ -112,7 +112,7 @@ function wireAckForm(form, journeyId) {
   });
 }
 
-// One popup card for a journey's open alerts.
+// One card for a journey's open alerts.
 function newCard(journeyId) {
   const card = document.createElement("article");
   card.className = "safety-card";
@@ -235,8 +235,8 @@ function fillCard(card, alerts) {
   fillDetails(card.querySelector(".safety-details"), alerts);
 }
 
-// Bring the count, the popups and this page's banner in line with `open`. A thread's own page shows
-// its alert as the banner, not as a popup too.
+// Bring the count, the cards, this page's banner, the tab title and the inbox rows in line with
+// `open`. A thread's own page shows its alert as the banner, not as a card too.
 function render() {
   const groups = byJourney();
   const here = currentJourneyId();
@@ -244,7 +244,7 @@ function render() {
   if (count) {
     count.hidden = open.size === 0;
     count.textContent = `⚠ ${open.size} safety alert${open.size === 1 ? "" : "s"}`;
-    // Opens the thread of the oldest open alert (the popups list the others).
+    // Opens the thread of the oldest open alert (the cards list the others).
     const first = safePath(open.values().next().value?.url);
     count.href = first || "#safety-alerts";
     document.body.dataset.safetyAlerts = String(open.size);
