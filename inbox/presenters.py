@@ -112,9 +112,12 @@ def last_from(msg: Message) -> str:
     return "staff" if msg.author_id is not None else "auto"
 
 
-def journey_json(journey: Journey, last: Message | None = None, unread: int = 0) -> dict[str, Any]:
+def journey_json(
+    journey: Journey, last: Message | None = None, unread: int = 0, safety_open: bool | None = None
+) -> dict[str, Any]:
     """A journey as the inbox list shows it. The fields about its last text (snippet, waiting, last_from,
-    last_author...) are None when this push does not carry that text: the page keeps what it shows."""
+    last_author...) are None when this push does not carry that text: the page keeps what it shows;
+    so is `safety_open` (an unacknowledged safety alert) outside the list, where the alert events tell."""
     return {
         "id": journey.id,
         "contact_id": journey.contact_id,
@@ -141,6 +144,7 @@ def journey_json(journey: Journey, last: Message | None = None, unread: int = 0)
         "last_author": last.author.first_name if last is not None and last.author else None,
         "consent_colour": journey.contact.consent_colour,
         "unread": unread,
+        "safety_open": safety_open,
         "url": f"/journeys/{journey.id}",
     }
 

@@ -281,6 +281,28 @@ def test_acknowledging_closes_the_alert_audits_and_tells_every_tab(
     sock.disconnect()
 
 
+def test_inbox_list_marks_a_journey_with_an_open_alert_until_it_is_acknowledged(
+    inbound, practice, staff_client
+):
+    always_open(practice)
+    inbound("I want to kill myself tonight", from_="+14155550142")
+    inbound("Can I move my appointment?", from_="+14155550143")
+    flagged = db.session.scalar(select(SafetyAlert.journey_id))
+
+    def marks() -> dict[int, bool]:
+        return {j["id"]: j["safety_open"] for j in staff_client.get("/api/journeys").get_json()["journeys"]}
+
+    shown = marks()
+    assert shown[flagged] is True and list(shown.values()).count(True) == 1
+    page = staff_client.get("/").get_data(as_text=True)  # the server-rendered row, for a reload
+    marker = 'class="tag tag-safety journey-safety"'
+    assert page.count(marker) == 3  # two rows and the row template
+    assert page.count(f"{marker} hidden") == 2  # shown on the flagged row only
+
+    assert staff_client.post(f"/api/journeys/{flagged}/safety-ack", json={}).status_code == 200
+    assert set(marks().values()) == {False}
+
+
 @pytest.mark.parametrize("body", [{"note": 7}, {"note": ["x"]}, {"note": "x" * 1001}, ["note"]], ids=repr)
 def test_acknowledgement_refuses_bad_notes(inbound, practice, staff_client, body):
     always_open(practice)

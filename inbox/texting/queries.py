@@ -6,7 +6,7 @@ from sqlalchemy import ColumnElement, case, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from inbox.extensions import db
-from inbox.models import Attachment, Journey, Message, ReadMarker, User, utcnow
+from inbox.models import Attachment, Journey, Message, ReadMarker, SafetyAlert, User, utcnow
 from inbox.presenters import journey_json
 from inbox.vocabulary import Direction
 
@@ -24,9 +24,10 @@ def inbox_page(
     snoozed: bool = False,
     limit: int = PAGE,
 ) -> list[dict]:
-    """The practice's journeys, most recent activity first, each with its snippet and unread count.
-    The views combine: waiting on us, mine, unassigned (mine and unassigned together match nothing).
-    A snoozed journey is left out until its time (`snoozed` lists only those, soonest back first)."""
+    """The practice's journeys, most recent activity first, each with its snippet, unread count and
+    whether a safety alert waits on it. The views combine: waiting on us, mine, unassigned (mine and
+    unassigned together match nothing). A snoozed journey is left out until its time (`snoozed` lists
+    only those, soonest back first)."""
     where = _view(
         user, pathway=pathway, state=state, mine=mine, waiting=waiting, unassigned=unassigned, snoozed=snoozed
     )
@@ -36,15 +37,17 @@ def inbox_page(
         else (Journey.last_activity_at.desc(), Journey.id.desc())
     )
     query = (
-        select(Journey)
+        select(Journey, _safety_open().label("safety_open"))
         .where(*where)
         .options(selectinload(Journey.contact), selectinload(Journey.assignee))
         .order_by(*order)
         .limit(limit)
     )
-    journeys = list(db.session.scalars(query))
-    if not journeys:
+    rows = db.session.execute(query).all()
+    if not rows:
         return []
+    journeys = [journey for journey, _ in rows]
+    flagged = {journey.id for journey, safety_open in rows if safety_open}
     last_ids = [j.last_message_id for j in journeys if j.last_message_id]
     last: dict[int | None, Message] = {
         m.id: m
@@ -55,7 +58,20 @@ def inbox_page(
         )
     }
     unread = unread_counts(user, [j.id for j in journeys])
-    return [journey_json(j, last.get(j.last_message_id), unread.get(j.id, 0)) for j in journeys]
+    return [
+        journey_json(j, last.get(j.last_message_id), unread.get(j.id, 0), safety_open=j.id in flagged)
+        for j in journeys
+    ]
+
+
+def _safety_open() -> ColumnElement[bool]:
+    """The row's journey has an unacknowledged safety alert: a correlated EXISTS in the list's own
+    SELECT (ix on safety_alerts.journey_id), so the red row marker costs no statement of its own."""
+    return (
+        select(SafetyAlert.id)
+        .where(SafetyAlert.journey_id == Journey.id, SafetyAlert.acknowledged_at.is_(None))
+        .exists()
+    )
 
 
 def waiting_on_us() -> ColumnElement[bool]:

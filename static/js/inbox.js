@@ -5,6 +5,7 @@
 import { get } from "./api.js";
 import { onConnect, onEvent } from "./live.js";
 import { debounce, refreshTimes } from "./format.js";
+import { safetyOpen, setRowMarker } from "./safety.js";
 
 
 const workspace = document.getElementById("workspace");
@@ -110,6 +111,9 @@ export function fillRow(row, j) {
   setText(row, ".journey-assignee", j.assignee || "Unassigned");
   row.querySelector(".journey-closed").hidden = Boolean(j.is_open);
   row.querySelector(".journey-optout").hidden = j.consent_state !== "opted_out";
+  // The live alert list wins once loaded; before that the server's answer (null in a push: keep it).
+  const flagged = safetyOpen(j.id) ?? j.safety_open;
+  if (flagged != null) setRowMarker(row, flagged);
   const snoozed = row.querySelector(".journey-snoozed");
   snoozed.hidden = !isSnoozed(j);
   snoozed.dataset.until = j.snoozed_until || "";

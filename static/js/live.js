@@ -105,15 +105,28 @@ async function stepPage(response) {
   return "/account/password";
 }
 
-// --- unread counter in the tab title ------------------------------------------------------
+// --- the tab title: open safety alerts, else the unread counter ------------------------------
 
 const baseTitle = document.title;
 let unseen = 0;
+let safetyOpen = false;
 
-// Show "(3) Intake Inbox" while texts arrived that this tab has not shown its user yet.
+// "⚠ Safety alert" while any alert waits (it outranks the unread count), else "(3) Intake Inbox"
+// while texts arrived that this tab has not shown its user yet.
+function drawTitle() {
+  if (safetyOpen) document.title = `⚠ Safety alert · ${baseTitle}`;
+  else document.title = unseen > 0 ? `(${unseen}) ${baseTitle}` : baseTitle;
+}
+
 function setUnseen(count) {
   unseen = count;
-  document.title = unseen > 0 ? `(${unseen}) ${baseTitle}` : baseTitle;
+  drawTitle();
+}
+
+// safety.js says whether any alert of the practice is open (in any tab's view of it).
+export function setSafetyTitle(open) {
+  safetyOpen = Boolean(open);
+  drawTitle();
 }
 
 // The user is looking at the tab again: the counter starts over.

@@ -86,9 +86,10 @@ function placeBelowFilters(container) {
   container.style.top = `${top}px`; // CSSOM, which the strict CSP allows (no inline style attribute)
 }
 
-// --- desktop notifications and the alert sound ---------------------------------------------------
+// --- desktop notifications and the alert sounds --------------------------------------------------
 
-const SOUND_KEY = "inbox.alertSound";
+const SOUND_KEY = "inbox.alertSound"; // the ordinary text's chime: off until the person turns it on
+const SAFETY_SOUND_KEY = "inbox.safetySound"; // the safety alarm: on until the person turns it off
 let audio = null;
 
 // Can this browser show desktop notifications at all?
@@ -96,44 +97,129 @@ function hasNotifications() {
   return typeof window.Notification === "function";
 }
 
+// Follow a same-site link as a click on it would: the workspace opens a journey in its pane without a
+// page load (panes.js listens for link clicks), any other page simply goes there.
+export function openPath(href) {
+  const link = document.createElement("a");
+  link.href = href;
+  link.hidden = true;
+  document.body.append(link);
+  link.click();
+  link.remove();
+}
+
 // A desktop notification for a popup, when this browser may show one and nobody is looking at the
 // page. Its words are ePHI-free: they appear on lock screens and in the system's notification list.
-// `tag` makes the other tabs' copy of the same alert replace this one rather than stack.
-export function desktopAlert({ title, body, url, tag }) {
+// `tag` makes the other tabs' copy of the same alert replace this one rather than stack. A `persistent`
+// one (a safety alert) stays until clicked and replaces the ordinary one of the same text with a sound
+// of its own; it keeps the system's sound only when `silent` is false (the page cannot play its own).
+export function desktopAlert({ title, body, url, tag, persistent = false, silent = true }) {
   const looking = document.visibilityState === "visible" && document.hasFocus();
   if (looking || !hasNotifications() || window.Notification.permission !== "granted") return null;
   const href = safePath(url);
-  const shown = new window.Notification(title, { body, tag, silent: true });
+  const options = { body, tag, silent };
+  if (persistent) Object.assign(options, { requireInteraction: true, renotify: Boolean(tag) });
+  const shown = new window.Notification(title, options);
   shown.onclick = () => {
     window.focus();
-    if (href) location.assign(href);
+    if (href) openPath(href);
     shown.close();
   };
   return shown;
 }
 
-// A short two-note chime, when this person turned the sound on (Web Audio: no file to fetch).
-export function chime() {
-  if (localStorage.getItem(SOUND_KEY) !== "on") return;
+// The page's one AudioContext. Browsers start it suspended until the person has used the page once,
+// so the first click or key press anywhere resumes it: a later alarm then plays in a background tab.
+function audioContext() {
+  audio = audio || new AudioContext();
+  if (audio.state === "suspended") audio.resume().catch(() => {});
+  return audio;
+}
+
+function unlockAudio() {
   try {
-    audio = audio || new AudioContext();
-    const now = audio.currentTime;
-    for (const [i, freq] of [880, 660].entries()) {
-      const tone = audio.createOscillator();
-      const gain = audio.createGain();
-      tone.frequency.value = freq;
-      gain.gain.setValueAtTime(0.08, now + i * 0.12);
-      gain.gain.exponentialRampToValueAtTime(0.001, now + i * 0.12 + 0.25);
-      tone.connect(gain).connect(audio.destination);
-      tone.start(now + i * 0.12);
-      tone.stop(now + i * 0.12 + 0.3);
-    }
+    audioContext();
   } catch {
-    // No audio here: the popup still shows.
+    // No Web Audio here: popups and notifications still show.
+  }
+}
+document.addEventListener("pointerdown", unlockAudio, { capture: true, once: true });
+document.addEventListener("keydown", unlockAudio, { capture: true, once: true });
+
+// Play `notes` ([start s, length s, Hz, volume]) on one waveform (Web Audio: no file to fetch).
+// Returns whether the page can be heard now (false while the browser holds its audio back).
+function play(wave, notes) {
+  try {
+    const ctx = audioContext();
+    const now = ctx.currentTime;
+    for (const [at, length, freq, volume] of notes) {
+      const tone = ctx.createOscillator();
+      const gain = ctx.createGain();
+      tone.type = wave;
+      tone.frequency.value = freq;
+      gain.gain.setValueAtTime(volume, now + at);
+      gain.gain.exponentialRampToValueAtTime(0.001, now + at + length);
+      tone.connect(gain).connect(ctx.destination);
+      tone.start(now + at);
+      tone.stop(now + at + length + 0.05);
+    }
+    return ctx.state === "running";
+  } catch {
+    return false; // no audio here: the popup still shows
   }
 }
 
-// The top bar's two switches: desktop alerts (the browser asks once, from this click) and the sound.
+// A short two-note chime for an ordinary text, when this person turned the sound on.
+export function chime() {
+  if (!soundOn(SOUND_KEY, false)) return;
+  play("sine", [
+    [0, 0.25, 880, 0.08],
+    [0.12, 0.25, 660, 0.08],
+  ]);
+}
+
+// The safety alarm: a harsh two-tone warble, three times over (about two seconds), unlike any chime.
+// On unless this person turned it off. Returns whether it could be heard.
+export function alarm() {
+  if (!safetySoundOn()) return false;
+  const notes = [];
+  for (let i = 0; i < 6; i += 1) notes.push([i * 0.33, 0.3, i % 2 ? 740 : 988, 0.12]);
+  return play("square", notes);
+}
+
+// Has this person left the safety alarm on (the default)?
+export function safetySoundOn() {
+  return soundOn(SAFETY_SOUND_KEY, true);
+}
+
+// Is a sound on? Each person's choice, kept in this browser; `byDefault` until they choose.
+function soundOn(key, byDefault) {
+  const chosen = localStorage.getItem(key);
+  return chosen === "on" || (byDefault && chosen !== "off");
+}
+
+// A sound's checkbox in the top bar's Sounds menu; `sample` plays once it is ticked (and the tick
+// lets the page play sound from now on).
+function wireSoundSwitch(box, key, byDefault, sample) {
+  if (!box) return;
+  box.checked = soundOn(key, byDefault);
+  box.addEventListener("change", () => {
+    localStorage.setItem(key, box.checked ? "on" : "off");
+    showSoundsLabel();
+    if (box.checked) sample();
+  });
+}
+
+// The menu's label warns while this person has the safety alarm off.
+function showSoundsLabel() {
+  const label = document.getElementById("sound-prefs-label");
+  if (!label) return;
+  label.textContent = safetySoundOn() ? "Sounds" : "Sounds: alarm off";
+  label.classList.toggle("sound-prefs-off", !safetySoundOn());
+}
+
+// The top bar's switches: desktop alerts (the browser asks once, from this click), and the Sounds menu
+// with the text chime and the safety alarm (each person's own, kept in this browser).
 function wireSwitches() {
   const desktop = document.getElementById("desktop-alerts");
   if (desktop && hasNotifications()) {
@@ -152,19 +238,13 @@ function wireSwitches() {
       show();
     });
   }
-  const sound = document.getElementById("alert-sound");
-  if (sound) {
-    const show = () => {
-      const on = localStorage.getItem(SOUND_KEY) === "on";
-      sound.setAttribute("aria-pressed", String(on));
-      sound.textContent = on ? "Sound on" : "Sound off";
-    };
-    show();
-    sound.addEventListener("click", () => {
-      localStorage.setItem(SOUND_KEY, localStorage.getItem(SOUND_KEY) === "on" ? "off" : "on");
-      show();
-      chime(); // a sample, and the click lets the page play sound from now on
-    });
-  }
+  wireSoundSwitch(document.getElementById("alert-sound"), SOUND_KEY, false, chime);
+  wireSoundSwitch(document.getElementById("safety-sound"), SAFETY_SOUND_KEY, true, alarm);
+  showSoundsLabel();
+  // The menu closes when the person clicks anywhere else.
+  const menu = document.getElementById("sound-prefs");
+  document.addEventListener("click", (event) => {
+    if (menu?.open && !menu.contains(event.target)) menu.open = false;
+  });
 }
 wireSwitches();
