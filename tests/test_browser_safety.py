@@ -325,8 +325,9 @@ def test_the_alert_card_and_banner_leave_the_composer_usable(page, live_server, 
     expect(page.locator("#safety-banner")).to_be_visible()
 
 
-# A push as the escalation worker (another branch) sends it: `safety.updated`, the payload shaped as
-# `safety.alert`. The test hands it to the page's own listeners, as its socket would.
+# A push as the escalation worker sends it: `safety.updated`, the payload shaped as `safety.alert`. The
+# test hands it to the page's own listeners, as its socket would, so the card's drawing is checked apart
+# from the worker's timing (tests/test_browser_on_call.py walks the worker's real escalation).
 ESCALATED = """async (alert) => {
   const { socket } = await import("/static/js/live.js");
   for (const listener of socket.listeners("safety.updated")) listener(alert);
