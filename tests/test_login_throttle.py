@@ -3,10 +3,16 @@ limit per address, a growing wait per account, and the person's own known device
 
 from __future__ import annotations
 
+import itertools
+import random
 import re
+import statistics
 import threading
+import time
 from datetime import timedelta
 
+import argon2
+import pytest
 import requests
 from argon2 import PasswordHasher
 from sqlalchemy import func, select, update
@@ -221,3 +227,82 @@ def test_old_counters_are_purged(app, staff):
     browser(app, ATTACKER).login(staff.email, "guess")
     assert throttle.purge() == 0
     assert throttle.purge(utcnow() + throttle.KEEP + timedelta(minutes=1)) == 2
+
+
+# --- every attempt costs the same ------------------------------------------------------------------
+
+TODAY = argon2.extract_parameters(auth.hash_password("anything"))  # what the app hashes passwords with
+ROUNDS = 20
+# Medians of interleaved attempts may differ by this share of the slower one: load on a busy machine
+# moves both alike, while a check made or skipped on one path alone is a whole argon2 check (~95 %).
+TOLERANCE = 0.4
+
+
+def timed_attempt(app, email: str, address: str) -> float:
+    """A wrong password from a fresh browser at `address`: seconds from the POST to its answer."""
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = address
+    page = client.get("/login")
+    token = re.search(rb'name="csrf_token" type="hidden" value="([^"]+)"', page.data).group(1).decode()
+    started = time.perf_counter()
+    response = client.post("/login", data={"email": email, "password": "wrong", "csrf_token": token})
+    elapsed = time.perf_counter() - started
+    assert response.status_code == 401
+    return elapsed
+
+
+def test_a_wrong_password_takes_as_long_for_an_account_as_for_no_account(app, practice, monkeypatch):
+    # The account's wait is pinned above; here an attacker who paces guesses never meets it.
+    monkeypatch.setattr(auth, "FREE_ATTEMPTS", 10 * ROUNDS)
+    current = factories.user(practice, email="current@example.com")
+    current.password_hash = auth.hash_password(factories.PASSWORD)  # as the app stores a password
+    factories.user(practice, email="older@example.com")  # a hash made at cheaper, older parameters
+    db.session.commit()
+    emails = {"unknown": None, "account": current.email, "older hash": "older@example.com"}
+    seconds: dict[str, list[float]] = {path: [] for path in emails}
+    order, addresses = random.Random(29), (f"198.51.{n // 200}.{n % 200 + 1}" for n in itertools.count())
+    for email in emails.values():  # warm-up: templates compiled, connections open
+        timed_attempt(app, email or "warm-up@example.com", next(addresses))
+    for n in range(ROUNDS):
+        # Interleaved, in a new order each round, so a burst of load falls on every path alike.
+        for path in order.sample(list(emails), len(emails)):
+            email = emails[path] or f"nobody{n}@example.com"  # a fresh unknown email each time
+            seconds[path].append(timed_attempt(app, email, next(addresses)))
+    medians = {path: statistics.median(times) for path, times in seconds.items()}
+    print("\nmedian answer to a wrong password, ms:", {p: round(m * 1000, 1) for p, m in medians.items()})
+    for path in ("account", "older hash"):
+        gap, slower = abs(medians[path] - medians["unknown"]), max(medians[path], medians["unknown"])
+        print(f"{path} vs unknown: {gap * 1000:.1f} ms apart, tolerance {TOLERANCE * slower * 1000:.1f} ms")
+        assert gap < TOLERANCE * slower, (path, medians)
+
+
+@pytest.mark.parametrize(
+    ("exists", "hashed_today", "active"),
+    [
+        (False, True, True),  # no such account: the dummy hash
+        (True, True, True),  # an account as the app stores it
+        (True, False, True),  # an account whose hash was made at older, cheaper parameters
+        (True, False, False),  # a deactivated account
+    ],
+)
+def test_every_wrong_password_costs_one_check_at_todays_parameters(
+    app, practice, monkeypatch, exists, hashed_today, active
+):
+    person = factories.user(practice, email="person@example.com", active=active)
+    if hashed_today:
+        person.password_hash = auth.hash_password(factories.PASSWORD)
+    db.session.commit()
+    checked: list[argon2.Parameters] = []
+    verify = argon2.PasswordHasher.verify
+
+    def counted(self, hash: str, password: str) -> bool:
+        """The real check, noting the parameters it ran at."""
+        checked.append(argon2.extract_parameters(hash))
+        return verify(self, hash, password)
+
+    monkeypatch.setattr(argon2.PasswordHasher, "verify", counted)
+    email = person.email if exists else "nobody@example.com"
+    assert browser(app).login(email, factories.PASSWORD if not active else "wrong").status_code == 401
+    assert checked.count(TODAY) == 1, checked
+    if not active:
+        assert checked == [TODAY]  # a deactivated account's own hash is not even looked at

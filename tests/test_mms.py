@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import pikepdf
 import pytest
 from PIL import Image
 from sqlalchemy import select
@@ -13,7 +14,7 @@ from inbox.extensions import db
 from inbox.media import attachments
 from inbox.models import Attachment, AuditEvent
 from inbox.texting.inbound import UNUSABLE_MEDIA_URL
-from tests import factories
+from tests import factories, hostile_pdfs
 from tests.conftest import StaffClient
 
 MESSAGE_SID = "MM" + "a" * 32
@@ -130,6 +131,35 @@ def test_declared_type_is_ignored_and_text_is_rejected(inbound, practice, fake_t
     first, second = db.session.scalars(select(Attachment).order_by(Attachment.position)).all()
     assert (first.status, first.content_type) == ("ready", "image/png")
     assert second.status == "unavailable" and "type" in second.error
+
+
+@pytest.mark.parametrize("kind", sorted(hostile_pdfs.HOSTILE))
+def test_an_inbound_pdf_is_stored_without_its_active_content(inbound, practice, fake_twilio, gateway, kind):
+    sent = hostile_pdfs.hostile(kind)
+    send_mms(inbound, fake_twilio, [(sent, "application/pdf")])
+    run_jobs(gateway)
+    att = db.session.scalar(select(Attachment))
+    db.session.refresh(att)
+    assert (att.status, att.content_type) == ("ready", "application/pdf")
+    stored = attachments.read_blob(att, "original")  # what staff download, decrypted
+    assert stored != sent and att.size == len(stored)
+    kept = hostile_pdfs.expanded(stored)
+    assert not hostile_pdfs.ACTIVE.search(kept), hostile_pdfs.ACTIVE.search(kept)
+    assert kept.count(hostile_pdfs.TEXT) == 2  # both pages, with their text
+
+
+def test_a_pdf_that_cannot_be_made_safe_is_unavailable_and_its_message_kept(
+    inbound, practice, fake_twilio, gateway
+):
+    locked = hostile_pdfs.saved(hostile_pdfs.plain(), encryption=pikepdf.Encryption(owner="o", user="pw"))
+    send_mms(inbound, fake_twilio, [(locked, "application/pdf")], body="my insurance letter")
+    run_jobs(gateway)
+    att = db.session.scalar(select(Attachment))
+    db.session.refresh(att)
+    assert (att.status, att.error) == ("unavailable", "could not make this PDF safe")
+    assert attachments.blob_paths(att) == []  # nothing of it stored
+    assert att.message.body == "my insurance letter"
+    assert att.source_url is not None  # still at Twilio: nothing was stored that could replace it
 
 
 def test_pixel_flood_is_rejected(inbound, practice, fake_twilio, gateway):

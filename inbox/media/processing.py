@@ -1,4 +1,5 @@
-"""MMS media pipeline: fetch from allow-listed hosts, sniff the real type, strip metadata, thumbnail.
+"""MMS media pipeline: fetch from allow-listed hosts, sniff the real type, strip metadata, thumbnail;
+PDFs are rewritten without their active content (media/pdfs.py).
 
 Pure functions; the caller stores, encrypts and schedules. Nothing here echoes a URL: Twilio redirects
 to pre-signed CDN links whose query string is itself a credential.
@@ -15,6 +16,8 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 from PIL import Image, ImageOps
+
+from inbox.media import pdfs
 
 try:
     from pillow_heif import register_heif_opener
@@ -231,14 +234,18 @@ def _encode(image: Image.Image, options: dict[str, Any]) -> bytes:
 
 
 def process(data: bytes, *, max_pixels: int = 40_000_000, thumb_size: int = 320) -> ProcessedMedia:
-    """Sniff and validate media; re-encode images without metadata and make a JPEG thumbnail."""
+    """Sniff and validate media; re-encode images without metadata and make a JPEG thumbnail; rewrite
+    PDFs without scripts, actions, embedded files and XFA. Nothing is ever returned as it came."""
     kind = sniff(data)
     if kind is None:
         raise MediaRejected("unsupported file type")
     if kind == "application/pdf":
         if b"%%EOF" not in data[-1024:]:
             raise MediaRejected("PDF is truncated")
-        return ProcessedMedia(kind, data, None, None, None, None)
+        try:
+            return ProcessedMedia(kind, pdfs.disarm(data), None, None, None, None)
+        except pdfs.UnsafePdf:
+            raise MediaRejected(pdfs.REASON) from None
     pillow_format, stored_type, options = _IMAGE_RULES[kind]
     image = _decode(data, pillow_format, max_pixels)
     stored = _flatten(image) if options["format"] == "JPEG" else image

@@ -6,6 +6,10 @@ whether or not anyone has it) a few attempts at once, then a growing wait betwee
 the person logged in from before carries a signed known-device cookie and has a budget of its own, so
 guesses from elsewhere never lock the person out of their own computer.
 
+Every attempt costs the same whether or not the email is someone's (docs/deploy.md, "Every attempt
+costs the same"): the same reservations under the same keys, and one argon2 check at today's
+parameters, against a dummy hash when there is no account or it is deactivated.
+
 A login with a second factor (docs/deploy.md, "Two-factor login") is two steps. The right password
 makes a server-side session that still owes a step (`StaffSession.pending_step`: the code, or an
 enrolment the practice requires); such a session loads no user, so it counts as logged in nowhere. Its
@@ -25,7 +29,7 @@ from datetime import datetime, timedelta
 from typing import ParamSpec
 from urllib.parse import urlsplit
 
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, extract_parameters
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import (
     Blueprint,
@@ -58,8 +62,9 @@ from inbox.vocabulary import LoginStep
 
 bp = Blueprint("auth", __name__)
 _hasher = PasswordHasher()
-# Verifying against this keeps the answer time the same whether or not the email exists.
-_DUMMY_HASH = _hasher.hash(secrets.token_hex(8))
+# Checked instead of an account's hash when there is no account (or it is deactivated): made once per
+# process by the same hasher, so it costs what checking a real password costs.
+_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
 SEEN_WRITE_EVERY = timedelta(seconds=30)
 # Per address: a hard limit of failed attempts per window.
 ADDRESS_WINDOW = timedelta(minutes=15)
@@ -103,6 +108,30 @@ def verify_password(stored_hash: str, password: str) -> bool:
         return False
 
 
+def _cheaper_than_today(stored_hash: str) -> bool:
+    """Whether checking this hash costs less than one at today's parameters (made by an older release
+    or by hand, or not an argon2 hash at all, which fails at once)."""
+    try:
+        made = extract_parameters(stored_hash)
+    except InvalidHashError:
+        return True
+    return made.time_cost * made.memory_cost < _hasher.time_cost * _hasher.memory_cost
+
+
+def check_login(user: User | None, password: str) -> bool:
+    """Whether the password logs this user in, at one cost for everyone who asks: an unknown email and
+    a deactivated account are checked against the dummy hash, and a wrong password against a hash
+    cheaper than today's is topped up with the dummy check, so no answer comes back sooner."""
+    if user is None or not user.active:
+        verify_password(_DUMMY_HASH, password)
+        return False
+    if verify_password(user.password_hash, password):
+        return True
+    if _cheaper_than_today(user.password_hash):
+        verify_password(_DUMMY_HASH, password)
+    return False
+
+
 def _digest(kind: str, value: str, step: str = "login") -> str:
     """A throttle key that names no email or address in the database: an HMAC under SECRET_KEY.
     `step` keeps the password's counters ("login") apart from the second factor's ("code")."""
@@ -136,13 +165,15 @@ def _devices() -> URLSafeTimedSerializer:
 def known_device(user: User | None) -> str | None:
     """The device id of this browser's signed cookie, if `user` logged in from it before."""
     raw = request.cookies.get(DEVICE_COOKIE)
-    if not raw or user is None:
+    if not raw:
         return None
-    try:
+    try:  # read whether or not the email is someone's: the same work for every attempt
         data = _devices().loads(raw, max_age=DEVICE_DAYS * 86400)
     except BadSignature:
         return None
-    if not isinstance(data, dict) or data.get("u") != user.id or not isinstance(data.get("d"), str):
+    if user is None or not isinstance(data, dict) or data.get("u") != user.id:
+        return None
+    if not isinstance(data.get("d"), str):
         return None
     return data["d"]
 
@@ -347,8 +378,8 @@ def login() -> ResponseReturnValue:
             flash(THROTTLED, "error")
             headers = {"Retry-After": str(taken.retry_after)}
             return render_template("login.html", form=form), 429, headers
-        ok = verify_password(user.password_hash if user else _DUMMY_HASH, form.password.data)
-        if not ok or user is None or not user.active:
+        # check_login never lets no account in; the second test only tells the type checker so.
+        if not check_login(user, form.password.data) or user is None:
             audit.record("login.failed", user, user_id=user.id if user else None)
             db.session.commit()
             flash("Email or password is not right.", "error")
