@@ -17,6 +17,7 @@ from sqlalchemy.orm import joinedload
 from inbox.common import audit
 from inbox.extensions import db
 from inbox.models import Contact, Journey, Message, Practice, SafetyAlert, User, utcnow
+from inbox.notify import webpush
 from inbox.presenters import iso, safety_alert_json
 from inbox.realtime import practice_room, push
 from inbox.texting.thread import log_activity
@@ -84,6 +85,7 @@ def raise_alert(
     )
     db.session.add(alert)  # flushed with the reply (or the commit): no statement of its own
     push("safety.alert", safety_alert_json(practice, alert), practice_room(practice.id))
+    webpush.notify_safety(alert)  # and to staff browsers with the tab closed (the worker sends it)
     return reply
 
 
