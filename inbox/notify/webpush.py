@@ -162,7 +162,7 @@ def drain(worker: str, now: datetime | None = None, limit: int = BATCH) -> int:
             )
             db.session.commit()
             if claimed:
-                sent += _send(delivery_id, http)
+                sent += _send(delivery_id, http, now)
     return sent
 
 
@@ -175,7 +175,7 @@ def _vapid() -> Vapid:
     return cache[key]
 
 
-def _send(delivery_id: int, http: requests.Session) -> int:
+def _send(delivery_id: int, http: requests.Session, now: datetime) -> int:
     """Send one claimed delivery and record how it went; 1 when the push service took it."""
     delivery = db.session.get(PushDelivery, delivery_id)
     if delivery is None:  # its subscription went meanwhile
@@ -194,9 +194,9 @@ def _send(delivery_id: int, http: requests.Session) -> int:
             requests_session=http,
         )
     except WebPushException as exc:
-        return _failed(delivery, sub, exc.status_code, exc.retry_after)
+        return _failed(delivery, sub, now, exc.status_code, exc.retry_after)
     except requests.RequestException as exc:
-        return _failed(delivery, sub, None, None, type(exc).__name__)
+        return _failed(delivery, sub, now, None, None, type(exc).__name__)
     delivery.status, delivery.sent_at, delivery.lease_until, delivery.error = "sent", utcnow(), None, None
     succeeded(sub)
     db.session.commit()
@@ -209,6 +209,7 @@ def _send(delivery_id: int, http: requests.Session) -> int:
 def _failed(
     delivery: PushDelivery,
     sub: PushSubscription,
+    now: datetime,
     status: int | None,
     retry_after: str | None,
     error: str | None = None,
@@ -225,7 +226,7 @@ def _failed(
         wait = 10 * 2 ** (delivery.attempts - 1)
         if retry_after and retry_after.isdigit():
             wait = max(wait, min(int(retry_after), RETRY_AFTER_CAP))
-        delivery.status, delivery.due_at = "pending", utcnow() + timedelta(seconds=wait)
+        delivery.status, delivery.due_at = "pending", now + timedelta(seconds=wait)
     else:
         delivery.status = "failed"
         sub.failures += 1

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, current_app, jsonify, render_template, request, send_from_directory
+from pathlib import Path
+
+from flask import Blueprint, Flask, Response, current_app, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
@@ -74,8 +76,9 @@ def alerts_page() -> ResponseReturnValue:
 def service_worker() -> ResponseReturnValue:
     """The service worker, from the site's root so that its scope is the whole site. No login: the
     browser checks it for updates whether or not anyone is logged in, and it holds nothing secret."""
-    response = send_from_directory(current_app.static_folder or "static", "sw.js", max_age=0)
-    response.headers["Cache-Control"] = "no-cache"
+    source = Path(current_app.static_folder or "static", "sw.js").read_bytes()  # a few kB
+    response = Response(source, mimetype="text/javascript")
+    response.headers["Cache-Control"] = "no-cache"  # browsers look for a new version on each visit
     response.headers["Service-Worker-Allowed"] = "/"
     return response
 
