@@ -136,6 +136,12 @@ def test_a_safety_alert_reaches_a_closed_tab_as_a_persistent_notification(
         assert "Open Intake Inbox" in notification["body"]
         screenshot(later, "push-alerts-after-alert")
 
+        # The device can be removed from the list: the server forgets it, nothing more is sent to it.
+        later.click("#push-devices button[data-remove]")
+        expect(later.locator("#push-devices li")).to_have_text("None yet.")
+        db.session.expire_all()
+        assert db.session.query(PushSubscription).filter_by(user_id=staff.id).count() == 0
+
 
 def live_server_public_key(page) -> str:
     """The VAPID public key the live server signs with, as the page reads it."""
