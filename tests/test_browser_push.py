@@ -41,6 +41,16 @@ POST_SUBSCRIPTION = """async (subscription) => {
   });
   return answer.status;
 }"""
+POST_NOTE = """async ({ journey, mentions }) => {
+  const token = document.querySelector('meta[name="csrf-token"]').content;
+  const answer = await fetch(`/api/journeys/${journey}/notes`, {
+    method: "POST",
+    credentials: "same-origin",
+    headers: { "Content-Type": "application/json", "X-CSRFToken": token },
+    body: JSON.stringify({ body: "Please call her back today", mentions }),
+  });
+  return answer.status;
+}"""
 
 
 def registration_id(cdp, origin: str, timeout: float = 10.0) -> str:
@@ -113,13 +123,10 @@ def test_a_safety_alert_reaches_a_closed_tab_as_a_persistent_notification(
         # The push service hands the message to the browser: here, the DevTools protocol does.
         blank = context.new_page()
         cdp = context.new_cdp_session(blank)
+        registration = registration_id(cdp, origin)
         cdp.send(
             "ServiceWorker.deliverPushMessage",
-            {
-                "origin": origin,
-                "registrationId": registration_id(cdp, origin),
-                "data": json.dumps(push.payload),
-            },
+            {"origin": origin, "registrationId": registration, "data": json.dumps(push.payload)},
         )
         later = context.new_page()
         later.goto(f"{origin}/account/alerts")
@@ -135,6 +142,28 @@ def test_a_safety_alert_reaches_a_closed_tab_as_a_persistent_notification(
         assert notification["data"] == {"kind": "safety", "url": push.payload["url"]}
         assert "Open Intake Inbox" in notification["body"]
         screenshot(later, "push-alerts-after-alert")
+
+        # A mention goes the same way, as an ordinary notification beside the alert.
+        journey_id = int(push.payload["url"].rsplit("/", 1)[1])
+        note = later.evaluate(POST_NOTE, {"journey": journey_id, "mentions": [staff.id]})
+        assert note == 201
+        mention = push_service.wait_for(2, timeout=20)[1]
+        assert mention.payload["kind"] == "mention" and mention.payload["title"] == "You were mentioned"
+        cdp.send(
+            "ServiceWorker.deliverPushMessage",
+            {
+                "origin": origin,
+                "registrationId": registration,
+                "data": json.dumps(mention.payload),
+            },
+        )
+        deadline = time.monotonic() + 10
+        while len(shown := later.evaluate(NOTIFICATIONS)) < 2:
+            assert time.monotonic() < deadline, "the service worker showed no mention"
+            time.sleep(0.1)
+        by_kind = {n["data"]["kind"]: n for n in shown}
+        assert by_kind["mention"]["requireInteraction"] is False
+        assert by_kind["safety"]["requireInteraction"] is True
 
         # The device can be removed from the list: the server forgets it, nothing more is sent to it.
         later.click("#push-devices button[data-remove]")
