@@ -3,6 +3,7 @@
 // turn it off again. The service worker shows the alerts (static/sw.js).
 
 import { api, get, post } from "./api.js";
+import { formatTime } from "./format.js";
 
 const statusLine = document.getElementById("push-status");
 const onButton = document.getElementById("push-on");
@@ -113,6 +114,9 @@ async function removeDevice(button) {
     button.disabled = false;
   }
 }
+
+// The list's times, on the practice's clock.
+for (const time of document.querySelectorAll("#push-devices time")) time.textContent = formatTime(time.dateTime);
 
 onButton.addEventListener("click", turnOn);
 offButton.addEventListener("click", turnOff);
