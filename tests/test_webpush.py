@@ -228,6 +228,41 @@ def test_a_worker_that_dies_mid_send_neither_loses_nor_repeats_a_push(
     assert db.session.scalar(select(func.count(PushNotice.id))) == 1
 
 
+def test_a_push_that_keeps_killing_its_worker_is_recorded_as_failed(
+    app, staff_client, staff, practice, push_service
+):
+    subscribe(staff_client, push_service.device())
+    journey = factories.journey(factories.contact(practice))
+    webpush.notify_mention(factories.texted(journey, "x", direction="note", kind="note"), staff)
+    db.session.commit()
+    webpush.fan_out(utcnow())
+    db.session.execute(
+        update(PushDelivery).values(
+            status="sending", lease_until=utcnow() - timedelta(seconds=1), attempts=webpush.MAX_ATTEMPTS
+        )
+    )
+    db.session.commit()
+    assert deliver() == 0 and push_service.pushes == []
+    delivery = db.session.scalar(select(PushDelivery))
+    db.session.refresh(delivery)
+    assert (delivery.status, delivery.error) == ("failed", "worker died")
+
+
+def test_an_unexpected_error_while_sending_is_retried_not_lost(
+    app, staff_client, staff, practice, push_service, monkeypatch
+):
+    subscribe(staff_client, push_service.device())
+    journey = factories.journey(factories.contact(practice))
+    webpush.notify_mention(factories.texted(journey, "x", direction="note", kind="note"), staff)
+    db.session.commit()
+    monkeypatch.setattr(webpush, "webpush", lambda **_kw: 1 / 0)
+    assert deliver() == 0
+    delivery = db.session.scalar(select(PushDelivery))
+    assert (delivery.status, delivery.error) == ("pending", "ZeroDivisionError")
+    monkeypatch.undo()
+    assert webpush.drain("w", now=delivery.due_at) == 1
+
+
 def test_old_deliveries_are_purged_with_their_notices(app, staff_client, staff, practice, push_service):
     subscribe(staff_client, push_service.device())
     journey = factories.journey(factories.contact(practice))

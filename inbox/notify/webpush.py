@@ -25,7 +25,7 @@ import requests
 from flask import current_app
 from py_vapid import Vapid
 from pywebpush import WebPushException, webpush
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import case, delete, insert, select, update
 
 from inbox.extensions import db, rowcount
 from inbox.models import (
@@ -135,8 +135,15 @@ def drain(worker: str, now: datetime | None = None, limit: int = BATCH) -> int:
     # Looked for first: an UPDATE on every idle pass would take SQLite's write lock twice a second.
     expired = (PushDelivery.status == "sending", PushDelivery.lease_until < now)
     if db.session.scalar(select(PushDelivery.id).where(*expired).limit(1)) is not None:
+        last_try = PushDelivery.attempts >= MAX_ATTEMPTS  # one that keeps killing its worker stops here
         db.session.execute(
-            update(PushDelivery).where(*expired).values(status="pending", lease_until=None),
+            update(PushDelivery)
+            .where(*expired)
+            .values(
+                status=case((last_try, "failed"), else_="pending"),
+                error=case((last_try, "worker died"), else_=PushDelivery.error),
+                lease_until=None,
+            ),
             execution_options={"synchronize_session": False},
         )
         db.session.commit()
@@ -197,6 +204,9 @@ def _send(delivery_id: int, http: requests.Session, now: datetime) -> int:
     except WebPushException as exc:
         return _failed(delivery, sub, now, exc.status_code, exc.retry_after)
     except requests.RequestException as exc:
+        return _failed(delivery, sub, now, None, None, type(exc).__name__)
+    except Exception as exc:  # recorded and retried like a network error, never a lease lost in a loop
+        log.exception("push failed delivery id=%s", delivery.id)
         return _failed(delivery, sub, now, None, None, type(exc).__name__)
     delivery.status, delivery.sent_at, delivery.lease_until, delivery.error = "sent", utcnow(), None, None
     succeeded(sub)
