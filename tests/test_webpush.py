@@ -64,6 +64,13 @@ def deliver() -> int:
     return webpush.drain("test-worker")
 
 
+def mention(practice, user) -> None:
+    """A note mentioning `user`, as notes.add_note raises it (its push notice committed)."""
+    journey = factories.journey(factories.contact(practice))
+    webpush.notify_mention(factories.texted(journey, "x", direction="note", kind="note"), user)
+    db.session.commit()
+
+
 def subscription_count(**where) -> int:
     """How many subscriptions are stored (matching the given columns)."""
     query = select(func.count(PushSubscription.id))
@@ -143,9 +150,7 @@ def test_a_gone_browser_is_forgotten(app, staff_client, staff, practice, push_se
     gone, kept = push_service.device(answer=410), push_service.device()
     subscribe(staff_client, gone)
     subscribe(staff_client, kept)
-    journey = factories.journey(factories.contact(practice))
-    webpush.notify_mention(factories.texted(journey, "x", direction="note", kind="note"), staff)
-    db.session.commit()
+    mention(practice, staff)
 
     assert deliver() == 1
     db.session.expire_all()
@@ -161,9 +166,7 @@ def test_a_failing_push_service_is_retried_with_backoff_then_recorded(
 ):
     flaky = push_service.device(answer=503)
     subscribe(staff_client, flaky)
-    journey = factories.journey(factories.contact(practice))
-    webpush.notify_mention(factories.texted(journey, "x", direction="note", kind="note"), staff)
-    db.session.commit()
+    mention(practice, staff)
 
     now = utcnow()
     waits = []
@@ -185,9 +188,7 @@ def test_retry_after_from_the_push_service_is_respected(app, staff_client, staff
     busy = push_service.device(answer=429)
     busy.retry_after = "120"
     subscribe(staff_client, busy)
-    journey = factories.journey(factories.contact(practice))
-    webpush.notify_mention(factories.texted(journey, "x", direction="note", kind="note"), staff)
-    db.session.commit()
+    mention(practice, staff)
     before = utcnow()
     deliver()
     delivery = db.session.scalar(select(PushDelivery))
@@ -232,9 +233,7 @@ def test_a_push_that_keeps_killing_its_worker_is_recorded_as_failed(
     app, staff_client, staff, practice, push_service
 ):
     subscribe(staff_client, push_service.device())
-    journey = factories.journey(factories.contact(practice))
-    webpush.notify_mention(factories.texted(journey, "x", direction="note", kind="note"), staff)
-    db.session.commit()
+    mention(practice, staff)
     webpush.fan_out(utcnow())
     db.session.execute(
         update(PushDelivery).values(
@@ -252,9 +251,7 @@ def test_an_unexpected_error_while_sending_is_retried_not_lost(
     app, staff_client, staff, practice, push_service, monkeypatch
 ):
     subscribe(staff_client, push_service.device())
-    journey = factories.journey(factories.contact(practice))
-    webpush.notify_mention(factories.texted(journey, "x", direction="note", kind="note"), staff)
-    db.session.commit()
+    mention(practice, staff)
     monkeypatch.setattr(webpush, "webpush", lambda **_kw: 1 / 0)
     assert deliver() == 0
     delivery = db.session.scalar(select(PushDelivery))
@@ -265,9 +262,7 @@ def test_an_unexpected_error_while_sending_is_retried_not_lost(
 
 def test_old_deliveries_are_purged_with_their_notices(app, staff_client, staff, practice, push_service):
     subscribe(staff_client, push_service.device())
-    journey = factories.journey(factories.contact(practice))
-    webpush.notify_mention(factories.texted(journey, "x", direction="note", kind="note"), staff)
-    db.session.commit()
+    mention(practice, staff)
     deliver()
     assert webpush.purge(utcnow() + timedelta(days=29)) == 0
     assert webpush.purge(utcnow() + timedelta(days=31)) == 1
