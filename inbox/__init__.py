@@ -87,6 +87,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         health,
         intake,
         optouts,
+        push,
         safety,
         two_factor,
         views,
@@ -105,6 +106,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     api.init_app(app)
     optouts.init_app(app)
     app.register_blueprint(safety.bp)
+    push.init_app(app)  # Web Push: subscriptions, the alerts page, the service worker
     workspace.init_app(app)  # contacts staff name, internal notes, @mentions
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(intake.bp)

@@ -11,7 +11,7 @@ from flask import Flask, current_app
 from sqlalchemy import func, or_, select
 
 from inbox.common.phones import InvalidNumber, to_e164
-from inbox.crypto import keyring, new_index_key
+from inbox.crypto import keyring, new_index_key, new_vapid_key, vapid_public_key
 from inbox.dev.demo import load_demo
 from inbox.extensions import db
 from inbox.gateway import gateway_for
@@ -232,6 +232,15 @@ def gen_index_key_command() -> None:
     click.echo(new_index_key())
 
 
+@click.command("gen-vapid-key")
+def gen_vapid_key_command() -> None:
+    """Print a new INBOX_VAPID_PRIVATE_KEY and the public key browsers will subscribe with (changing it
+    later leaves every subscribed browser unreachable until its person turns alerts on again)."""
+    private = new_vapid_key()
+    click.echo(f"INBOX_VAPID_PRIVATE_KEY={private}")
+    click.echo(f"# public key (GET /api/push/key serves it): {vapid_public_key(private)}")
+
+
 def init_app(app: Flask) -> None:
     """Register the commands under `flask --app inbox`."""
     for command in (
@@ -241,6 +250,7 @@ def init_app(app: Flask) -> None:
         worker_command,
         rotate_keys_command,
         gen_index_key_command,
+        gen_vapid_key_command,
         reindex_command,
         purge_command,
         gen_data_key_command,

@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from inbox.crypto import new_index_key
+from inbox.crypto import new_index_key, new_vapid_key
 
 DEFAULT_MEDIA_HOSTS = "https://api.twilio.com,https://media.twiliocdn.com,https://mms.twiliocdn.com"
 # Production takes these from the environment only: generating them would hide a lost or missing secret.
@@ -19,7 +19,15 @@ REQUIRED_IN_PRODUCTION = (
     "INBOX_INDEX_KEY",
     "TWILIO_ACCOUNT_SID",
     "TWILIO_AUTH_TOKEN",
+    "INBOX_VAPID_PRIVATE_KEY",
+    "INBOX_VAPID_SUBJECT",
 )
+# Where Web Push endpoints may point (host suffixes): the browsers' own push services. The worker POSTs
+# to whatever endpoint a browser gave, so an endpoint elsewhere is refused when it is stored (no SSRF).
+DEFAULT_PUSH_SERVICES = (
+    "fcm.googleapis.com,android.googleapis.com,push.services.mozilla.com,push.apple.com,notify.windows.com"
+)
+DEFAULT_VAPID_SUBJECT = "mailto:intake-inbox@localhost"  # development only: production names its own
 DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 5000  # where `python wsgi.py` serves without HOST and PORT
 
 
@@ -76,6 +84,9 @@ def production_problems(environ: Mapping[str, str]) -> list[str]:
         problems.append("SECRET_KEY must be at least 32 characters")
     if not environ.get("INBOX_PUBLIC_URL", "").startswith("https://"):
         problems.append("INBOX_PUBLIC_URL must be an https:// URL")
+    subject = environ.get("INBOX_VAPID_SUBJECT", "").strip()
+    if subject and not subject.startswith(("mailto:", "https://")):
+        problems.append("INBOX_VAPID_SUBJECT must be a mailto: or https:// URL")
     media_hosts = environ.get("INBOX_MEDIA_HOSTS", DEFAULT_MEDIA_HOSTS).split(",")
     if any(not host.strip().startswith("https://") for host in media_hosts):
         problems.append("INBOX_MEDIA_HOSTS must list https:// origins only")
@@ -108,6 +119,11 @@ def load_config(instance_path: str) -> dict[str, Any]:
         "TWILIO_AUTH_TOKEN": os.environ.get("TWILIO_AUTH_TOKEN", ""),
         "TWILIO_API_BASE_URL": os.environ.get("TWILIO_API_BASE_URL") or None,
         "INBOX_MEDIA_HOSTS": os.environ.get("INBOX_MEDIA_HOSTS", DEFAULT_MEDIA_HOSTS),
+        # Web Push (inbox/notify): the key the pushes are signed with (its public half is what browsers
+        # subscribe with) and whom push services may contact about them.
+        "INBOX_VAPID_PRIVATE_KEY": os.environ.get("INBOX_VAPID_PRIVATE_KEY"),
+        "INBOX_VAPID_SUBJECT": os.environ.get("INBOX_VAPID_SUBJECT") or DEFAULT_VAPID_SUBJECT,
+        "INBOX_PUSH_SERVICES": os.environ.get("INBOX_PUSH_SERVICES") or DEFAULT_PUSH_SERVICES,
         "SOCKETIO_MESSAGE_QUEUE": os.environ.get("SOCKETIO_MESSAGE_QUEUE") or None,
         # Deployments (and test runs) sharing one Redis keep their events apart with their own channel.
         "SOCKETIO_CHANNEL": os.environ.get("SOCKETIO_CHANNEL") or "flask-socketio",
@@ -137,6 +153,8 @@ def load_config(instance_path: str) -> dict[str, Any]:
         config["INBOX_DATA_KEYS"] = _instance_secret(instance, "data_keys", _new_data_key)
     if not config["INBOX_INDEX_KEY"]:
         config["INBOX_INDEX_KEY"] = _instance_secret(instance, "index_key", new_index_key)
+    if not config["INBOX_VAPID_PRIVATE_KEY"]:
+        config["INBOX_VAPID_PRIVATE_KEY"] = _instance_secret(instance, "vapid_private_key", new_vapid_key)
     if config["INBOX_SIMULATOR"]:
         # The simulator signs its webhooks with a development token, as Twilio would with the real one.
         config["TWILIO_AUTH_TOKEN"] = config["TWILIO_AUTH_TOKEN"] or _instance_secret(

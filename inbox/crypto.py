@@ -22,7 +22,8 @@ import os
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
@@ -35,7 +36,7 @@ class DecryptionError(Exception):
 
 
 class KeyConfigError(ValueError):
-    """INBOX_DATA_KEYS or INBOX_INDEX_KEY is malformed."""
+    """INBOX_DATA_KEYS, INBOX_INDEX_KEY or INBOX_VAPID_PRIVATE_KEY is malformed."""
 
 
 class Keyring:
@@ -121,10 +122,48 @@ def new_index_key() -> str:
     return base64.b64encode(os.urandom(32)).decode()
 
 
+def b64url(data: bytes) -> str:
+    """URL-safe base64 without padding, as Web Push writes keys."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def unb64url(text: str) -> bytes:
+    """Bytes from URL-safe base64 with or without padding; ValueError for anything else."""
+    text = text.rstrip("=")
+    if not text.isascii() or not all(c.isalnum() or c in "-_" for c in text) or len(text) % 4 == 1:
+        raise ValueError("not base64url")
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def new_vapid_key() -> str:
+    """A fresh INBOX_VAPID_PRIVATE_KEY: a P-256 private key, its 32 raw bytes in base64url."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    return b64url(key.private_numbers().private_value.to_bytes(32, "big"))
+
+
+def vapid_public_key(private: str) -> str:
+    """The application server key browsers subscribe with (the uncompressed P-256 point, base64url)."""
+    try:
+        raw = unb64url(private.strip())
+        if len(raw) != 32:
+            raise ValueError("wrong length")
+        key = ec.derive_private_key(int.from_bytes(raw, "big"), ec.SECP256R1())
+    except ValueError as exc:
+        raise KeyConfigError(
+            "INBOX_VAPID_PRIVATE_KEY must be a P-256 private key, 32 bytes in base64url"
+        ) from exc
+    point = key.public_key().public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+    )
+    return b64url(point)
+
+
 def init_app(app: Any) -> None:
-    """Load the keyring and the blind index from their settings (fails fast on a malformed key)."""
+    """Load the keyring, the blind index and the VAPID key from their settings (fails fast on a
+    malformed key)."""
     app.extensions["inbox_keyring"] = Keyring(app.config["INBOX_DATA_KEYS"])
     app.extensions["inbox_blind_index"] = BlindIndex(app.config["INBOX_INDEX_KEY"])
+    app.config["INBOX_VAPID_PUBLIC_KEY"] = vapid_public_key(app.config["INBOX_VAPID_PRIVATE_KEY"])
 
 
 def keyring() -> Keyring:

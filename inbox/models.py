@@ -732,3 +732,76 @@ class ThrottleCounter(Model):
     # A delayed counter's next attempt may start only from this moment (None: right away).
     next_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+# --- Web Push: alerts that reach a staff member's browser with the tab closed (inbox/notify) ----------
+
+
+class PushSubscription(Model):
+    """One browser of one staff member (a service worker's push subscription): where the push service
+    takes a message for it and the keys it is encrypted to. Not ePHI; the endpoint is a capability URL
+    (whoever knows it can address that browser), so it is never logged nor audited beyond its host."""
+
+    __tablename__ = "push_subscriptions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practices.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    endpoint: Mapped[str] = mapped_column(Text)
+    # SHA-256 of the endpoint: one row per browser, whatever the endpoint's length (an index on Text
+    # is not portable).
+    endpoint_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    p256dh: Mapped[str] = mapped_column(String(100))  # the browser's ECDH public key, base64url
+    auth: Mapped[str] = mapped_column(String(40))  # its 16-byte auth secret, base64url
+    device: Mapped[str] = mapped_column(String(60), default="")  # "Chrome on Windows": browser and OS only
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Deliveries that failed for good since the last success (the push service kept refusing them).
+    failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class PushNotice(Model):
+    """Something to push (a safety alert to every staff member of the practice, or a mention to one
+    person), written in the transaction that raised it; the worker fans it out to the subscribed
+    browsers (`fanned_out_at`). Holds ids only: the payload says no more than "open Intake Inbox"."""
+
+    __tablename__ = "push_notices"
+    __table_args__ = (Index("ix_push_notices_pending", "fanned_out_at", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practices.id"))
+    kind: Mapped[str] = mapped_column(String(12))  # safety, mention
+    journey_id: Mapped[int] = mapped_column(ForeignKey("journeys.id"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # None: every active staff member
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    fanned_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    journey: Mapped[Journey] = relationship()
+
+
+class PushDelivery(Model):
+    """One notice to one browser: the worker's durable queue (pending → sending under a lease → sent,
+    or failed after its retries). Goes with its subscription."""
+
+    __tablename__ = "push_deliveries"
+    __table_args__ = (
+        UniqueConstraint("notice_id", "subscription_id", name="uq_push_deliveries_notice_subscription"),
+        Index("ix_push_deliveries_due", "status", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    notice_id: Mapped[int] = mapped_column(ForeignKey("push_notices.id", ondelete="CASCADE"))
+    subscription_id: Mapped[int] = mapped_column(
+        ForeignKey("push_subscriptions.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(8), default="pending")  # pending, sending, sent, failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    error: Mapped[str | None] = mapped_column(String(80))  # "HTTP 503", "timeout": never the response body
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    notice: Mapped[PushNotice] = relationship()
+    subscription: Mapped[PushSubscription] = relationship()

@@ -21,6 +21,7 @@ from inbox.extensions import db, socketio
 from inbox.gateway import Gateway, gateway_for
 from inbox.media import attachments
 from inbox.models import WorkerHeartbeat, utcnow
+from inbox.notify import webpush
 from inbox.records import retention
 from inbox.texting import automations, escalation, inbound, journeys, outbox
 from inbox.web.auth import end_idle_sessions
@@ -53,6 +54,7 @@ def run_once(gateway: Gateway, name: str) -> int:
         automations.tick()
         throttle.purge()
         journeys.wake_due()  # snoozes that ended: back in the inbox, and every tab hears it
+        webpush.purge()
     if _due("retention", current_app.config["INBOX_RETENTION_EVERY_SECONDS"]) and retention.sweep(gateway):
         # More is past the retention window than one bounded batch: go on next pass, not next hour.
         _next_run["retention"] = 0.0
@@ -61,6 +63,7 @@ def run_once(gateway: Gateway, name: str) -> int:
     done += _follow_ups()  # before the drain: a new inquiry's opt-in request goes this pass
     done += outbox.drain(gateway, name)
     done += attachments.process_due(gateway)
+    done += webpush.drain(name)  # safety alerts and mentions to staff browsers (Web Push)
     heartbeat = db.session.get(WorkerHeartbeat, name) or WorkerHeartbeat(name=name)
     heartbeat.seen_at = utcnow()
     db.session.add(heartbeat)

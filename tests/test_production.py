@@ -20,6 +20,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from inbox import create_app
 from inbox.config import REQUIRED_IN_PRODUCTION, ConfigError
+from inbox.crypto import new_vapid_key
 from inbox.extensions import db
 from inbox.models import WorkerHeartbeat, utcnow
 from tests import ephi_watch, factories
@@ -31,6 +32,7 @@ pytest_plugins = ["tests.live_server"]  # the live_server fixture
 
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCTION_SECRET = "s3cr3t-" + secrets.token_hex(24)
+PRODUCTION_VAPID_KEY = new_vapid_key()
 
 
 @pytest.fixture
@@ -39,7 +41,10 @@ def production_env(app_env, monkeypatch) -> dict[str, str]:
     monkeypatch.setenv("INBOX_ENV", "production")
     monkeypatch.setenv("SECRET_KEY", PRODUCTION_SECRET)
     monkeypatch.delenv("INBOX_MEDIA_HOSTS")  # Twilio's own https hosts, the default
-    return {**app_env, "INBOX_ENV": "production", "SECRET_KEY": PRODUCTION_SECRET}
+    vapid = {"INBOX_VAPID_PRIVATE_KEY": PRODUCTION_VAPID_KEY, "INBOX_VAPID_SUBJECT": "mailto:it@example.org"}
+    for name, value in vapid.items():
+        monkeypatch.setenv(name, value)
+    return {**app_env, "INBOX_ENV": "production", "SECRET_KEY": PRODUCTION_SECRET, **vapid}
 
 
 @pytest.fixture
@@ -91,12 +96,14 @@ def test_production_ignores_secrets_generated_for_development(production_env, mo
     monkeypatch.setenv("INBOX_ENV", "development")
     monkeypatch.delenv("SECRET_KEY")
     monkeypatch.delenv("INBOX_DATA_KEYS")
+    monkeypatch.delenv("INBOX_VAPID_PRIVATE_KEY")
     create_app()  # a development run leaves generated keys behind
-    assert {"secret_key", "data_keys"} <= {p.name for p in instance.iterdir()}
+    assert {"secret_key", "data_keys", "vapid_private_key"} <= {p.name for p in instance.iterdir()}
 
     monkeypatch.setenv("INBOX_ENV", "production")
     message = refusal()
     assert "SECRET_KEY is not set" in message and "INBOX_DATA_KEYS is not set" in message
+    assert "INBOX_VAPID_PRIVATE_KEY is not set" in message
     assert (instance / "secret_key").read_text() not in message
 
 
@@ -117,6 +124,7 @@ def test_production_names_every_missing_setting_at_once(production_env, monkeypa
         ("SECRET_KEY", "changeme", "SECRET_KEY must be at least 32 characters"),
         ("INBOX_MEDIA_HOSTS", "https://api.twilio.com,http://media.example", "https:// origins only"),
         ("TWILIO_AUTH_TOKEN", "   ", "TWILIO_AUTH_TOKEN is not set"),
+        ("INBOX_VAPID_SUBJECT", "ops@example.org", "INBOX_VAPID_SUBJECT must be a mailto: or https:// URL"),
     ],
 )
 def test_production_refuses_unsafe_values(production_env, monkeypatch, name, value, complaint):

@@ -230,10 +230,11 @@ def test_consent_keyword_costs_the_same_for_5_or_50_held_texts(inbound, practice
     assert len(large) == len(small), f"5 held:\n{show(small)}\n\n50 held:\n{show(large)}"
 
 
-@pytest.mark.parametrize(("hours", "extra"), [("office", 1), ("after", 3)])
+@pytest.mark.parametrize(("hours", "extra"), [("office", 2), ("after", 4)])
 def test_risk_text_costs_its_alert_and_reply_only(inbound, practice, hours, extra):
     # A plain text pays nothing for the safety net (INBOUND_STATEMENTS above is unchanged). A risk text
-    # adds the alert's INSERT; after hours also the 12-hour check and the reply's INSERT.
+    # adds the alert's INSERT and its Web Push notice's; after hours also the 12-hour check and the reply's
+    # INSERT.
     practice.office_days = "1234567" if hours == "office" else ""
     practice.office_start, practice.office_end = 0, 24 * 60
     contact = factories.contact(practice, phone="+14155559999")

@@ -12,6 +12,7 @@ from inbox.common import audit
 from inbox.common.inputs import clean, parse_id
 from inbox.extensions import db
 from inbox.models import Journey, Mention, Message, User, utcnow
+from inbox.notify import webpush
 from inbox.realtime import push, user_room
 from inbox.texting.thread import announce, new_message
 from inbox.vocabulary import Direction, Kind, Status
@@ -88,6 +89,7 @@ def add_note(journey: Journey, author: User, body: str, mentions: Sequence[User]
             )
         )
         push("mention", {"journey_id": journey.id, "message_id": note.id, "by": by}, user_room(user.id))
+        webpush.notify_mention(note, user)
     audit.record(
         "note.create", note, user_id=author.id, journey_id=journey.id, mentions=[u.id for u in mentions]
     )

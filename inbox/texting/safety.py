@@ -19,6 +19,7 @@ from sqlalchemy.orm import joinedload
 from inbox.common import audit
 from inbox.extensions import db
 from inbox.models import Contact, Journey, Message, Practice, SafetyAlert, User, utcnow
+from inbox.notify import webpush
 from inbox.presenters import iso, safety_alert_json
 from inbox.realtime import practice_room, push
 from inbox.texting import escalation
@@ -104,6 +105,7 @@ def raise_alert(
     )
     db.session.add(alert)  # flushed with the next statement (or the commit): no statement of its own
     escalation.schedule(alert, now)  # texts the on-call rota if nobody acknowledges it in time
+    webpush.notify_safety(alert)  # and to staff browsers with the tab closed (the worker sends it)
     announce(alert)
     return alert
 

@@ -22,6 +22,7 @@ from wtforms.validators import DataRequired, Email, Length
 from inbox.common import audit, two_factor
 from inbox.extensions import db
 from inbox.models import StaffSession, User
+from inbox.notify import subscriptions as push_subscriptions
 from inbox.web.auth import admin_required, end_session, hash_password
 
 bp = Blueprint("staff", __name__, url_prefix="/admin/staff")
@@ -103,6 +104,7 @@ def change(user: User, actor: User, *, role: str | None = None, active: bool | N
         audit.record("staff.activate" if active else "staff.deactivate", user)
         if not active:
             end_logins(user, "deactivated")
+            push_subscriptions.remove_all(user, "deactivated")  # nothing more reaches their browsers
 
 
 def reset_password(user: User) -> str:
