@@ -1,4 +1,4 @@
-"""The crisis safety net: the phrase table both ways, the alert and its acknowledgement, and the
+"""The crisis safety net: the detector's first table both ways, the alert and its acknowledgement, and the
 after-hours safety reply (once per contact in 12 hours, never in office hours or to an opted-out number)."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from sqlalchemy import select
 from inbox.extensions import db, socketio
 from inbox.models import AuditEvent, Message, SafetyAlert, Template, utcnow
 from inbox.texting import consent, risk, safety
-from inbox.vocabulary import ConsentState
+from inbox.vocabulary import RISK_CATEGORIES, RISK_LEVELS, ConsentState
 from tests import factories
 
 RISKY = [
@@ -77,19 +77,24 @@ def test_plain_texts_are_not_flagged(text):
     assert risk.risk_category(text) is None
 
 
-def test_a_phrase_that_does_not_compile_stops_the_start():
-    with pytest.raises(risk.PhraseTableError, match="phrase 1 .*suicide"):
-        risk.compile_table([("abuse", r"\bok\b"), ("suicide", r"(unclosed")])
+def test_a_rule_that_does_not_compile_stops_the_start():
+    rules = [
+        risk.Rule("abuse", "abuse", "cue", r"\bok\b"),
+        risk.Rule("suicide", "attempt", "cue", r"\b(unclosed"),
+    ]
+    with pytest.raises(risk.PhraseTableError, match="rule 1 .*suicide"):
+        risk.compile_table(rules)
 
 
-def test_a_phrase_that_does_not_start_at_a_word_stops_the_start():
-    with pytest.raises(risk.PhraseTableError, match="phrase 0 .*must start at a word"):
-        risk.compile_table([("suicide", r"kms\b")])
+def test_a_rule_that_does_not_start_at_a_word_stops_the_start():
+    with pytest.raises(risk.PhraseTableError, match="rule 0 .*must start at a word"):
+        risk.compile_table([risk.Rule("suicide", "active_thoughts", "cue", r"kms\b")])
 
 
-def test_the_module_table_compiles_into_one_pattern():
-    assert risk.RISK.groups >= len(risk.PHRASES)
-    assert all(isinstance(category, str) for category, _pattern in risk.PHRASES)
+def test_every_rule_compiles_with_a_level_the_vocabulary_names():
+    assert len(risk.TABLE) == len(risk.RULES)
+    assert {entry.rule.level for entry in risk.TABLE} <= set(RISK_LEVELS)
+    assert {entry.rule.category for entry in risk.TABLE} == set(RISK_CATEGORIES)
 
 
 # --- office hours -------------------------------------------------------------------------------

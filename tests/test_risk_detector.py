@@ -1,0 +1,204 @@
+"""The crisis detector (texting.risk) on language it must read: the development halves of the labelled
+set pinned case by case, paraphrases written for these tests, each context rule both ways, and the
+prefilter that lets a text skip rules (it must never hide a match).
+
+The held-out half is not read here: only bench/risk_eval.py opens it, and only to count."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from inbox.texting import risk
+
+DATA = Path(__file__).parent / "data"
+DEV_FILES = ["risk_texts_dev.jsonl", "risk_texts_dev2.jsonl"]
+
+
+def dev_cases() -> list[dict]:
+    """Every development case there is (the second set once it is written)."""
+    cases = []
+    for name in DEV_FILES:
+        path = DATA / name
+        if path.exists():
+            cases += [
+                json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()
+            ]
+    return cases
+
+
+DEV = dev_cases()
+
+
+@pytest.mark.parametrize("case", DEV, ids=[c["id"] for c in DEV])
+def test_the_development_half_reads_as_labelled(case):
+    finding = risk.assess(case["text"])
+    if case["label"] == "none":
+        assert finding is None, f"{case['category']}: flagged as {finding}"
+    else:
+        assert finding is not None, f"missed {case['category']}/{case['level']}"
+        assert finding.category == case["category"]
+
+
+# Written for these tests, not taken from any half of the labelled set.
+VARIANTS = [
+    ("i wanna kms", "suicide", "active_thoughts"),
+    ("i dont see the point in living anymore", "suicide", "passive_wish"),
+    ("everyone would be happier if i was gone", "suicide", "passive_wish"),
+    ("i'd rather be dead", "suicide", "passive_wish"),
+    ("ya no le veo caso a la vida", "suicide", "passive_wish"),
+    ("quisiera dormirme y no despertar", "suicide", "passive_wish"),
+    ("honestly thinking about unaliving myself", "suicide", "active_thoughts"),
+    ("estoy pensando en suicidarme", "suicide", "active_thoughts"),
+    ("i am going to overdose tonight", "suicide", "plan_intent"),
+    ("i keep thinking i should just jump off the bridge", "suicide", "plan_intent"),
+    ("me voy a aventar del puente", "suicide", "plan_intent"),
+    ("I want to kill myself tonight", "suicide", "plan_intent"),
+    ("i have pills saved up just in case", "suicide", "preparatory"),
+    ("i've been giving my things away", "suicide", "preparatory"),
+    ("ya me despedí de todos", "suicide", "preparatory"),
+    ("i just took 15 xanax", "suicide", "attempt"),
+    ("my boyfriend tried to kill himself yesterday", "suicide", "attempt"),
+    ("mi hija se tomó un bote de pastillas", "suicide", "attempt"),
+    ("my daughter burns herself with cigarettes", "self_harm", "self_harm"),
+    ("me corto los brazos", "self_harm", "self_harm"),
+    ("i started cutting again after my breakup", "self_harm", "relapse"),
+    ("volví a lastimarme", "self_harm", "relapse"),
+    ("i keep having urges to hurt my newborn", "harm_others", "threat"),
+    ("im going to shoot my neighbor", "harm_others", "threat"),
+    ("le voy a dar un balazo", "harm_others", "threat"),
+    ("my uncle has been touching my daughter", "abuse", "child"),
+    ("mi padrastro me toca", "abuse", "child"),
+    ("my husband pushed me down the stairs", "abuse", "partner"),
+    ("mi novio me amenaza con matarme", "abuse", "partner"),
+    ("my grandson takes all my money and doesnt feed me", "abuse", "elder"),
+    ("a mi abuela la tienen encerrada y sin comer", "abuse", "elder"),
+]
+
+# Each beside a cue it must not be mistaken for: idiom, denial, the past, a service, a film, an accident.
+PLAIN_VARIANTS = [
+    "i'm dying to see you guys",
+    "i killed it at my interview today",
+    "i could kill him lol he forgot the milk",
+    "the kids are killing me today haha",
+    "me muero de nervios por la primera cita",
+    "i have a plan through blue cross",
+    "tenemos un plan familiar de seguro",
+    "i took all my meds this morning like the doctor said",
+    "i'm not going to hurt myself, i promise",
+    "no tengo pensamientos suicidas, solo ansiedad",
+    "i don't want to die, i want to get better",
+    "my ex used to hit me, we divorced in 2010",
+    "mi tía se suicidó hace muchos años",
+    "do you see kids who self harm",
+    "hay terapeutas para víctimas de violencia doméstica?",
+    "the movie was about suicide",
+    "my son hurt his ankle at practice",
+    "my daughter got hit by a ball at softball",
+    "me corté el pelo",
+    "mi hijo se cortó jugando en el parque",
+    "i have a gun license question for the form, is that needed",
+    "my husband hit a deer last night so i can't come in",
+]
+
+
+@pytest.mark.parametrize(("text", "category", "level"), VARIANTS)
+def test_paraphrases_are_flagged_at_their_level(text, category, level):
+    finding = risk.assess(text)
+    assert finding is not None
+    assert (finding.category, finding.level) == (category, level)
+
+
+@pytest.mark.parametrize("text", PLAIN_VARIANTS)
+def test_paraphrased_ordinary_texts_are_not_flagged(text):
+    assert risk.assess(text) is None
+
+
+@pytest.mark.parametrize(
+    ("flagged", "explained"),
+    [
+        ("i have thoughts of hurting myself", "no thoughts of hurting myself or anyone else"),
+        ("mi esposo me pega", "mi esposo nunca me ha pegado"),
+        ("i attempted last week", "i attempted back in 2012, stable for years now"),
+        ("i self harm", "do you treat self harm in teens?"),
+        ("my dad hits my mom", "the episode where the dad hits my mom made me cry"),
+        ("i cut my arm on purpose", "i cut my arm on the broken glass"),
+        ("i want to die", "i want to die of embarrassment"),
+        ("thinking about suicide", "my grandpa died by suicide"),
+        ("i want to kill my roommate", "i want to kill my roommate lol he ate my leftovers"),
+    ],
+)
+def test_context_explains_a_cue_away_and_only_then(flagged, explained):
+    assert risk.assess(flagged) is not None
+    assert risk.assess(explained) is None
+
+
+def test_a_clause_break_ends_a_denial():
+    assert risk.assess("im not sure what to do, i want to die") is not None
+    assert risk.assess("do you have anything this week, i want to kill myself") is not None
+
+
+def test_risk_about_someone_else_is_risk_and_says_whose():
+    son = risk.assess("hi i called yesterday, my son told me last night he wants to kill himself")
+    mine = risk.assess("i want to kill myself")
+    assert son is not None and son.about == "other"
+    assert mine is not None and mine.about == "self"
+    assert risk.assess("my boyfriend hits me").about == "self"  # for abuse: whose is the hurt
+    assert risk.assess("my moms caregiver hits her").about == "other"
+
+
+def test_the_most_severe_finding_is_the_answer():
+    finding = risk.assess("i keep wishing i was dead. took a whole bottle of my pills an hour ago")
+    assert (finding.category, finding.level) == ("suicide", "attempt")
+
+
+def test_a_weapon_beside_a_threat_is_the_threat():
+    finding = risk.assess("my boss is going to pay. i have a gun")
+    assert (finding.category, finding.level) == ("harm_others", "threat")
+
+
+def test_the_cue_is_the_rules_own_words_never_the_persons():
+    cues = {entry.rule.cue for entry in risk.TABLE}
+    for case in DEV:
+        finding = risk.assess(case["text"])
+        if finding is not None:
+            assert finding.cue.removesuffix(", with a time or method") in cues
+
+
+def test_normalising_spells_out_what_people_type():
+    assert (
+        risk.normalise("I DON’T wanna   be here, kms rn") == "i do not want to be here, kill myself right now"
+    )
+    assert risk.normalise("Mañana xq q") == "manana porque que"
+    assert risk.normalise("self-harm") == "self harm"
+
+
+def test_empty_and_missing_bodies_are_not_risk():
+    assert risk.assess(None) is None
+    assert risk.assess("") is None
+    assert risk.assess("🙂") is None
+
+
+@pytest.mark.parametrize(
+    ("pattern", "needles"),
+    [
+        (r"\b(took|take) (all|\d+)", {"took ", "take "}),
+        (r"\bsuicid\w*", {"suicid"}),
+        (r"\bme (pega|golpea)\b", {"me pega", "me golpea"}),
+        (r"\b(a|\w+) (said|says) (x|y)", {" said ", " says "}),
+        (r"\b\w+\d*", None),
+    ],
+)
+def test_the_prefilter_reads_what_a_pattern_needs(pattern, needles):
+    assert risk.required(risk._parser.parse(pattern)) == needles
+
+
+def test_the_prefilter_never_hides_a_match():
+    texts = [case["text"] for case in DEV] + [text for text, _c, _l in VARIANTS] + PLAIN_VARIANTS
+    for text in texts:
+        masked = risk.mask_benign(risk.normalise(text))
+        for entry in risk.TABLE:
+            if entry.regex.search(masked):
+                assert entry.needles is None or any(n in masked for n in entry.needles), entry.rule
