@@ -68,6 +68,8 @@ SHORTHAND: dict[str, str] = {
     "hes": "he is",
     "shes": "she is",
     "everyones": "everyone is",
+    "whats": "what is",
+    "thats": "that is",
     "ill": "i will",
     "id": "i would",
     # texting shorthand
@@ -164,6 +166,14 @@ BENIGN = [
     r"\bmataria por\b",
     r"\b(me|nos) (mata|matan|va a matar|van a matar|matara|mataria) (si|de|con)\b",
     r"\bhit (me|us) up\b",
+    r"\b(the |my |our |her |his )?(cat|dog|puppy|kitten|bird|hamster|horse|parrot|baby|toddler) (\w+ ){0,2}?(bites|bit"
+    r"|scratches|scratched|kicks|kicked|hits|hit) (me|us|her|him)\b",
+    r"\b(se )?me pego (la|el) (gripa|gripe|resfriado|virus|covid|catarro|tos|flu)\b",
+    r"\boverdos\w* on (coffee|caffeine|sugar|candy|chocolate|netflix|tv|shows?|carbs|pizza|tacos)\b",
+    r"\b(died|dies|death|murio|fallecio|muerte) (of|from|de|por) (an |a |una )?(overdose|sobredosis)\b",
+    r"\briesgo de suicid\w*",
+    r"\b(me|nos) (va|van) a (colgar|ahorcar) (si|de|cuando|por)\b",
+    r"\bse me (corto|corta|fue) (la|el) (llamada|luz|internet|senal|linea)\b",
     r"\btook (all )?(of )?my (meds|medication|medications|pills) (this morning|today|tonight|on time|as prescribed|like)",
     # a death in the family, a topic, a service: naming suicide or abuse is not being at risk
     r"\b(died|dies|die|death|lost \w+|loss) (by|of|from|to) suicide\b",
@@ -211,7 +221,8 @@ PERSON = (
     r"|stepmother|wife|husband|boss|coworkers?|co workers?|family|kids?|children|son|daughter|baby|babies"
     r"|brother|sister|partner|boyfriend|girlfriend|ex|roommate|teachers?|neighbou?rs?|landlord|manager"
     r"|friends?|cousin|uncle|aunt|girl|guy|man|woman|classmates?|students?|school|in laws?|supervisor|newborn|infant"
-    r"|toddler|little one|boy|twins|stepson|stepdaughter|nephew|niece))"
+    r"|toddler|little one|boy|twins|stepson|stepdaughter|nephew|niece)"
+    r"|(a|an|some|this|that|the) (girl|boy|kid|guy|man|woman|student|teacher|classmate|person|lady|dude))"
 )
 NOT_A_PERSON = r"(?! (feelings|back|knee|leg|arm|case|chances|business|career|reputation|record|time|phone))"
 HARM_VERB = (
@@ -233,7 +244,7 @@ VIOLENT = (
     r"|molests?|molested|molesting|rapes?|raped|raping|touch(es|ed|ing)?|attack(s|ed)|assault(s|ed))"
 )
 PERPETRATOR = (
-    r"(he|she|they|(my|his|her|our|the) (\w+ ){0,2}?(dad|father|stepdad|stepfather|mom|mother|stepmom"
+    r"(he|she|they|(my|his|her|our|the|a|an|some|this|that) (\w+ ){0,2}?(dad|father|stepdad|stepfather|mom|mother|stepmom"
     r"|stepmother|boyfriend|girlfriend|husband|wife|partner|ex|uncle|aunt|brother|sister|cousin|grandpa"
     r"|grandma|grandson|granddaughter|caregiver|coach|teacher|babysitter|nanny|neighbou?r|son|daughter"
     r"|staff|aide|priest|pastor|pastor))"
@@ -251,6 +262,8 @@ ES_HARM = (
 )
 
 MEANS_CUE = "a means obtained"
+WEAPON_CUE = "a weapon at hand"
+AGGRAVATING = {MEANS_CUE, WEAPON_CUE}
 RULES: list[Rule] = [
     # ---- suicide: an attempt made or disclosed -------------------------------------------------
     Rule(
@@ -265,7 +278,7 @@ RULES: list[Rule] = [
         "suicide",
         "attempt",
         "pills taken",
-        r"\b(swallowed|took|ate) everything (in|from) the (medicine )?(cabinet|cupboard)"
+        r"\b(swallowed|took|ate) everything (in|from) (the|my) (medicine )?(cabinet|cupboard)"
         r"|\b(took|take|taken|swallowed|downed|ate|popped|took like) (like |about |around |maybe |almost |over"
         r" |nearly |probably )?(\d{2,}|a (whole |full |entire )?(bottle|handful|bunch|lot|pack|box|ton)|all"
         r" (of )?(my|the|his|her|these|those|them) ?(pills|meds|tylenol|\w+ pills|sleeping pills|bottle)?|the"
@@ -362,7 +375,7 @@ RULES: list[Rule] = [
         "plan_intent",
         "knows how",
         r"\b(figured|worked|found|know|knows) (out )?(how|the how|a way)( i am going to| to do it| i will"
-        r"| to end it| to|\s*($|[.,!?;]))"
+        r"| to end it|\s*($|[.,!?;]))"
         r"|\b(ya )?se como (lo voy a hacer|hacerlo|matarme|me voy a|lo hare|voy a)",
     ),
     Rule(
@@ -377,7 +390,9 @@ RULES: list[Rule] = [
         "suicide",
         "plan_intent",
         "a method named",
-        r"\b(me voy a|se va a|voy a|va a|quiero) (tirar|aventar|colgar|ahorcar|dar un tiro|pegar un tiro|cortar"
+        r"\b(me voy a|se va a|voy a|va a|quiero) (tirar|aventar)( me| se)? (del|de un|de una|de la|al|a la|por la)"
+        r" (puente|edificio|techo|azotea|ventana|metro|tren|carro|balcon|barranco|segundo piso|tercer piso)"
+        r"|\b(me voy a|se va a|voy a|va a|quiero) (colgar|ahorcar|dar un tiro|pegar un tiro|cortar"
         rf" las venas|tomar todas|tomarme todas|tomar el frasco|tomarme el frasco|tomarme un frasco)"
         rf"|\b(tomarme|tomarse) (todas|el frasco|un frasco|todo el frasco)( las| mis)?( {PASTILLAS})?"
         r"|\b(ya )?tengo (todo|un plan|el plan) (planeado|listo|pensado|preparado)"
@@ -413,16 +428,16 @@ RULES: list[Rule] = [
         "preparatory",
         "things given away",
         r"\b(will not|wont|do not|not going to) (need|be needing) (them|it|these|those|any of (it|this|them)"
-        r"|anymore|my \w+)|\b(gave|giving|give|given) away (my|all my|all of my|everything)"
+        r"|anymore|my \w+)|\b(gave|giving|give|given) away (my|all my|all of my|everything|his|her|all his|all her|their)\b(?! (old|outgrown|extra|spare|clothes))"
         r"|\b(gave|giving|given) (all )?(my|his|her) (\w+ ){0,2}away\b"
-        r"|\bya no (los|las|lo|la|me) (voy a necesitar|van a servir|necesito)"
-        r"|\b(regale|regalando|regalar|regalo) (mis|todas mis|todo|mis cosas)",
+        r"|\bya no (los|las|lo|la|me) (voy a necesitar|va a necesitar|van a servir|necesito|necesita)"
+        r"|\b(regale|regalando|regalar|regalo|regalo) (mis|todas mis|todo|mis cosas|sus|todas sus|todas las)",
     ),
     Rule(
         "suicide",
         "preparatory",
         MEANS_CUE,
-        r"\b(bought|got|buying|purchased|ordered|found|have|has|hid|hiding) (a |some )?(gun|rope|pistol|firearm"
+        r"\b(bought|got|buying|purchased|ordered|found|have|has|hid|hiding) (a |some )?(gun|handgun|shotgun|rifle|rope|pistol|firearm"
         r"|noose|razor blades)\b(?! (license|safe|lock|class|range))"
         r"|\b(compre|consegui|compro|consiguio) (una |un )?(pistola|cuerda|soga|arma)"
         r"|\b(pills|bottle of pills|bag of pills) (in|under) (his|her|my \w+|my) (\w+ )?(closet|room|drawer|bed)",
@@ -493,7 +508,7 @@ RULES: list[Rule] = [
         r"\b(want|wants|wanted|wanting|wish|wishing|ready|deserve|going|just want) (to )?die\b"
         r"|\b(want|wants|wish|wishing) (to be|i was|i were|he was|she was|he were|she were|you were|you was)"
         r" dead\b"
-        r"|\bwish(es|ed|ing)? (i|he|she|they|you) (was|were|had|could) (dead|gone|never (been )?born|not"
+        r"|\bwish(es|ed|ing)? (i|he|she|they|you) (was|were|had|could) (just )?(dead|gone|never (been )?born|not"
         r" (alive|here|born)|die|disappear|just disappear|just die|not exist|stop existing|vanish|sleep"
         r" forever|never wake up)"
         r"|\b(never|not) (been )?born\b"
@@ -533,22 +548,68 @@ RULES: list[Rule] = [
         "suicide",
         "passive_wish",
         "wish to be dead",
-        r"\b(quiero|quisiera|queria|deseo|desearia|quiere) (morir|morirme|estar muert[oa]|desaparecer|dejar de"
+        r"\b(quiero|quisiera|queria|deseo|desearia|quiere) (morir|morirme|estar muert[oa]|desaparecer(?! (de|del|un rato|unos dias))|dejar de"
         r" existir|no despertar|dormir para siempre|no haber nacido|ya no estar)"
         r"|\bojala (me muriera|me muera|no despertara|no despierte|estuviera muert[oa]|no existiera|nunca hubiera"
         r" nacido|no hubiera nacido|me pase algo|me atropelle)"
         r"|\bno (le )?(encuentro|veo|tiene) (sentido|razon|caso)( a| para| de)? ?(vivir|la vida|seguir)"
         r"|\bla vida no tiene sentido|\bno vale la pena (vivir|seguir)|\bpara que (sigo )?vivir"
         r"|\bmejor sin mi\b|\bmejor muert[oa]s?\b|\b(soy|seria) una carga\b"
-        r"|\bpronto no (sere|voy a ser) (un )?(problema|una carga)"
+        r"|\bpronto (ya )?no (sere|voy a ser) (un )?(problema|una carga)"
         r"|\bno quiero (vivir|seguir viviendo|estar viv[oa]|despertar|existir|seguir aqui|seguir asi"
         r"|seguir en este mundo)|\bno quiero seguir(?=\s*($|[.,!?;]))"
         r"|\b(ya )?no (aguanto|puedo) mas(?=\s*($|[.,!?;]| con (la|esta) vida))"
-        r"|\bcansad[oa] de (vivir|la vida|existir)|\bnadie me (extranaria|va a extranar)"
+        r"|\b(cansad[oa]|me canse|me harte|harta|harto) de (vivir|la vida|existir)|\bnadie me (extranaria|va a extranar)"
         r"|\bmejor me (muero|muera|mato|voy)\b|\bir(me)? (de este mundo|para siempre)"
         r"|\b(dormir|dormirme) y (no|nunca) (despertar|volver a despertar)|\bvivir o morir\b"
         r"|\bno (tengo|hay) (razon|razones|motivos?|nada) (para|por) (que )?vivir"
         r"|\b(ya )?no quiero estar aqui(?=\s*($|[.,!?;]|nunca|mas))",
+    ),
+    # ---- suicide: more ways people say it (second development set) -----------------------------------
+    Rule(
+        "suicide",
+        "attempt",
+        "an attempt made",
+        r"\b(belt|rope|cord|noose|cable|scarf) (was )?around (my|his|her) neck"
+        r"|\b(cinturon|cuerda|soga|cable) (en|alrededor de) (el|mi|su) cuello"
+        r"|\bme (tome|trague) (como|unas|casi|mas de) \d+"
+        r"|\b(me|se) (corte|corto|cortaba|cortando) las venas|\bcortar(me|se) las venas",
+    ),
+    Rule(
+        "suicide",
+        "plan_intent",
+        "a method named",
+        r"\b(use|using|turn|turning) (a|his|her|my|the) (gun|pistol|rifle|knife) on (himself|herself|myself)"
+        r"|\bme (aviento|tiro|lanzo|arrojo|voy a aventar) (del|de un|de una|de la|al|a la) (puente|edificio|techo"
+        r"|azotea|metro|tren|carro|carretera)"
+        r"|\bhow many (\w+ ){0,3}(it would take|would it take|does it take|it takes|to die|to overdose)"
+        r"|\b(picked|chose|chosen|have|got) (the|a) (spot|place|way) and (the|a) (date|day|time)"
+        r"|\b(ya )?decidi (como|cuando|donde)\b",
+    ),
+    Rule(
+        "suicide",
+        "preparatory",
+        "affairs put in order",
+        r"\b(picturing|imagining|planning|thinking about) my (own )?funeral\b|\bputting (my|all my) affairs in order"
+        r"|\bsaying my goodbyes|\b(before|when|after) i am (not here|gone|dead|no longer here)|\b(rehome|rehomed|rehoming) (my|the|his|her)"
+        r"|\b(make|made|wrote|write|writing) (a|his|her) will\b|\b(hizo|hice|hacer|escribio|escribi|hago) (su|mi)"
+        r" testamento|\b(been |keeps? |started )?saying goodbye to (people|everyone|everybody|friends|family|us)",
+    ),
+    Rule(
+        "suicide",
+        "passive_wish",
+        "wish to be dead",
+        r"\b(god|dios) (to )?(just )?(takes?|would take|took|me lleve|se me lleve) me\b"
+        r"|\b(take|takes|took) me in my sleep|\bdie in my sleep|\bir(me|se)? con dios|\bque dios me (lleve|recoja)"
+        r"|\b(what is|whats) the point of (me |my )?(even )?(being here|living|being alive|existing|life)"
+        r"|\bif i (was|were) (not|no longer) (in the picture|around|here|alive|in (their|your|his|her) lives)"
+        r"|\b(bus|car|truck|train) (hit|took|takes|would take|would hit) me( out)?\b"
+        r"|\b(do not think|not sure) i will be (around|here|alive)"
+        r"|\b(want|need|wish) (it|everything|it all|all of it) to (stop|end)(?=\s*($|[.,!?;]| for good| forever))"
+        r"|\bno le (encuentra|encuentras) (sentido|caso)"
+        r"|\b(feel like|feeling like|i am|being|i am just|i am such) (such )?a burden\b|\bwould (\w+ ){0,3}without me\b"
+        r"|\bnot (deal with anything|wake up|feel anything|be here) ever again|\b(about|of|just) not waking up"
+        r"|\bnever waking up|\b(no quiero|ya no quiero) estar (en este mundo|viv[oa])",
     ),
     # ---- harm to others ------------------------------------------------------------------------
     Rule(
@@ -571,7 +632,7 @@ RULES: list[Rule] = [
     Rule(
         "harm_others",
         "threat",
-        "a weapon at hand",
+        WEAPON_CUE,
         r"\b(have|got|bought|grabbed|holding|took|with|carrying|keep|keeps|brought|loaded) (a|my|the|his|her|an)"
         r" (gun|knife|bat|machete|rifle|pistol|gas cans?|weapon|axe|hammer|shotgun|ar|ar 15)\b(?! (set|license|permit|safe|lock|class|range|show|store|question|owner))"
         r"|\b(knife|gun|bat|machete) (by|under|next to) (the|my) (bed|pillow)|\bbought gas cans",
@@ -589,6 +650,19 @@ RULES: list[Rule] = [
         r"|\b(lo|la|los|las|te) (voy|vamos|va|van) a (matar|madrear|golpear|apunalar|quemar)"
         r"|\b(ya )?(saco|agarre|agarro|tengo|traigo|trae) (el|la|un|una|mi) (machete|cuchillo|pistola|bat|arma)"
         r"|\bmatar a (mi|su|el|la|los)|\bhacerle dano a\b",
+    ),
+    Rule(
+        "harm_others",
+        "threat",
+        "a threat to hurt someone",
+        r"\bi know where (he|she|they|you) (lives?|works?|sleeps?|stays)|\bya se donde (vive|trabaja)"
+        r"|\bwhat i would do to (her|him|them)|\bkeep my hands off (him|her|them|my \w+)"
+        r"|\b(shook|shake|shaking) (him|her|the baby|my \w+) (hard|so hard|until|really hard)"
+        r"|\b(bring|take|bringing|taking|brings) a (gun|knife|weapon|rifle|pistol) to (school|work|class|church|the \w+)"
+        r"|\b(run|running|ran) (him|her|them|my \w+|that \w+) over\b"
+        r"|\b(push|pushing|shove|shoving) (him|her|them|my \w+) (down|off|into) (the )?(stairs|balcony|traffic"
+        r"|bridge|wall)|\b(agarrar|agarro|agarrarlo|agarrarla) a golpes|\bhasta (matarlo|matarla|matarlos|que se muera)"
+        r"|\bshoot up (the|my|a|his|her|that|our) \w+",
     ),
     # ---- self-harm and its relapse ----------------------------------------------------------------
     Rule(
@@ -644,7 +718,7 @@ RULES: list[Rule] = [
         "self_harm",
         "self_harm",
         "self-harm",
-        r"\b(cortarme|me corto|me corte|me estoy cortando|me sigo cortando|cortandome|me hice cortadas|me hago"
+        r"\b(?<!\bse )(cortarme|me corto|me corte|me estoy cortando|me sigo cortando|cortandome|me hice cortadas|me hago"
         r" cortadas|hacerme dano|me hago dano|me hice dano|me lastimo|lastimarme|me lastime|quemarme|me quemo"
         r"|me queme|autolesionarme|me autolesiono|me rasguno|se corta|se esta cortando|se hace cortadas"
         r"|se lastima|se hace dano|se quema|me estoy lastimando|me hago cortes)\b(?! (en|con) (la|el|mi)"
@@ -658,14 +732,42 @@ RULES: list[Rule] = [
         r"\b(self harm\w*|self injur\w*|autolesi\w+|self mutilat\w*)",
         topic=True,
     ),
+    Rule(
+        "self_harm",
+        "relapse",
+        "self-harm again",
+        r"\b(have not|had not) (done it|cut|self harmed|hurt myself)( \w+){0,3},? (but|until) (i|and i) (did|do|cut)"
+        r"|\b(my|the) streak is (gone|over|broken)|\bback to the (blade|razor)|\b(and|but) i (broke|ruined|lost) (it|my streak)"
+        r"|\b(cortadas|cortes|heridas) (nuevas|nuevos|frescas|frescos)|\ble vi cortadas",
+    ),
+    Rule(
+        "self_harm",
+        "self_harm",
+        "self-harm",
+        r"\bme (pego|golpeo|doy golpes|doy cabezazos)( \w+){0,3} (contra|en) (la|el) (pared|piso|puerta)"
+        r"|\b(se|me) (rasguna|rasguno|corta|corto) (las|los|mis|sus) (piernas|brazos|munecas|muslos)"
+        r"|\b(me )?he estado (cortando|lastimando|quemando)|\bcon una (navaja|cuchilla)"
+        r"|\b(using|use|used|uses) (a |my |the |her |his )?(razor|blade|razor blade|navaja|cuchilla)"
+        r"|\b(punch|punching|hit|hitting|slap|slapping) (\w+ ){1,4}my (own )?(face|head)"
+        r"|\b(covered in|full of|lots of) (fresh |new )?(cuts|scars|burns|cortadas)"
+        r"|\bcut (\w+ ){0,2}(pretty |really |too |so |very )?deep\b"
+        r"|\b(does|did|doing|do) it on purpose|\bburns on (my|his|her) (\w+ )?(forearms?|arms?|legs?|wrists?)"
+        r"|\bbloody (tissues|towels|sheets)|\bblades? (in|under) (her|his|my) (room|bed|drawer)",
+    ),
     # ---- abuse and neglect --------------------------------------------------------------------------
     Rule(
         "abuse",
         "abuse",
         "being hurt by someone",
-        rf"\b{VIOLENT} me\b(?! (up|a text|back|know|if you|to|into (therapy|it|going)))",
+        rf"\b{VIOLENT} me\b(?! (up|a text|back|know|if you|to|into (therapy|it|going)|really|hard|harder|so hard"
+        r"|with a (pillow|ball|snowball|nerf)))",
     ),
-    Rule("abuse", "abuse", "someone being hurt", rf"\b{PERPETRATOR} (\w+ ){{0,2}}?{VIOLENT} {VICTIM}\b"),
+    Rule(
+        "abuse",
+        "abuse",
+        "someone being hurt",
+        rf"\b{PERPETRATOR} (\w+ ){{0,2}}?{VIOLENT} {VICTIM}\b(?! (really|hard|harder|so hard|too hard|to\b))",
+    ),
     Rule(
         "abuse",
         "abuse",
@@ -679,9 +781,9 @@ RULES: list[Rule] = [
         "a threat to hurt them",
         r"\b(he|she|they|my \w+|\w+) (said|says|told me|tells me|threaten\w*|swore|keeps saying|yells)( that)?"
         r" (he|she|they)?( is| will| would| was| is going to| was going to| going to)? ?(kill|hurt|beat|hit"
-        r"|murder|shoot|take the kids|take my kids)( me| us| my \w+| again)"
+        r"|murder|shoot|take the kids|take my kids)( me| us| again)"
         r"|\bthreaten(s|ed|ing)? to (kill|hurt|beat|shoot) (me|us|my \w+)"
-        r"|\bif i (leave|tell|call|go)( \w+){0,3},? (he|she|they) (will|would|is going to|said) (kill|hurt)",
+        r"|\bif i (ever )?(leave|tell|call|go)( \w+){0,3},? (he|she|they|hell|shell|theyll) ((will|would|is going to|said) )?(kill|hurt)",
     ),
     Rule(
         "abuse",
@@ -691,9 +793,10 @@ RULES: list[Rule] = [
         r"|do things|do stuff|touch|watch porn|sexual)|\b(comes|came|coming) (into|in to|in) my room"
         r"|\b(molest\w*|raped?|rapes|raping|sexual(ly)? (abus\w+|assault\w*))\b"
         r"|\b(will not|does not|never) let me (leave|go out|see|talk to|have|work|use|out)"
-        r"|\b(checks|takes|took|controls?) my (phone|paycheck|money|car keys|keys|passport|cards?)"
+        r"|\b(checks|took|takes away|controls?) my (phone|paycheck|money|car keys|keys|passport|cards?)"
         r"|\b(put|sent|landed) (her|him|me|my \w+) in (the )?(hospital|er|icu)"
         r"|\b(scared|afraid|terrified) (to go|of going|to be) (back )?home"
+        r"(?! (late|at night|alone|in the dark|after dark|because of the (bus|traffic|weather|roads)))"
         r"|\b(not|do not feel|never feel|dont feel) safe (at|in my|in the)? ?(home|house|with (him|her))",
     ),
     Rule(
@@ -707,7 +810,7 @@ RULES: list[Rule] = [
         r" (for days|overnight|all (day|night|weekend)|without|with no|sin|por dias)"
         r"|\bsin comer (por|en) dias|\bwithout (food|eating|water) for days|\bno food for days"
         r"|\b(eating|comiendo) (out of|de) (the )?(trash|basura)|\bkeeps? (her|him|them) locked"
-        r"|\bcrying for (water|food)|\b(bedsores|bed sores|llagas)\b|\bdirty (sheets|diapers?) for days"
+        r"|\bcrying for (water|food)|\b(bedsores?|bed sores?|llagas)\b|\bdirty (sheets|diapers?) for days"
         r"|\b(dejan|deja|dejaron|dejaba) a (mi|su|sus|mis|los|la|el) (\w+ ){0,2}sin (comer|medicinas|comida"
         r"|medicamentos)",
     ),
@@ -744,6 +847,30 @@ RULES: list[Rule] = [
         r"|\b(la|lo|me) (mando|mandaron|mandan) al hospital"
         r"|\b(miedo|asustad[oa]|terror) (de )?(ir|regresar|llegar|volver) a (la |mi )?casa"
         r"|\bno (estoy|me siento) segur[oa] en (mi |la )?casa|\b(violencia domestica|relacion (violenta|abusiva))",
+    ),
+    Rule(
+        "abuse",
+        "abuse",
+        "someone being hurt",
+        r"\b(throw|throws|throwing|threw) (her|him|me|us) (against|into|down|across|at)"
+        r"|\b(black eye|busted lip|belt marks|marks from (a|the|his|her) belt)"
+        rf"|\b{PERPETRATOR} (\w+ ){{0,2}}?broke (her|my|his) (arm|wrist|nose|jaw|ribs?|finger)"
+        r"|\b(forced|forces) (himself|herself) on (me|her|him)|\b(is|was|gets|got) rough with (him|her|me)"
+        r"|\b(held|holds|put|puts|pressed) (his|her|my) (hand|arm|face|head) (on|against|under|in) (the )?(stove"
+        r"|iron|burner|hot|wall)|\b(her|his|my) (dad|mom|father|mother|stepdad|stepmom|uncle) does it\b"
+        r"|\b(asking|asks|asked|keeps asking|wants|pressuring) (me|her|him|my \w+) (for|to send) (\w+ )?(pics"
+        r"|pictures|nudes|photos|fotos)|\b(post|share|send|leak) the (ones|pics|pictures|nudes|photos)"
+        r"|\b(it is|its|is) (our|their) (little )?secret|\bkeep (it|this) (a )?secret from|\bsit on his lap"
+        r"|\b(videos|fotos|cosas) (feos|feas|sucios|sucias|de adultos)"
+        r"|\b(shows|showed|showing) (me|her|him|them) (porn|dirty|adult)",
+    ),
+    Rule(
+        "abuse",
+        "abuse",
+        "money taken",
+        r"\b(taking|took|takes|stealing|steals|stole|draining|drained|withdrawing|withdrew) (\w+ ){0,2}?(money|cash"
+        r"|funds) (out of|from) (her|his|my|their) (\w+ )?(account|bank|savings|card)"
+        r"|\b(taking|takes|took) (my|her|his) (social security|pension|ss check|disability check)(?! (card|number))",
     ),
 ]
 
@@ -893,7 +1020,8 @@ CLAUSE_BREAK = re.compile(r"[.!?;,:\n]|\.\.\.| but | pero | aunque | though | ex
 SENTENCE_BREAK = re.compile(r"[.!?;\n]")
 
 NEGATION = re.compile(
-    r"\b(no|not|never|nobody|none|nadie|nunca|tampoco|denies|denied|deny|denying|nothing|sin|without|ni)\b"
+    r"\b(no|not|never|nobody|none|nadie|nunca|tampoco|denies|denied|deny|denying|nothing|sin|without|ni"
+    r"|negative (for|on)|negativ[oa] (para|en))\b"
     r"(?! (longer|one would|more|mas|sure|even|reason|point|way|matter|idea|puedo|aguanto|know|stop|worth|think|care"
     r"|le encuentro|encuentro|tiene sentido|hay razon|joke|going to lie|lie))"
 )
@@ -908,7 +1036,8 @@ PAST = re.compile(
     r"|\bde (chiquit[oa]|nin[oa]|pequen[oa]|chic[oa])\b|\bcuando (era|estaba) (nin[oa]|chic[oa]"
     r"|chiquit[oa]|joven|pequen[oa])|\bused to\b|\bhave not (in|since)\b|\bin recovery\b"
     r"|\b(now|ahora|ahorita|ya) (i am |estoy )?(stable|estable|remarried|sober|doing (well|better))"
-    r"|\bya estoy (bien|estable)|\b(he|she|who) (is )?passed( away)?\b|\bya (fallecio|murio)\b"
+    r"|\bya estoy (bien|estable|separad[oa]|a salvo|segur[oa])|\b(i am|i have been) (safe|separated|divorced|out) (now|for)"
+    r"|\bnow (i am )?safe\b|\ben un lugar seguro\b|\b\d+ (years?|yrs?) (since|clean|free|without)|\b(he|she|who) (is )?passed( away)?\b|\bya (fallecio|murio)\b"
 )
 BEREAVEMENT = re.compile(
     r"\b(died|passed away|fallecio|murio|lost (my|our|her|his)|perdi|perdimos|funeral|anniversary)\b"
@@ -920,7 +1049,10 @@ SERVICE = re.compile(
     r"|atienden|manejan|trabajan con|ven|cubre|cubren)\b"
     r"|\b(looking for|need|want|searching for|find) (a |an |some )?(therapist|counselor|group|program"
     r"|clinician|provider|treatment|therapy|support)\b"
-    r"|\b(refer|referral|referrals|refers|referring)\b"
+    r"|\b(refer|referral|referrals|refers|referring)\b|\bbusco (terapia|terapeuta|ayuda|grupo|consejeria)"
+    r"|\bustedes (ven|tratan|atienden|manejan)\b|\bcasos de\b|\bcuanto cuesta\b"
+    r"|\b(what happens|would you|will you|do you) (if|when) i (tell|told|say|said|mention|admit)"
+    r"|\bif i (tell|told|say|said|mention|admit|report) (you|my|the|a) (therapist|doctor|counselor|psychiatrist)"
     r"|\b(for|para) (teens|kids|children|students|families|people|survivors|adolescentes|familias|ninos"
     r"|jovenes|victims|victimas|clients|patients|parents|padres) ?(who|that|que|with|con|of|de)?\b"
     r"|\b(treat|treats|treating|treatment for|specialize in|experience with|works? with|tratan)\b"
@@ -930,7 +1062,7 @@ SERVICE = re.compile(
 )
 MEDIA = re.compile(
     r"\b(news|episode|show|series|movie|film|documentary|novel|novela|pelicula|podcast|book|video ?game"
-    r"|videojuego|game|fortnite|rewatch|13 reasons why|report on|school report|project|proyecto|tarea"
+    r"|videojuego|fortnite|game of thrones|rewatch|13 reasons why|report on|school report|project|proyecto|tarea"
     r"|homework|essay|article|noticias|serie|posted about|character|protagonist|protagonista|song|lyrics"
     r"|horror|thriller|netflix|tiktok video|youtube)\b"
 )
@@ -938,7 +1070,10 @@ ACCIDENT = re.compile(
     r"\b(cooking|stove|oven|fell|fall|falling|slipped(?! up)|tripped|accident|accidentally|by accident|sin querer"
     r"|glass|vidrio|shaving|package|bike|ice|stairs|dog|cat|lavando|cocinando|trastes|gym|workout|playing"
     r"|soccer|football|basketball|practice|jugando|futbol|me cai|se cayo|sports?|hiking|working out"
-    r"|stitches|puntos|headache|dolor de|para el dolor|for my (headache|back|pain))\b"
+    r"|stitches|puntos|headache|dolor de|para el dolor|for my (headache|back|pain)|haciendo|cena|cocina|picando|cabinet|shelf|counter|bumped)\b"
+)
+DISPUTED = re.compile(
+    r"\b(accus\w+|is not true|not true|falsely|false (claim|report)s?|lying about|custody battle)\b"
 )
 LAUGHTER = re.compile(r"\b(lol|lmao|lmfao|haha\w*|jaja\w*|jk|just kidding)\b|😂|🤣|😆")
 ON_PURPOSE = re.compile(r"\b(on purpose|a proposito|intentionally|to feel)\b")
@@ -1066,13 +1201,15 @@ class Reading:
         c_left, c_right = self.span(start, end)
         s_left, s_right = self.span(start, end, sentence=True)
         clause, sentence = text[c_left:c_right], text[s_left:s_right]
-        if negated(text[c_left:start]) or PAST.search(sentence):
+        if negated(text[c_left:start]):
+            return True
+        if PAST.search(sentence) and rule.level != "relapse":  # a relapse is measured from the past
             return True
         if SERVICE.search(text[c_left:start]) or (rule.topic and SERVICE.search(sentence)):
             return True
         if MEDIA.search(clause) or (rule.topic and self.media):
             return True
-        if rule.topic and BEREAVEMENT.search(sentence):
+        if rule.topic and (BEREAVEMENT.search(sentence) or DISPUTED.search(sentence)):
             return True
         if rule.category == "harm_others" and LAUGHTER.search(sentence):
             return True
@@ -1120,10 +1257,12 @@ def assess(body: str | None) -> Assessment | None:
     found = findings(body)
     if not found:
         return None
-    threats = [f for f in found if f.category == "harm_others"]
+    threats = [f for f in found if f.category == "harm_others" and f.cue not in AGGRAVATING]
     best = max(found, key=lambda f: SEVERITY[f.level])
-    if threats and best.cue == MEANS_CUE:
-        return threats[0]  # a weapon beside a threat to someone is that threat, not a suicide plan
+    if best.cue in AGGRAVATING:
+        others = [f for f in found if f.cue not in AGGRAVATING]
+        if others:  # a gun bought, a weapon at hand: they aggravate what else the text says
+            return max(threats or others, key=lambda f: SEVERITY[f.level])
     return best
 
 
