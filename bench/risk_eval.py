@@ -25,8 +25,10 @@ HALVES = {
     "heldout": "risk_texts_heldout.jsonl",
     "dev2": "risk_texts_dev2.jsonl",
     "heldout2": "risk_texts_heldout2.jsonl",
+    "dev3": "risk_texts_dev3.jsonl",
+    "heldout3": "risk_texts_heldout3.jsonl",
 }
-DEVELOPMENT = {"dev", "dev2"}  # the halves whose texts may be printed: the detector is tuned on them
+DEVELOPMENT = {"dev", "dev2", "dev3"}  # the halves whose texts may be printed: the detector is tuned on them
 
 
 def load(half: str) -> list[dict]:
@@ -106,7 +108,8 @@ def main() -> None:
         "--show-misses", action="store_true", help="list the dev half's misses and false alarms"
     )
     args = parser.parse_args()
-    halves = {"both": ["dev", "heldout"], "all": list(HALVES)}.get(args.half, [args.half])
+    present = [half for half, name in HALVES.items() if (DATA / name).exists()]
+    halves = {"both": ["dev", "heldout"], "all": present}.get(args.half, [args.half])
     for half in halves:
         evaluate(half, args.show_misses)
 

@@ -174,6 +174,7 @@ RISK_LEVELS: dict[str, str] = {
     "partner": "Partner abuse",
     "elder": "Abuse of an older adult",
     "abuse": "Abuse or violence",
+    "unclear": "Reads like risk (no rule named the level)",
 }
 # Where the words an alert fired on came from.
 ALERT_SOURCES: dict[str, str] = {"sms": "Text", "web": "Website form", "phone": "Phone intake"}

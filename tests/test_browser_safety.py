@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import time
+from datetime import timedelta
 
 import pytest
 from playwright.sync_api import expect
@@ -15,6 +16,8 @@ from inbox.extensions import db
 from inbox.models import Message, SafetyAlert, SafetyEscalation, utcnow
 from tests import factories
 from tests.browser import NUMBER, open_journey, screenshot, wait_until
+
+WHY_TONIGHT = "Why: Suicide · Plan, method or intent · cue “thoughts of killing oneself, with a time or method” · from text"
 
 pytest_plugins = ["tests.live_server", "tests.browser"]
 pytestmark = pytest.mark.browser
@@ -106,8 +109,9 @@ def test_risk_text_raises_a_popup_and_banner_that_stay_until_acknowledged(page, 
     expect(card).to_have_count(1)
     expect(card.locator(".safety-card-title")).to_have_text("Maria Lopez")
     expect(card.locator(".safety-card-snippet")).to_contain_text("Suicide language: I want to kill myself")
-    expect(card.locator(".safety-reply")).to_have_text("Safety reply sent")
-    expect(card.locator(".safety-why")).to_have_text("Why: Suicide")  # the cue and level come with issue 22
+    # The reply is tracked like any text: the simulator's delivery callback may already have come.
+    expect(card.locator(".safety-reply")).to_have_text(re.compile(r"^Safety reply: (Sent ✓|Delivered ✓✓)$"))
+    expect(card.locator(".safety-why")).to_have_text(WHY_TONIGHT)  # thoughts with a time are a plan
     expect(card.locator(".safety-escalations")).to_have_count(0)  # no escalation yet: nothing to show
     expect(page.locator("#safety-count")).to_have_text("⚠ 1 safety alert")
     # Docked in the page's flow under the top bar (a card lying over the page once hid the composer).
@@ -237,7 +241,7 @@ def test_a_safety_alert_in_a_background_tab_notifies_until_clicked_sounds_and_ma
         re.compile(r"^[^⚠]*Maria Lopez Safety alert Intake")
     )
     card = page.locator("#safety-alerts .safety-card")
-    expect(card.locator(".safety-why")).to_have_text("Why: Suicide")
+    expect(card.locator(".safety-why")).to_have_text(WHY_TONIGHT)
     screenshot(page, "safety-background-tab")
 
     # Clicking the notification brings the tab forward with the thread open, and closes it. (The page
@@ -347,7 +351,7 @@ def test_the_card_says_why_how_the_reply_went_and_the_escalation_live(page, live
     alert = db.session.scalar(db.select(SafetyAlert))
     alert.level, alert.cue, alert.about = "plan_intent", "kill myself", "self"
     alert.reply_id = db.session.scalar(db.select(Message.id).where(Message.kind == "keyword_reply"))
-    alert.escalate_at = utcnow().replace(hour=9, minute=30)
+    alert.escalate_at = utcnow() + timedelta(hours=2)  # not due while the test runs (the worker is live)
     db.session.add(
         SafetyEscalation(
             alert_id=alert.id, step=1, user_id=colleague.id, status="delivered", sent_at=utcnow()

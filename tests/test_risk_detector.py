@@ -6,12 +6,13 @@ The held-out half is not read here: only bench/risk_eval.py opens it, and only t
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 
 import pytest
 
-from inbox.texting import risk
+from inbox.texting import risk, risk_model
 
 DATA = Path(__file__).parent / "data"
 DEV_FILES = ["risk_texts_dev.jsonl", "risk_texts_dev2.jsonl"]
@@ -32,9 +33,7 @@ def dev_cases() -> list[dict]:
 DEV = dev_cases()
 # Development cases the rules leave alone on purpose, each with why (strict: fixing one fails the test,
 # so the list cannot go stale).
-KNOWN_MISSES = {
-    "e-0195": "'after the wedding im done' is a plan only by its date; 'im done' alone is everyday speech",
-}
+KNOWN_MISSES: dict[str, str] = {}
 
 
 @pytest.mark.parametrize(
@@ -161,8 +160,8 @@ def test_paraphrased_ordinary_texts_are_not_flagged(text):
     ],
 )
 def test_context_explains_a_cue_away_and_only_then(flagged, explained):
-    assert risk.assess(flagged) is not None
-    assert risk.assess(explained) is None
+    assert risk.findings(risk.masked_text(flagged))
+    assert not risk.findings(risk.masked_text(explained))
 
 
 def test_a_clause_break_ends_a_denial():
@@ -190,7 +189,7 @@ def test_a_weapon_beside_a_threat_is_the_threat():
 
 
 def test_the_cue_is_the_rules_own_words_never_the_persons():
-    cues = {entry.rule.cue for entry in risk.TABLE}
+    cues = {entry.rule.cue for entry in risk.TABLE} | {risk.LEARNED_CUE}
     for case in DEV:
         finding = risk.assess(case["text"])
         if finding is not None:
@@ -232,3 +231,44 @@ def test_the_prefilter_never_hides_a_match():
         for entry in risk.TABLE:
             if entry.regex.search(masked):
                 assert entry.needles is None or any(n in masked for n in entry.needles), entry.rule
+
+
+def test_the_committed_second_opinion_is_what_the_development_sets_train():
+    trained = risk_model.train(risk_model.development_cases(), risk.masked_text)
+    committed = json.loads(gzip.decompress(risk_model.MODEL_FILE.read_bytes()))
+    assert trained["trained_on"] == committed["trained_on"]
+    assert trained["weights"].keys() == committed["weights"].keys()
+    # the same arithmetic on another machine may differ in a last digit, never more
+    assert all(abs(a - b) <= 1e-3 for a, b in zip(trained["biases"], committed["biases"], strict=True))
+    worst = max(
+        abs(a - b)
+        for f, row in committed["weights"].items()
+        for a, b in zip(trained["weights"][f], row, strict=True)
+    )
+    assert worst <= 1e-3, "retrain: .venv/bin/python -m inbox.texting.risk_model"
+
+
+def test_the_second_opinion_never_reads_a_held_out_set():
+    assert all("heldout" not in path.name for path in risk_model.DEVELOPMENT_SETS)
+
+
+def test_the_second_opinion_flags_what_no_rule_names_and_says_so():
+    masked = risk.masked_text(
+        "idk anymore. everything feels pointless and i keep thinking everyone is better off"
+    )
+    assert not risk.findings(masked)  # no rule names it ...
+    finding = risk.assess(
+        "idk anymore. everything feels pointless and i keep thinking everyone is better off"
+    )
+    if risk_model.model().probability(masked) > risk.FLAG:  # ... and the learned weights decide
+        assert finding is not None and (finding.level, finding.cue) == ("unclear", risk.LEARNED_CUE)
+    else:
+        assert finding is None
+
+
+def test_the_second_opinion_can_overrule_a_cue_only_in_an_ordinary_text():
+    ordinary = "ppd screening at my ob was negative for thoughts of harming myself or the baby"
+    crisis = "i keep having thoughts of harming myself and the baby, please call me"
+    assert risk_model.model().probability(risk.masked_text(crisis)) > risk.VETO
+    assert risk.assess(crisis) is not None
+    assert risk.assess(ordinary) is None
