@@ -2,10 +2,11 @@
 labelled development texts (tests/data/risk_texts_dev*.jsonl), for the ways of saying it that no rule
 names, and for telling a rule's cue in an ordinary text from the same cue in a crisis.
 
-It is small and local: its weights are the gzipped JSON file beside this module (trained here in about
-a second, committed, read once; nothing is downloaded), and a text's log-odds is a sum of per-feature
-weights, so what moved it can be listed. Features come from the same normalised, masked text the rules read: words, word pairs and
-five-character pieces (which carry spellings, Spanish endings and shorthand the words miss).
+It is small and local: its weights are the gzipped JSON file beside this module (trained here in a few
+seconds, committed, read once; nothing is downloaded), and a text's log-odds is a sum of per-feature
+weights, so what moved it can be listed. Features come from the same normalised, masked text the rules
+read: words, word pairs and five-character pieces (which carry spellings, Spanish endings and shorthand
+the words miss).
 
     .venv/bin/python -m inbox.texting.risk_model       # retrain after the development sets change
 
@@ -91,8 +92,9 @@ def sigmoid(z: float) -> float:
 
 
 def fit(rows: list[tuple[set[str], float]]) -> tuple[float, dict[str, float]]:
-    """One L2-regularised logistic regression by stochastic gradient descent, in a fixed order (a
-    retrain on the same cases gives the same weights)."""
+    """One L2-regularised logistic regression by stochastic gradient descent, the cases in a fixed order
+    (a retrain on the same cases gives the same weights to the last digit or so: a set's features are
+    summed in an order that differs between processes)."""
     weights: dict[str, float] = {}
     bias = 0.0
     order = list(range(len(rows)))
@@ -139,7 +141,7 @@ def development_cases() -> list[dict]:
 
 
 def encode(data: dict) -> bytes:
-    """The weights file's bytes: sorted JSON, gzipped without a timestamp (a retrain changes no byte)."""
+    """The weights file's bytes: sorted JSON, gzipped without a timestamp (a diff shows only weights)."""
     text = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":")) + "\n"
     return gzip.compress(text.encode("utf-8"), mtime=0)
 
