@@ -257,7 +257,7 @@ PERPETRATOR = (
     r"(he|she|they|(my|his|her|our|the|a|an|some|this|that) (\w+ ){0,2}?(dad|father|stepdad|stepfather|mom|mother|stepmom"
     r"|stepmother|boyfriend|girlfriend|husband|wife|partner|ex|uncle|aunt|brother|sister|cousin|grandpa"
     r"|grandma|grandson|granddaughter|caregiver|coach|teacher|babysitter|nanny|neighbou?r|son|daughter"
-    r"|staff|aide|priest|pastor|pastor))"
+    r"|staff|aide|priest|pastor))"
 )
 VICTIM = (
     r"(?!(his|her|my) (ankle|knee|back|arm|leg|head|hand|foot|wrist|shoulder|neck|finger|toe|elbow|hip|car"
@@ -441,7 +441,7 @@ RULES: list[Rule] = [
         r"|anymore|my \w+)|\b(gave|giving|give|given) away (my|all my|all of my|everything|his|her|all his|all her|their)\b(?! (old|outgrown|extra|spare|clothes))"
         r"|\b(gave|giving|given) (all )?(my|his|her) (\w+ ){0,2}away\b"
         r"|\bya no (los|las|lo|la|me) (voy a necesitar|va a necesitar|van a servir|vamos a necesitar)"
-        r"|\b(regale|regalando|regalar|regalo|regalo) (mis|todas mis|todo|mis cosas|sus|todas sus|todas las)",
+        r"|\b(regale|regalando|regalar|regalo) (mis|todas mis|todo|mis cosas|sus|todas sus|todas las)",
     ),
     Rule(
         "suicide",
@@ -692,7 +692,7 @@ RULES: list[Rule] = [
         r"|students|teachers)|\b(llevar|traer|llevo|trajo|lleve) (un|una) (arma|pistola|cuchillo) a la (escuela"
         r"|prepa|secundaria|trabajo)|\b(need|want) (him|her|them) gone\b|\bgot a plan for (the \w+|him|her|them)"
         r"|\b(lo|la|los) (reviento|revientas|mato|parto) a golpes"
-        r"|\b(voy|vamos|ire|va) para (alla|alli|su casa|alla) con (el|la|mi) (bate|machete|cuchillo|pistola)\b",
+        r"|\b(voy|vamos|ire|va) para (alla|alli|su casa) con (el|la|mi) (bate|machete|cuchillo|pistola)\b",
     ),
     # ---- self-harm and its relapse ----------------------------------------------------------------
     Rule(
