@@ -49,6 +49,11 @@ if __name__ == "__main__":
     # eventlet's WSGI server serves at most 1,024 connections at once unless told otherwise, and every
     # staff socket holds one for its whole life (docs/benchmarks.md); gevent's has no such ceiling.
     options = {"max_size": MAX_CONNECTIONS} if ASYNC == "eventlet" else {}
+    # The crisis detector's learned weights (35,900 features, ~36,000 lists) load here, not on the first
+    # webhook, so they are frozen with the rest and no full collection walks them.
+    from inbox.texting.risk_model import model
+
+    model()
     gc.collect()
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
