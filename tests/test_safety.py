@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from inbox.extensions import db, socketio
-from inbox.models import AuditEvent, Message, SafetyAlert, Template, utcnow
+from inbox.models import AuditEvent, Contact, Message, SafetyAlert, Template, utcnow
 from inbox.texting import consent, risk, safety
 from inbox.vocabulary import RISK_CATEGORIES, RISK_LEVELS, ConsentState
 from tests import factories
@@ -392,3 +392,42 @@ def test_a_moved_risk_text_takes_its_alert_along(inbound, practice, staff_client
     [alert] = staff_client.get("/api/safety-alerts").get_json()["alerts"]
     assert alert["journey_id"] == second.id != first.id
     assert staff_client.post(f"/api/journeys/{second.id}/safety-ack", json={}).status_code == 200
+
+
+def test_a_night_conversation_walks_the_detector_with_consent_and_the_reply_rules(
+    inbound, practice, monkeypatch
+):
+    """One person's evening, as the webhook sees it: logistics, a denial, a disclosure, STOP, another
+    disclosure while opted out, START, and another after the 12 hours."""
+    never_open(practice)
+
+    def alerts() -> list[SafetyAlert]:
+        db.session.expire_all()
+        return list(db.session.scalars(select(SafetyAlert).order_by(SafetyAlert.id)))
+
+    def texted(body: str) -> str:
+        return inbound(body, from_="+14155550142").get_data(as_text=True)
+
+    assert "988" not in texted("hi, do you have anything this week? evenings are best")
+    assert "988" not in texted("i dont want to die or anything, i just cant sleep")
+    assert alerts() == []  # the denial is read as one
+
+    assert "988" in texted("honestly i took a bunch of my pills an hour ago")
+    [first] = alerts()
+    assert (first.category, first.level, first.about) == ("suicide", "attempt", "self")
+    contact = db.session.get(Contact, first.contact_id)
+
+    texted("STOP")
+    db.session.refresh(contact)
+    assert contact.consent_state == ConsentState.OPTED_OUT
+    assert "988" not in texted("im sorry. i keep thinking about ending it all")  # opted out: no reply
+    assert len(alerts()) == 2 and len(replies()) == 1  # but staff are told
+
+    texted("START")
+    db.session.refresh(contact)
+    assert contact.consent_state != ConsentState.OPTED_OUT
+    assert "988" not in texted("mejor me muero")  # back in, but one reply in 12 hours
+    later = utcnow() + timedelta(hours=12, minutes=1)
+    monkeypatch.setattr(safety, "utcnow", lambda: later)
+    assert "988" in texted("ya no quiero estar en este mundo")
+    assert len(alerts()) == 4 and len(replies()) == 2
