@@ -59,15 +59,16 @@ def test_simultaneous_wrong_passwords_check_at_most_the_limit(live_server, pract
     person.password_hash = PasswordHasher().hash(factories.PASSWORD)  # the real ~100 ms cost
     db.session.commit()
     email, person_id = person.email, person.id  # threads must not touch the test's ORM session
-    start = threading.Barrier(BURST + 1)
+    start = threading.Barrier(BURST)
     statuses: list[int] = []
 
-    def attempt(password: str) -> None:
-        """One browser: load the form, wait for the others, then post together."""
+    def attempt(password: str, together: bool = True) -> int:
+        """One browser: load the form, wait for the others (when together), then post."""
         session = requests.Session()
         page = session.get(f"{live_server.url}/login", timeout=30)
         token = VALUE.search(CSRF_INPUT.search(page.text).group(0)).group(1)
-        start.wait(timeout=60)
+        if together:
+            start.wait(timeout=60)
         posted = session.post(
             f"{live_server.url}/login",
             data={"email": email, "password": password, "csrf_token": token},
@@ -75,19 +76,22 @@ def test_simultaneous_wrong_passwords_check_at_most_the_limit(live_server, pract
             timeout=60,
         )
         statuses.append(posted.status_code)
+        return posted.status_code
 
-    # The right password in the middle of the burst must not get in after the limit of wrong ones.
-    passwords = ["wrong"] * (BURST // 2) + [factories.PASSWORD] + ["wrong"] * (BURST // 2)
-    threads = [threading.Thread(target=attempt, args=(p,)) for p in passwords]
+    threads = [threading.Thread(target=attempt, args=("wrong",)) for _ in range(BURST)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=120)
-    assert len(statuses) == BURST + 1
+    assert len(statuses) == BURST
+    # The right password after the limit of wrong ones must not get in. (It used to be sent inside the
+    # burst; arriving among the first five it rightly reset the account, and the bound below then failed
+    # about one run in eight.)
+    assert attempt(factories.PASSWORD, together=False) == 429
     db.session.expire_all()
     assert checks(person_id) <= auth.FREE_ATTEMPTS, statuses
-    assert statuses.count(429) >= BURST - auth.FREE_ATTEMPTS
-    assert set(statuses) <= {302, 401, 429}
+    assert statuses.count(429) >= BURST + 1 - auth.FREE_ATTEMPTS
+    assert set(statuses) <= {401, 429}
     # The refusals leave a sample and a count, not one audit row each.
     throttled = db.session.scalar(select(func.count()).where(AuditEvent.action == "login.throttled"))
     assert 1 <= throttled <= 5
