@@ -456,12 +456,30 @@ def test_stop_cancels_everything_held_or_queued(inbound, practice):
     assert statuses and set(statuses) == {"cancelled"}
 
 
-def test_duplicate_stop_does_not_reply_twice(inbound, practice):
+def test_a_repeated_stop_repeats_the_confirmation_its_lost_answer_carried(inbound, practice):
+    # Twilio repeats a webhook only when our answer never reached it: the confirmation rode in that
+    # answer, so the repeat carries it again (the same row, the same uid), and the ledger stays at one.
     sid = "SM" + uuid.uuid4().hex
     first = inbound("STOP", sid=sid)
     second = inbound("STOP", sid=sid)
-    assert b"<Message " in first.data and b"<Message " not in second.data
+    assert b"<Message " in first.data
+    assert second.data == first.data
     assert count(ConsentEvent) == 1
+    assert count(Message, Message.kind == "keyword_reply") == 1
+
+
+def test_a_repeated_stop_stays_quiet_once_its_reply_reached_twilio(inbound, practice, client, app_env):
+    sid = "SM" + uuid.uuid4().hex
+    first = inbound("STOP", sid=sid)
+    reply = db.session.scalar(select(Message).where(Message.kind == "keyword_reply"))
+    assert f"m={reply.uid}".encode() in first.data
+    # Twilio's callback for the TwiML reply: the first answer arrived and the text went.
+    params = {"MessageSid": "SM" + "a" * 32, "MessageStatus": "sent"}
+    callback = signed_post(client, f"/twilio/status?m={reply.uid}", params, app_env["TWILIO_AUTH_TOKEN"])
+    assert callback.status_code == 204
+    second = inbound("STOP", sid=sid)
+    assert second.status_code == 200 and b"<Message" not in second.data
+    assert count(Message, Message.kind == "keyword_reply") == 1
 
 
 def test_worker_dying_between_webhook_and_follow_up_sends_welcome_and_opt_in_request_once(

@@ -4,6 +4,7 @@ after-hours safety reply (once per contact in 12 hours, never in office hours or
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -431,3 +432,13 @@ def test_a_night_conversation_walks_the_detector_with_consent_and_the_reply_rule
     monkeypatch.setattr(safety, "utcnow", lambda: later)
     assert "988" in texted("ya no quiero estar en este mundo")
     assert len(alerts()) == 4 and len(replies()) == 2
+
+
+def test_a_repeated_risk_text_repeats_the_safety_reply_its_lost_answer_carried(inbound, practice):
+    never_open(practice)
+    sid = "SM" + uuid.uuid4().hex
+    first = inbound("i took 30 pills an hour ago", sid=sid)
+    assert b"<Message " in first.data and b"988" in first.data
+    second = inbound("i took 30 pills an hour ago", sid=sid)
+    assert second.data == first.data
+    assert len(db.session.scalars(select(Message).where(Message.kind == "keyword_reply")).all()) == 1

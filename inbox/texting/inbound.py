@@ -10,6 +10,7 @@ new numbers does not hold up the webhook's answer or anyone's live push.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from collections.abc import Mapping
@@ -132,7 +133,7 @@ def receive_message(form: Mapping[str, str]) -> Received:
             raise UnknownNumber("no practice has this number")
         practice, number_id, existing = target
         if existing is not None:
-            return Received(existing, duplicate=True)
+            return Received(existing, duplicate=True, reply=_owed_again(fields.sid))
         try:
             received = _store(fields, practice, number_id)
             db.session.commit()
@@ -227,7 +228,9 @@ def _store(fields: InboundForm, practice: Practice, number_id: int) -> Received:
             # A keyword's reply (STOP, HELP) already answers this text: the safety reply waits for the next.
             reply=None
             if reply is not None
-            else lambda: _reply(journey, text, DEFAULT_SAFETY_REPLY, flags={"safety_reply": True}),
+            else lambda: _reply(
+                journey, fields.sid, text, DEFAULT_SAFETY_REPLY, flags={"safety_reply": True}
+            ),
         )
         reply = alert.reply or reply
     return Received(msg.id, duplicate=False, reply=Reply(reply.body, reply.uid) if reply else None)
@@ -308,13 +311,34 @@ def _apply_keyword(contact: Contact, journey: Journey, msg: Message, fields: Inb
         text = practice.help_text or DEFAULT_HELP
     if text is None:
         return None
-    return _reply(journey, text, DEFAULT_HELP if word == "help" else text)
+    return _reply(journey, fields.sid, text, DEFAULT_HELP if word == "help" else text)
 
 
-def _reply(journey: Journey, text: str, fallback: str, flags: dict | None = None) -> Message:
-    """Fill in a reply owed by the webhook (keyword or safety) and keep it in the thread; it goes as
-    TwiML in the webhook's answer, so no consent hold or outbox queue can delay it, and Twilio's
-    callback for it (named by the row's uid) brings its SID and delivery status like any text's."""
+def reply_uid(sid: str) -> str:
+    """The uid of the reply a webhook owes for the text `sid`: derived, so a retry of that webhook finds
+    it without any other link between the two rows (at most one reply answers a text)."""
+    return hashlib.sha256(f"webhook-reply:{sid}".encode()).hexdigest()[:32]
+
+
+def _owed_again(sid: str) -> Reply | None:
+    """The reply to give again when Twilio repeats a webhook we already stored.
+
+    Twilio repeats a webhook only when our answer did not reach it (a timeout, a dropped connection),
+    and the reply (a STOP confirmation, the safety reply) travelled in that answer: answered empty, the
+    retry would lose it. The same reply goes again, with the same uid, unless Twilio's callback has
+    already brought its SID: then the first answer did arrive and the text went.
+    """
+    reply = db.session.scalar(
+        select(Message).where(Message.uid == reply_uid(sid), Message.twilio_sid.is_(None))
+    )
+    return Reply(reply.body, reply.uid) if reply is not None and reply.body else None
+
+
+def _reply(journey: Journey, sid: str, text: str, fallback: str, flags: dict | None = None) -> Message:
+    """Fill in a reply owed by the webhook for the text `sid` (keyword or safety) and keep it in the
+    thread; it goes as TwiML in the webhook's answer, so no consent hold or outbox queue can delay it,
+    and Twilio's callback for it (named by the row's uid) brings its SID and delivery status like any
+    text's."""
     practice, contact = journey.contact.practice, journey.contact
     try:
         reply = render(text, placeholder_values(practice, contact, None))
@@ -330,6 +354,7 @@ def _reply(journey: Journey, text: str, fallback: str, flags: dict | None = None
         status=Status.SENT,
         consent_decision=consent.decide(contact, "keyword_reply").reason,
         flags=flags or {},
+        uid=reply_uid(sid),
     )
     announce(answer, "message.new")
     return answer

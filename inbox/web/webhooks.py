@@ -86,7 +86,7 @@ def incoming_message() -> ResponseReturnValue:
     except UnknownNumber:
         # Twilio's debugger shows this answer to whoever set up the number.
         return Response("This number is not set up in Intake Inbox.", status=404, mimetype="text/plain")
-    return twiml(None if received.duplicate else received.reply)
+    return twiml(received.reply)  # a repeated webhook repeats a reply its lost answer carried
 
 
 @bp.post("/status")
