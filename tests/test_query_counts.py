@@ -196,13 +196,15 @@ def test_inbound_webhook_query_count_does_not_grow_with_data(inbound, practice, 
     assert follow_ups[1] == follow_ups[2] == FOLLOW_UP_STATEMENTS[sender]
 
 
-def test_replayed_webhook_is_one_statement(inbound, practice):
+@pytest.mark.parametrize(("body", "statements"), [("hello", 1), ("STOP", 2)])
+def test_replayed_webhook_is_one_statement_or_two_with_its_reply(inbound, practice, body, statements):
     # Twilio retries a webhook it did not hear answered: the replay must stay cheap, whatever it carries.
+    # One statement finds the stored text and any reply Twilio has not confirmed; that reply is one more.
     sid = "SM" + uuid.uuid4().hex
-    assert inbound("STOP", sid=sid, follow_up=False).status_code == 200
+    assert inbound(body, sid=sid, follow_up=False).status_code == 200
     with counting() as replay:
-        assert inbound("STOP", sid=sid, follow_up=False).status_code == 200
-    assert len(replay) == 1, show(replay)
+        assert inbound(body, sid=sid, follow_up=False).status_code == 200
+    assert len(replay) == statements, show(replay)
 
 
 @pytest.mark.parametrize("keyword", ["YES", "STOP"])

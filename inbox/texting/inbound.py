@@ -131,9 +131,9 @@ def receive_message(form: Mapping[str, str]) -> Received:
         target = _target(fields)
         if target is None:
             raise UnknownNumber("no practice has this number")
-        practice, number_id, existing = target
+        practice, number_id, existing, unanswered = target
         if existing is not None:
-            return Received(existing, duplicate=True, reply=_owed_again(fields.sid))
+            return Received(existing, duplicate=True, reply=_owed_again(unanswered))
         try:
             received = _store(fields, practice, number_id)
             db.session.commit()
@@ -146,14 +146,17 @@ def receive_message(form: Mapping[str, str]) -> Received:
     raise RuntimeError("could not store inbound message after 3 attempts")
 
 
-def _target(fields: InboundForm) -> tuple[Practice, int, int | None] | None:
-    """In one statement: the practice behind the `To` number, the number's id, and an earlier message
-    with this SID; None for a number no practice has.
+def _target(fields: InboundForm) -> tuple[Practice, int, int | None, int | None] | None:
+    """In one statement: the practice behind the `To` number, the number's id, an earlier message with
+    this SID and the reply it owes that Twilio has not confirmed (`_owed_again`); None for a number no
+    practice has.
 
     Read on every webhook rather than cached, so that a number moved between practices can never
     route a text to the wrong one, whichever process answers.
     """
-    row = db.session.execute(_TARGET, {"sid": fields.sid, "to": fields.to}).one_or_none()
+    row = db.session.execute(
+        _TARGET, {"sid": fields.sid, "to": fields.to, "reply_uid": reply_uid(fields.sid)}
+    ).one_or_none()
     return None if row is None else tuple(row)
 
 
@@ -163,6 +166,9 @@ _TARGET = (
         Practice,
         PracticeNumber.id,
         select(Message.id).where(Message.twilio_sid == bindparam("sid")).scalar_subquery(),
+        select(Message.id)
+        .where(Message.uid == bindparam("reply_uid"), Message.twilio_sid.is_(None))
+        .scalar_subquery(),
     )
     .join(PracticeNumber, PracticeNumber.practice_id == Practice.id)
     .where(PracticeNumber.e164 == bindparam("to"))
@@ -320,17 +326,16 @@ def reply_uid(sid: str) -> str:
     return hashlib.sha256(f"webhook-reply:{sid}".encode()).hexdigest()[:32]
 
 
-def _owed_again(sid: str) -> Reply | None:
+def _owed_again(reply_id: int | None) -> Reply | None:
     """The reply to give again when Twilio repeats a webhook we already stored.
 
     Twilio repeats a webhook only when our answer did not reach it (a timeout, a dropped connection),
     and the reply (a STOP confirmation, the safety reply) travelled in that answer: answered empty, the
     retry would lose it. The same reply goes again, with the same uid, unless Twilio's callback has
-    already brought its SID: then the first answer did arrive and the text went.
+    already brought its SID: then the first answer did arrive and the text went. `reply_id` is that
+    reply while its SID is unknown (read with the duplicate check, so a plain repeat costs nothing more).
     """
-    reply = db.session.scalar(
-        select(Message).where(Message.uid == reply_uid(sid), Message.twilio_sid.is_(None))
-    )
+    reply = db.session.get(Message, reply_id) if reply_id is not None else None
     return Reply(reply.body, reply.uid) if reply is not None and reply.body else None
 
 
