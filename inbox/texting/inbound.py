@@ -103,14 +103,8 @@ def parse_form(form: Mapping[str, str]) -> InboundForm:
     body = clean(form.get("Body", ""))  # a NUL must not cost the patient's text (PostgreSQL refuses it)
     if len(body) > MAX_BODY:
         raise BadWebhook("Body too long")
-    try:
-        num_media = int(form.get("NumMedia", "0") or "0")
-    except ValueError as exc:
-        raise BadWebhook("NumMedia is not a number") from exc
-    if not 0 <= num_media <= MAX_MEDIA:
-        raise BadWebhook("NumMedia out of range")
     media = []
-    for i in range(num_media):
+    for i in range(_media_count(form)):
         url = form.get(f"MediaUrl{i}", "")
         usable = url.startswith(("https://", "http://")) and len(url) <= 500 and is_clean(url)
         # An unusable link loses that one attachment (shown as unavailable), never the text.
@@ -119,6 +113,21 @@ def parse_form(form: Mapping[str, str]) -> InboundForm:
         raise BadWebhook("empty message")
     opt_out_type = clean(form.get("OptOutType", "")).strip()[:20] or None
     return InboundForm(sid, to, from_, body, media, opt_out_type)
+
+
+def _media_count(form: Mapping[str, str]) -> int:
+    """How many attachments the text has: NumMedia, or more if more MediaUrlN came (SPEC: every MediaUrlN
+    is an attachment; one missing from the count would be dropped without a trace)."""
+    try:
+        declared = int(form.get("NumMedia", "0") or "0")
+    except ValueError as exc:
+        raise BadWebhook("NumMedia is not a number") from exc
+    if not 0 <= declared <= MAX_MEDIA:
+        raise BadWebhook("NumMedia out of range")
+    sent = next(i for i in range(MAX_MEDIA + 2) if f"MediaUrl{i}" not in form)
+    if sent > MAX_MEDIA:
+        raise BadWebhook("too many MediaUrl fields")
+    return max(declared, sent)
 
 
 def receive_message(form: Mapping[str, str]) -> Received:
