@@ -83,11 +83,11 @@ def incoming_message() -> ResponseReturnValue:
     except BadWebhook as exc:
         log.info("bad inbound webhook: %s", exc)
         return Response(f"Bad request: {exc}", status=400, mimetype="text/plain")
+    except NotRouted:
+        return twiml()  # WhatsApp, a short code: counted, deliberately not stored (docs/routing.md)
     except UnknownNumber:
         # Twilio's debugger shows this answer to whoever set up the number.
         return Response("This number is not set up in Intake Inbox.", status=404, mimetype="text/plain")
-    except NotRouted:
-        return twiml()  # WhatsApp, a short code: counted, deliberately not stored (docs/routing.md)
     return twiml(None if received.duplicate else received.reply)
 
 
