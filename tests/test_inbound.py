@@ -6,16 +6,18 @@ import threading
 import uuid
 from datetime import timedelta
 
+import phonenumbers
 import pytest
 from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
+from inbox.common.phones import InvalidNumber, to_e164
 from inbox.extensions import db
 from inbox.models import AuditEvent, ConsentEvent, Contact, Journey, Message, ThrottleCounter, utcnow
 from inbox.texting import inbound as inbound_module
 from inbox.texting.inbound import follow_up_due
 from inbox.worker import run_once
-from tests import factories
+from tests import ephi_watch, factories
 from tests.conftest import PUBLIC_URL, signed_post
 from tests.fake_twilio import sign
 
@@ -559,3 +561,65 @@ def test_the_worker_lets_the_server_in_between_follow_ups(inbound, practice, gat
     run_once(gateway, "worker-a")
     assert events == ["follow-up", "yield"] * 3
     assert count(Message, Message.follow_up.is_not(None)) == 0
+
+
+# An area code not (yet) in libphonenumber's metadata: the right length, so possible, but not "valid".
+NEW_AREA_CODE_NUMBER = "+12325550142"
+
+
+def test_a_text_from_a_number_the_phone_library_does_not_know_yet_is_stored(inbound, practice):
+    parsed = phonenumbers.parse(NEW_AREA_CODE_NUMBER, None)
+    assert phonenumbers.is_possible_number(parsed) and not phonenumbers.is_valid_number(parsed)
+    response = inbound("Hi, is this the intake line?", from_=NEW_AREA_CODE_NUMBER)
+    assert response.status_code == 200
+    contact = factories.contact_by_phone(NEW_AREA_CODE_NUMBER)
+    msg = db.session.scalar(select(Message).where(Message.direction == "inbound"))
+    assert msg.body == "Hi, is this the intake line?" and msg.journey.contact_id == contact.id
+
+
+def test_staff_still_cannot_type_a_number_that_is_only_possible():
+    with pytest.raises(InvalidNumber):
+        to_e164(NEW_AREA_CODE_NUMBER)
+
+
+@pytest.mark.parametrize(
+    "from_", ["+1232555014", "+123255501420000", "14155550100", "+1 415 555 0100", "+44", "+1415555O100"]
+)
+def test_a_malformed_sender_is_a_clear_400_and_stores_nothing(inbound, practice, from_):
+    response = inbound("hello", from_=from_)
+    assert response.status_code == 400 and b"not a phone number" in response.data
+    assert count(Message) == 0 and count(Contact) == 0 and count(Journey) == 0
+
+
+def test_an_older_request_named_by_sms_sid_alone_is_stored(client, practice, app_env):
+    sid = "SM" + uuid.uuid4().hex
+    form = {"SmsSid": sid, "From": "+14155550123", "To": "+15005550006", "Body": "an older shape"}
+    ephi_watch.remember(form["Body"], form["From"])
+    response = signed_post(client, "/twilio/messages", form, app_env["TWILIO_AUTH_TOKEN"])
+    assert response.status_code == 200
+    assert db.session.scalar(select(Message.twilio_sid).where(Message.direction == "inbound")) == sid
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        ({"From": "whatsapp:+14155550123", "To": "whatsapp:+15005550006"}, "whatsapp"),
+        ({"From": "messenger:1234567890", "To": "messenger:0987654321"}, "messenger"),
+        ({"From": "898287"}, "short_code"),
+        ({"From": "12345"}, "short_code"),
+    ],
+    ids=lambda v: v if isinstance(v, str) else None,
+)
+def test_a_channel_or_sender_the_inbox_does_not_text_with_is_answered_and_counted(
+    inbound, practice, fields, reason, caplog
+):
+    caplog.set_level("INFO")
+    from_ = fields.pop("From")
+    response = inbound("a text we do not route", from_=from_, **fields)
+    assert response.status_code == 200 and response.mimetype == "text/xml"
+    assert b"<Message" not in response.data  # nothing texted back on a channel we do not serve
+    assert count(Message) == 0 and count(Contact) == 0 and count(Journey) == 0
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "webhook.not_routed"))
+    assert event.detail["reason"] == reason
+    assert event.practice_id == (practice.id if fields.get("To") != "messenger:0987654321" else None)
+    assert f"not routed reason={reason}" in caplog.text

@@ -244,3 +244,36 @@ def test_media_is_served_only_to_staff_of_that_practice(app, inbound, practice, 
     browser.login(outsider.email)
     assert browser.get(f"/attachments/{att.id}").status_code == 404
     assert browser.patch(f"/api/attachments/{att.id}", json={"reviewed": True}).status_code == 404
+
+
+def test_a_media_url_without_its_content_type_is_still_an_attachment(inbound, practice, fake_twilio, gateway):
+    # Twilio's form can carry MediaUrlN without MediaContentTypeN: the type comes from the bytes anyway.
+    png = io.BytesIO()
+    Image.new("RGB", (40, 40), "green").save(png, "PNG")
+    response = inbound(
+        "two photos",
+        sid=MESSAGE_SID,
+        NumMedia="2",
+        MediaUrl0=fake_twilio.add_media(MESSAGE_SID, photo_with_gps(), "image/jpeg"),
+        MediaContentType0="image/jpeg",
+        MediaUrl1=fake_twilio.add_media(MESSAGE_SID, png.getvalue(), "image/png"),
+    )
+    assert response.status_code == 200
+    assert run_jobs(gateway) == 2
+    db.session.expire_all()
+    rows = db.session.scalars(select(Attachment).order_by(Attachment.position)).all()
+    assert [(a.position, a.status, a.content_type) for a in rows] == [
+        (0, "ready", "image/jpeg"),
+        (1, "ready", "image/png"),
+    ]
+
+
+def test_every_media_url_is_an_attachment_even_beyond_num_media(inbound, practice, fake_twilio):
+    # SPEC: each MediaUrlN is fetched. A count that says fewer (or is missing) must not drop a photo unseen.
+    urls = {
+        f"MediaUrl{i}": fake_twilio.add_media(MESSAGE_SID, photo_with_gps(), "image/jpeg") for i in range(2)
+    }
+    response = inbound("two photos", sid=MESSAGE_SID, NumMedia="1", **urls)
+    assert response.status_code == 200
+    rows = db.session.scalars(select(Attachment).order_by(Attachment.position)).all()
+    assert [(a.position, a.source_url) for a in rows] == [(0, urls["MediaUrl0"]), (1, urls["MediaUrl1"])]

@@ -20,8 +20,9 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
+from inbox.common import audit
 from inbox.common.inputs import clean, is_clean
-from inbox.common.phones import InvalidNumber, to_e164
+from inbox.common.phones import InvalidNumber, is_short_code, twilio_e164
 from inbox.extensions import db
 from inbox.models import Attachment, Contact, Journey, Message, Practice, PracticeNumber
 from inbox.presenters import notification_json
@@ -53,6 +54,21 @@ class BadWebhook(ValueError):
 
 class UnknownNumber(LookupError):
     """The `To` number belongs to no practice: answered 404, nothing stored."""
+
+
+class NotRouted(ValueError):
+    """A text from a channel or sender the inbox does not text with (WhatsApp, a short code): answered
+    with an empty TwiML 200, counted by reason, nothing stored (docs/routing.md, "Texts not routed")."""
+
+    def __init__(self, reason: str) -> None:
+        """Keep the reason: a word of ours ("whatsapp", "short_code"), never anything from the form."""
+        super().__init__(reason)
+        self.reason = reason
+
+
+# Twilio names a non-SMS channel by prefixing the address ("whatsapp:+1415...", "messenger:..."); the
+# reasons named here are counted as such, any other channel as "other_channel".
+KNOWN_CHANNELS = ("whatsapp", "messenger", "rcs")
 
 
 @dataclass(frozen=True)
@@ -94,24 +110,21 @@ class InboundForm:
 
 def parse_form(form: Mapping[str, str]) -> InboundForm:
     """Validate Twilio's fields strictly; any doubt is a BadWebhook (400), never a 500."""
-    sid = (form.get("MessageSid") or form.get("SmsMessageSid") or "").strip()
+    # Older requests name the message by SmsSid/SmsMessageSid only (the same value as MessageSid).
+    sid = (form.get("MessageSid") or form.get("SmsMessageSid") or form.get("SmsSid") or "").strip()
     if not SID.fullmatch(sid):
         raise BadWebhook("MessageSid missing or malformed")
+    raw_to, raw_from = form.get("To", "").strip(), form.get("From", "").strip()
+    _refuse_unrouted(raw_to, raw_from)
     try:
-        to, from_ = to_e164(form.get("To", "")), to_e164(form.get("From", ""))
+        to, from_ = twilio_e164(raw_to), twilio_e164(raw_from)
     except InvalidNumber as exc:
         raise BadWebhook("To/From is not a phone number") from exc
     body = clean(form.get("Body", ""))  # a NUL must not cost the patient's text (PostgreSQL refuses it)
     if len(body) > MAX_BODY:
         raise BadWebhook("Body too long")
-    try:
-        num_media = int(form.get("NumMedia", "0") or "0")
-    except ValueError as exc:
-        raise BadWebhook("NumMedia is not a number") from exc
-    if not 0 <= num_media <= MAX_MEDIA:
-        raise BadWebhook("NumMedia out of range")
     media = []
-    for i in range(num_media):
+    for i in range(_media_count(form)):
         url = form.get(f"MediaUrl{i}", "")
         usable = url.startswith(("https://", "http://")) and len(url) <= 500 and is_clean(url)
         # An unusable link loses that one attachment (shown as unavailable), never the text.
@@ -122,9 +135,54 @@ def parse_form(form: Mapping[str, str]) -> InboundForm:
     return InboundForm(sid, to, from_, body, media, opt_out_type)
 
 
+def _media_count(form: Mapping[str, str]) -> int:
+    """How many attachments the text has: NumMedia, or more if more MediaUrlN came (SPEC: every MediaUrlN
+    is an attachment; one missing from the count would be dropped without a trace)."""
+    try:
+        declared = int(form.get("NumMedia", "0") or "0")
+    except ValueError as exc:
+        raise BadWebhook("NumMedia is not a number") from exc
+    if not 0 <= declared <= MAX_MEDIA:
+        raise BadWebhook("NumMedia out of range")
+    sent = next(i for i in range(MAX_MEDIA + 2) if f"MediaUrl{i}" not in form)
+    if sent > MAX_MEDIA:
+        raise BadWebhook("too many MediaUrl fields")
+    return max(declared, sent)
+
+
+def _refuse_unrouted(raw_to: str, raw_from: str) -> None:
+    """Raise NotRouted for a text the inbox cannot answer in kind: another channel than SMS/MMS, or a
+    short code sender (contacts are phone numbers, and a practice's number cannot text a short code)."""
+    for raw in (raw_to, raw_from):
+        channel, colon, _rest = raw.partition(":")
+        if colon and channel.isalpha():
+            raise NotRouted(channel.lower() if channel.lower() in KNOWN_CHANNELS else "other_channel")
+    if is_short_code(raw_from):
+        raise NotRouted("short_code")
+
+
+def _count_not_routed(reason: str, raw_to: str) -> None:
+    """Count a text not routed, for the practice whose number it reached when that is known (its admins
+    see it in the audit trail); the reason only, never the sender, body or number. Commits."""
+    number = raw_to.partition(":")[2] if ":" in raw_to else raw_to
+    try:
+        practice_id = db.session.scalar(
+            select(PracticeNumber.practice_id).where(PracticeNumber.e164 == twilio_e164(number))
+        )
+    except InvalidNumber:
+        practice_id = None
+    audit.sampled("webhook.not_routed", bucket=reason, practice_id=practice_id, reason=reason)
+    db.session.commit()
+    log.info("inbound webhook not routed reason=%s practice=%s", reason, practice_id)
+
+
 def receive_message(form: Mapping[str, str]) -> Received:
     """Store one inbound text (or recognise a duplicate) and apply its keywords; commits."""
-    fields = parse_form(form)
+    try:
+        fields = parse_form(form)
+    except NotRouted as exc:
+        _count_not_routed(exc.reason, form.get("To", "").strip())
+        raise
     # Duplicates race on the unique SID (and a new number on the unique contact): the database
     # constraint decides, and the loser sees the winner's row on its next try.
     for _attempt in range(3):

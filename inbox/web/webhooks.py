@@ -18,7 +18,7 @@ from inbox.common.inputs import is_clean, parse_id
 from inbox.extensions import db
 from inbox.gateway.webhook_check import probe_answer  # both halves of the check live together there
 from inbox.texting import escalation
-from inbox.texting.inbound import SID, BadWebhook, Reply, UnknownNumber, receive_message
+from inbox.texting.inbound import SID, BadWebhook, NotRouted, Reply, UnknownNumber, receive_message
 from inbox.texting.outbox import apply_status_callback
 
 bp = Blueprint("webhooks", __name__, url_prefix="/twilio")
@@ -83,6 +83,8 @@ def incoming_message() -> ResponseReturnValue:
     except BadWebhook as exc:
         log.info("bad inbound webhook: %s", exc)
         return Response(f"Bad request: {exc}", status=400, mimetype="text/plain")
+    except NotRouted:
+        return twiml()  # WhatsApp, a short code: counted, deliberately not stored (docs/routing.md)
     except UnknownNumber:
         # Twilio's debugger shows this answer to whoever set up the number.
         return Response("This number is not set up in Intake Inbox.", status=404, mimetype="text/plain")
