@@ -20,10 +20,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from inbox.extensions import db
-from inbox.models import ConsentEvent, Message, OptOutRequest
+from inbox.models import ConsentEvent, Contact, Journey, Message, OptOutRequest
 from tests import factories
 from tests.conftest import PG_URL, StaffClient, signed_post
 from tests.test_outbox import drain_all
@@ -163,3 +163,54 @@ def test_two_confirmations_of_one_contact_confirm_once(
         done.answers = race(confirmation(two_staff[0], first), confirmation(two_staff[1], second))
         rounds.append(done)
     check(rounds, gateway, fake_twilio)
+
+
+def test_a_webhook_that_loses_a_deadlock_is_stored_on_its_next_try(app, app_env, practice):
+    # Another transaction (a stand-in for any other path) holds the journey and then asks for the
+    # contact, which the webhook's new message holds (its foreign key): a deadlock, which PostgreSQL
+    # breaks by ending the webhook's transaction (the other waits 10 s before it would check). Twilio
+    # does not retry a 500: the webhook must run its transaction again and store the text.
+    contact = factories.contact(practice, phone="+12125550300")
+    journey = factories.journey(contact)
+    other = db.engine.connect()
+    other.execute(text("SET deadlock_timeout = '10s'"))
+    other.execute(select(Journey.id).where(Journey.id == journey.id).with_for_update(key_share=True))
+    sent = Round(contact.phone, contact.id, [])
+    sent.stop_sid = "SM" + uuid.uuid4().hex
+    params = {
+        "MessageSid": sent.stop_sid,
+        "AccountSid": app_env["TWILIO_ACCOUNT_SID"],
+        "From": contact.phone,
+        "To": "+15005550006",
+        "Body": "Running ten minutes late",
+        "NumMedia": "0",
+    }
+    with ThreadPoolExecutor(1) as pool:
+        webhook = pool.submit(
+            race,
+            lambda: signed_post(app.test_client(), "/twilio/messages", params, app_env["TWILIO_AUTH_TOKEN"]),
+        )
+        waiting_for_the_journey()
+        other.execute(select(Contact.id).where(Contact.id == contact.id).with_for_update())
+        other.commit()
+        other.close()
+        assert webhook.result() == [200]
+    stored = db.session.scalar(select(func.count(Message.id)).where(Message.twilio_sid == sent.stop_sid))
+    assert stored == 1
+
+
+def waiting_for_the_journey() -> None:
+    """Until another transaction (the webhook's) waits for a row lock (the journey's)."""
+    with db.engine.connect() as watcher:
+        for _ in range(500):
+            waiting = watcher.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                    "AND datname = current_database()"
+                )
+            ).scalar()
+            watcher.rollback()  # a new transaction sees new activity (it is read once per transaction)
+            if waiting:
+                return
+            threading.Event().wait(0.02)
+    raise AssertionError("the webhook never waited for the journey's lock")
