@@ -5,6 +5,7 @@ dismissing keeps who decided and why."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -168,3 +169,18 @@ def test_a_stop_after_the_flagged_text_settles_the_request(inbound, staff_client
     db.session.expire_all()
     assert db.session.get(OptOutRequest, flagged.id).decision == "superseded"
     assert staff_client.post(f"/api/opt-out-requests/{flagged.id}/confirm").status_code == 409
+
+
+def test_a_stop_after_a_confirmed_request_is_stored_without_a_second_confirmation(
+    inbound, staff_client, flagged, gateway, fake_twilio
+):
+    assert staff_client.post(f"/api/opt-out-requests/{flagged.id}/confirm").status_code == 200
+    sid = "SM" + uuid.uuid4().hex
+    answer = inbound("STOP", from_=PHONE, sid=sid)
+    assert answer.status_code == 200 and b"<Message " not in answer.data  # they heard it from staff's
+    drain_all(gateway)
+    assert len(fake_twilio.sent) == 1
+    db.session.expire_all()
+    assert db.session.scalar(select(Message.id).where(Message.twilio_sid == sid)) is not None
+    opt_outs = db.session.scalars(select(ConsentEvent).where(ConsentEvent.state == "opted_out")).all()
+    assert [e.source for e in opt_outs] == ["sms_language"]

@@ -234,6 +234,22 @@ def decide(
     return Decision("send", "consent implied by the form (opt-in not required)")
 
 
+def lock(contact: Contact) -> None:
+    """Lock the contact's row and re-read it: the first thing a transaction that may change their consent
+    does, before it writes any other row (a message, the journey, an opt-out request).
+
+    One order for every such change, contact first: a STOP webhook (the contact, then the requests it
+    settles) and a staff confirmation (the request, then the contact) once took the same rows' locks in
+    opposite orders, and PostgreSQL ended one of them as a deadlock (the STOP was lost). Now the second
+    waits for the first to commit, then sees what it did. The lock is the one record()'s UPDATE of the
+    contact takes anyway (FOR NO KEY UPDATE: a text merely added to their thread does not wait), taken
+    earlier. SQLite runs one writer at a time and has no FOR UPDATE."""
+    db.session.scalars(
+        select(Contact).where(Contact.id == contact.id).with_for_update(key_share=True),
+        execution_options={"populate_existing": True},
+    ).one()  # fetched: the ORM refreshes the object only from rows it reads
+
+
 def record(
     contact: Contact,
     state: str,
@@ -243,7 +259,9 @@ def record(
     actor: User | None = None,
     message_sid: str | None = None,
 ) -> ConsentEvent:
-    """Append to the ledger, update the contact, and apply what the change means for queued texts."""
+    """Append to the ledger, update the contact, and apply what the change means for queued texts.
+
+    A caller that writes other rows before this calls lock() first, and decides on the state it re-read."""
     event = ConsentEvent(
         practice_id=contact.practice_id,
         contact_id=contact.id,

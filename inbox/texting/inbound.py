@@ -240,6 +240,8 @@ def _store(fields: InboundForm, practice: Practice, number_id: int) -> Received:
         contact = Contact(practice_id=practice.id, phone=fields.from_)
         db.session.add(contact)
         db.session.flush()
+    elif consent.keyword(fields.body, fields.opt_out_type) in ("opt_out", "opt_in"):
+        consent.lock(contact)  # a consent change locks the contact before any other row
     new_journey = journey is None
     if journey is None:
         # The welcome goes out after the message is stored, so it sorts after it in the thread.
@@ -358,10 +360,11 @@ def _apply_keyword(contact: Contact, journey: Journey, msg: Message, fields: Inb
     handled_by_twilio = fields.opt_out_type is not None
     text = None
     if word == "opt_out":
-        if contact.consent_state != ConsentState.OPTED_OUT:
-            consent.record(
-                contact, ConsentState.OPTED_OUT, "sms_keyword", evidence=evidence, message_sid=fields.sid
-            )
+        if contact.consent_state == ConsentState.OPTED_OUT:
+            return None  # an opt-out gets one confirmation, which they had (a STOP's, or staff's)
+        consent.record(
+            contact, ConsentState.OPTED_OUT, "sms_keyword", evidence=evidence, message_sid=fields.sid
+        )
         if not handled_by_twilio:
             text = revocations.stop_confirmation_text(practice)
     elif word == "opt_in":

@@ -183,6 +183,8 @@ def request_opt_in(
     second one within a day only when they confirm it (`force`), else AskedRecently. Inside quiet hours
     it waits for the morning unless the person's own text or form caused it (`by_contact`)."""
     contact = journey.contact
+    if not automatic:
+        consent.lock(contact)  # before the text's rows; an automatic one's caller wrote its held text
     if contact.consent_state == ConsentState.OPTED_IN:
         raise Blocked(f"{contact.first_name or 'The contact'} has already opted in")
     last = contact.opt_in_requested_at

@@ -98,8 +98,9 @@ def _decide(request: OptOutRequest, actor: User, decision: OptOutDecision, reaso
 def confirm(request: OptOutRequest, actor: User) -> Message | None:
     """Staff agree it was an opt-out: record it with the text as evidence and queue the one confirmation
     text (unless the practice's Twilio number sends its own); returns that text, if any."""
-    _decide(request, actor, OptOutDecision.CONFIRMED, None)
     contact, msg = request.contact, request.message
+    consent.lock(contact)  # before the request's own lock: a STOP settling it takes the contact first
+    _decide(request, actor, OptOutDecision.CONFIRMED, None)
     if contact.consent_state == ConsentState.OPTED_OUT:
         return None  # they opted out some other way meanwhile, and heard back then
     consent.record(

@@ -11,6 +11,7 @@ from flask_login import current_user, login_required
 
 from inbox.common import audit
 from inbox.common.inputs import json_object
+from inbox.common.transactions import retried
 from inbox.extensions import db
 from inbox.models import OptOutRequest
 from inbox.presenters import opt_out_request_json
@@ -49,6 +50,11 @@ def _conflict(message: str) -> ResponseReturnValue:
     return jsonify(error=message), 409
 
 
+def _busy() -> ResponseReturnValue:
+    """The 409 when the database kept refusing the change for a colleague's at the same moment."""
+    return _conflict("Someone changed this contact at the same moment. Try again.")
+
+
 @bp.get("/opt-out-requests")
 def page() -> ResponseReturnValue:
     """The list staff work through (the page fills it from the API, which audits what it shows)."""
@@ -65,6 +71,7 @@ def list_requests() -> ResponseReturnValue:
 
 
 @bp.post("/api/opt-out-requests/<int:request_id>/confirm")
+@retried(busy=_busy)
 def confirm(request_id: int) -> ResponseReturnValue:
     """Staff confirm the opt-out: recorded with the text as evidence, the one confirmation text queued."""
     found = _request_or_404(request_id)
@@ -86,6 +93,7 @@ def confirm(request_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/api/opt-out-requests/<int:request_id>/dismiss")
+@retried(busy=_busy)
 def dismiss(request_id: int) -> ResponseReturnValue:
     """Staff judge it was not an opt-out; the reason is required and kept with who decided."""
     found = _request_or_404(request_id)

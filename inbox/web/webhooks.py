@@ -15,6 +15,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from inbox.common import audit
 from inbox.common.inputs import is_clean, parse_id
+from inbox.common.transactions import retried
 from inbox.extensions import db
 from inbox.gateway.webhook_check import probe_answer  # both halves of the check live together there
 from inbox.texting import escalation
@@ -76,6 +77,7 @@ def twiml(reply: Reply | None = None) -> Response:
 
 @bp.post("/messages")
 @signed
+@retried()  # a text that lost a deadlock is stored on the next try, not answered 500 (and lost)
 def incoming_message() -> ResponseReturnValue:
     """Twilio's "a message comes in": store first, answer second."""
     try:
@@ -93,6 +95,7 @@ def incoming_message() -> ResponseReturnValue:
 
 @bp.post("/status")
 @signed
+@retried()
 def status_callback() -> ResponseReturnValue:
     """Twilio's status callback for an outbound text: a message of a thread (`m`: its uid) or an
     escalation text to a staff member's phone (`e`: its id)."""
