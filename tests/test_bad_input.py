@@ -95,7 +95,12 @@ FORMS = {
         {"current": factories.PASSWORD, "new": "a brand new passphrase", "confirm": "a brand new passphrase"},
     ),
     "CodeForm": ("staff", "/account/two-factor/confirm", {"code": "123456"}),
-    "PasswordCheckForm": ("staff", "/account/two-factor/disable", {"password": factories.PASSWORD}),
+    "PasswordCheckForm": ("staff", "/account/two-factor/recovery-codes", {"password": factories.PASSWORD}),
+    "DisableForm": (
+        "staff",
+        "/account/two-factor/disable",
+        {"password": factories.PASSWORD, "code": "123456"},
+    ),
     "PracticeForm": ("admin", "/admin/settings", SETTINGS),
     "TemplateForm": (
         "admin",
