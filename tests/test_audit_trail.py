@@ -4,11 +4,16 @@ audit.csv (a journey's stage used to, in plain text, while it was sealed at rest
 
 from __future__ import annotations
 
+import json
 import re
+import uuid
 
+import psycopg
 import pytest
-from sqlalchemy import select
+from flask_migrate import upgrade
+from sqlalchemy import select, text
 
+from inbox import create_app
 from inbox.common import audit
 from inbox.extensions import db
 from inbox.models import AuditEvent, Journey, OptOutRequest
@@ -86,9 +91,9 @@ def test_no_audit_detail_holds_a_value_a_person_wrote(practice, staff, inbound, 
     contact = factories.contact(practice, phone="+14155550142")
     journey = factories.journey(contact)
     inbound("I want to kill myself tonight", from_="+14155550142")  # an open safety alert on it
-    for phone, text in (("+14155550155", "please stop texting me"), ("+14155550156", CONFIRMED)):
+    for phone, words in (("+14155550155", "please stop texting me"), ("+14155550156", CONFIRMED)):
         factories.journey(factories.contact(practice, phone=phone))
-        inbound(text, from_=phone)
+        inbound(words, from_=phone)
     db.session.expire_all()
     journey = db.session.get(Journey, journey.id)
     api = f"/api/journeys/{journey.id}"
@@ -162,3 +167,48 @@ def test_ids_counts_flags_and_codes_are_kept(app):
         "message_ids": [1, 2],
         "state": "opted_out",
     }
+
+
+@pytest.fixture
+def blank_url(app_env, tmp_path):
+    """An empty database of the suite's kind: a SQLite file, or a PostgreSQL database of its own."""
+    if app_env["DATABASE_URL"].startswith("sqlite"):
+        yield f"sqlite:///{tmp_path / 'before.sqlite3'}"
+        return
+    name = f"inbox_audit_{uuid.uuid4().hex[:8]}"
+    admin = app_env["DATABASE_URL"].rsplit("/", 1)[0].replace("+psycopg", "") + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield app_env["DATABASE_URL"].rsplit("/", 1)[0] + "/" + name
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+def test_the_migration_leaves_old_journey_updates_with_field_names_only(blank_url, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", blank_url)
+    app = create_app()
+    old = {"stage": STAGE, "appointment_at": APPOINTMENT, "pathway": "waitlist", "assignee_id": 4}
+    insert = text(
+        "INSERT INTO audit_events (action, detail, created_at) VALUES (:action, :detail, '2026-11-01')"
+    )
+    with app.app_context():
+        upgrade(revision="0016")
+        with db.engine.begin() as conn:
+            conn.execute(insert, {"action": "journey.update", "detail": json.dumps(old)})
+            conn.execute(insert, {"action": "thread.view", "detail": json.dumps({"count": 3})})
+        upgrade()
+        with db.engine.connect() as conn:
+            rows = conn.execute(text("SELECT action, detail FROM audit_events ORDER BY id")).all()
+        db.engine.dispose()
+    details = [(action, json.loads(d) if isinstance(d, str) else d) for action, d in rows]
+    assert details == [
+        (
+            "journey.update",
+            {
+                "fields": ["stage", "appointment_at", "pathway", "assignee_id"],
+                "pathway": "waitlist",
+                "assignee_id": 4,
+            },
+        ),
+        ("thread.view", {"count": 3}),
+    ]
