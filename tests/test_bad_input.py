@@ -348,6 +348,23 @@ def test_a_lone_surrogate_in_raw_utf8_bytes_is_refused_too(staff_client, records
     assert answer.status_code == 400 and "stage" in answer.get_json()["error"]
 
 
+@pytest.mark.parametrize(
+    ("body", "named"),
+    [
+        ({"body": "hi", "mentions": [1, SURROGATE]}, "mentions[1]"),
+        ({SURROGATE: "hi"}, "a field name"),
+        ({"body": "hi", "mentions": {SURROGATE: 1}}, "a field name in mentions"),
+    ],
+    ids=["nested", "key", "nested key"],
+)
+def test_a_nested_surrogate_is_named_where_it_is(staff_client, records, body, named):
+    answer = staff_client.post(f"/api/journeys/{records['journey_id']}/notes", json=body)
+    assert answer.status_code == 400
+    assert (
+        answer.get_json()["error"] == f"{named} is not valid text: it holds half of a UTF-16 surrogate pair"
+    )
+
+
 def test_a_whole_surrogate_pair_is_just_text(staff_client, records):
     """An emoji, which JSON escapes as a pair (\\ud83d\\ude42), is a character like any other."""
     answer = staff_client.patch(f"/api/journeys/{records['journey_id']}", json={"stage": "Booked \U0001f642"})

@@ -135,21 +135,43 @@ def _label(key: str) -> str:
     return key if len(key) <= 60 and _usable(key) else "a field"
 
 
-def _strings(value: Any) -> Iterator[tuple[str, str]]:
-    """Every string in a JSON document (keys too), each with where it is (`note`, `mentions[0]`,
-    `keys.auth`), without recursion (a deep document is no attack)."""
-    stack: list[tuple[str, Any]] = [("the body", value)]
+# Where a value sits in a JSON document, as a chain to its parent (`("mentions", None)` then
+# `("[0]", <that>)`): constant size per value, however deep the document; spelt out only for an error.
+Where = tuple[str, "Where | None"]
+
+
+KEY = "#key"  # the chain's last link when the string is a field's name itself
+
+
+def _spelt(where: Where | None) -> str:
+    """The chain as a field name, e.g. `keys.auth` or `mentions[0]` (the start of a long one elided)."""
+    if where is not None and where[0] == KEY:
+        parent = _spelt(where[1])
+        return f"a field name in {parent}" if parent else "a field name"
+    parts: list[str] = []
+    while where is not None:
+        parts.append(where[0])
+        where = where[1]
+    name = "".join(reversed(parts)).removeprefix(".")
+    return name if len(name) <= 80 else "…" + name[-79:]
+
+
+def _strings(value: Any) -> Iterator[tuple[Where | None, str]]:
+    """Every string in a JSON document (keys too), each with where it is, without recursion (a deep
+    document is no attack)."""
+    stack: list[tuple[Where | None, Any]] = [(None, value)]
     while stack:
         where, item = stack.pop()
         if isinstance(item, str):
             yield where, item
         elif isinstance(item, dict):
             for key, child in item.items():
-                inner = _label(key) if where == "the body" else f"{where}.{_label(key)}"
-                stack.append((f"a field name in {where}", key))
-                stack.append((inner, child))
-        elif isinstance(item, list):
-            stack.extend((f"{where}[{n}]", child) for n, child in enumerate(item))
+                stack.append(((KEY, where), key))
+                stack.append(((f".{_label(key)}", where), child))
+        elif isinstance(item, list):  # numbers, flags and nulls hold no text: not even a name for them
+            stack.extend(
+                ((f"[{n}]", where), c) for n, c in enumerate(item) if isinstance(c, str | list | dict)
+            )
 
 
 def _json_body() -> Any:
@@ -167,17 +189,20 @@ def refuse_unusable_input() -> None:
     JSON body (400; a surrogate's answer names the field)."""
     if request.blueprint in EXEMPT_BLUEPRINTS:
         return
-    named = [(name, v) for name, v in (request.view_args or {}).items() if isinstance(v, str)]
+    named: list[tuple[Where | None, str]] = [
+        ((name, None), v) for name, v in (request.view_args or {}).items() if isinstance(v, str)
+    ]
     for multi in (request.args, request.form):
         for key, items in multi.lists():
-            named.append(("a field name", key))
-            named.extend((_label(key), item) for item in items)
+            named.append(((KEY, None), key))
+            named.extend(((_label(key), None), item) for item in items)
     named.extend(_strings(_json_body()))
     if any(not is_clean(v) for _where, v in named):
         abort(bad_request("text cannot contain control characters such as NUL"))
     for where, value in named:
         if SURROGATE.search(value):
-            abort(bad_request(f"{where} is not valid text: it holds half of a UTF-16 surrogate pair"))
+            field = _spelt(where) or "the body"
+            abort(bad_request(f"{field} is not valid text: it holds half of a UTF-16 surrogate pair"))
 
 
 class IdConverter(IntegerConverter):
