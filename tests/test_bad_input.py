@@ -12,7 +12,18 @@ from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 
 from inbox.extensions import db, socketio
-from inbox.models import Attachment, ConsentEvent, Contact, Message, Template, User
+from inbox.models import (
+    Attachment,
+    AuditEvent,
+    ConsentEvent,
+    Contact,
+    Journey,
+    Message,
+    OptOutRequest,
+    SafetyAlert,
+    Template,
+    User,
+)
 from tests import ephi_watch, factories
 from tests.conftest import signed_post
 
@@ -95,7 +106,12 @@ FORMS = {
         {"current": factories.PASSWORD, "new": "a brand new passphrase", "confirm": "a brand new passphrase"},
     ),
     "CodeForm": ("staff", "/account/two-factor/confirm", {"code": "123456"}),
-    "PasswordCheckForm": ("staff", "/account/two-factor/disable", {"password": factories.PASSWORD}),
+    "PasswordCheckForm": ("staff", "/account/two-factor/recovery-codes", {"password": factories.PASSWORD}),
+    "DisableForm": (
+        "staff",
+        "/account/two-factor/disable",
+        {"password": factories.PASSWORD, "code": "123456"},
+    ),
     "PracticeForm": ("admin", "/admin/settings", SETTINGS),
     "TemplateForm": (
         "admin",
@@ -216,6 +232,154 @@ def test_a_nul_in_any_json_field_is_a_json_400(staff_client, records, method, pa
     answer = getattr(staff_client, method)(path.format(**records), json=body)
     assert answer.status_code == 400 and "control characters" in answer.get_json()["error"]
     assert (count(Message), count(ConsentEvent)) == before
+
+
+# -- lone surrogates, and values of the wrong type, in JSON -----------------------------------------
+
+SURROGATE = "x\ud800y"  # JSON may escape half of a UTF-16 pair; no UTF-8 text can hold it
+# (method, path, the field that carries the surrogate, the rest of a valid body)
+SURROGATE_FIELDS = [
+    ("patch", "/api/contacts/{contact_id}", "first_name", {}),
+    ("patch", "/api/contacts/{contact_id}", "last_name", {}),
+    ("patch", "/api/contacts/{contact_id}", "guardian_name", {}),
+    ("post", "/api/journeys/{journey_id}/notes", "body", {}),
+    ("post", "/api/journeys/{journey_id}/safety-ack", "note", {}),
+    ("post", "/api/opt-out-requests/{request_id}/dismiss", "reason", {}),
+    ("post", "/api/journeys/{journey_id}/messages", "body", {}),
+    ("post", "/api/journeys/{journey_id}/preview", "body", {}),
+    ("patch", "/api/journeys/{journey_id}", "stage", {}),
+    ("post", "/api/contacts/{contact_id}/consent", "note", {"state": "opted_out"}),
+]
+# Other odd JSON a client can send: a list where text goes, ids past any record.
+ODD_JSON = [
+    ("patch", "/api/contacts/{contact_id}", {"preferred_language": ["en"]}),
+    ("patch", "/api/contacts/{contact_id}", {"preferred_language": {"en": True}}),
+    ("patch", "/api/contacts/{contact_id}", {"preferred_language": 7}),
+    ("post", "/api/messages/{message_id}/move", {"journey_id": MAX_ID + 1}),
+    ("post", "/api/messages/{message_id}/move", {"journey_id": 2**63}),
+    ("post", "/api/messages/{message_id}/move", {"journey_id": 10**30}),
+    ("post", "/api/messages/{message_id}/move", {"journey_id": -1}),
+    ("post", "/api/messages/{message_id}/move", {"journey_id": 1.5}),
+    ("post", "/api/journeys/{journey_id}/notes", {"body": "hi", "mentions": [SURROGATE]}),
+    ("post", "/api/journeys/{journey_id}/messages", {SURROGATE: "hi"}),
+    ("post", "/api/journeys/{journey_id}/messages", {"body": "hi", "send_at": SURROGATE}),
+    ("post", "/api/journeys/{journey_id}/opt-in-request", [True]),
+    ("post", "/api/journeys/{journey_id}/opt-in-request", "force"),
+]
+
+
+@pytest.fixture
+def open_items(records, inbound, practice):
+    """`records` plus an open safety alert on the journey and an opt-out request waiting for staff."""
+    inbound("I want to kill myself tonight")
+    inbound("please stop texting me")
+    db.session.expire_all()
+    request_id = db.session.scalar(select(OptOutRequest.id))
+    assert request_id and db.session.scalar(
+        select(SafetyAlert.id).where(SafetyAlert.acknowledged_at.is_(None))
+    )
+    return {**records, "request_id": request_id}
+
+
+def stored(ids: dict[str, int]) -> tuple:
+    """Everything a refused request must leave as it was: rows written, and the sealed words."""
+    db.session.expire_all()
+    contact = db.session.get(Contact, ids["contact_id"])
+    return (
+        count(Message),
+        count(ConsentEvent),
+        count(AuditEvent),
+        (contact.first_name, contact.last_name, contact.guardian_name, contact.preferred_language),
+        db.session.get(Journey, ids["journey_id"]).stage,
+        db.session.get(Message, ids["message_id"]).journey_id,
+        db.session.scalars(select(SafetyAlert.acknowledged_at)).all(),
+        db.session.scalars(select(OptOutRequest.decision)).all(),
+    )
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "field", "rest"),
+    SURROGATE_FIELDS,
+    ids=[f"{p} {f}" for _m, p, f, _r in SURROGATE_FIELDS],
+)
+def test_a_lone_surrogate_in_any_json_field_is_a_400_naming_it(
+    staff_client, open_items, method, path, field, rest
+):
+    before = stored(open_items)
+    answer = getattr(staff_client, method)(path.format(**open_items), json={**rest, field: SURROGATE})
+    assert answer.status_code == 400, answer.data
+    assert field in answer.get_json()["error"]
+    assert stored(open_items) == before
+
+
+@pytest.mark.parametrize("value", [["x"], 7], ids=repr)
+@pytest.mark.parametrize(
+    ("method", "path", "field", "rest"),
+    SURROGATE_FIELDS,
+    ids=[f"{p} {f}" for _m, p, f, _r in SURROGATE_FIELDS],
+)
+def test_a_non_string_in_any_text_field_is_a_400(staff_client, open_items, method, path, field, rest, value):
+    before = stored(open_items)
+    answer = getattr(staff_client, method)(path.format(**open_items), json={**rest, field: value})
+    assert answer.status_code == 400, answer.data
+    assert answer.get_json()["error"]
+    assert stored(open_items) == before
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"), ODD_JSON, ids=[f"{p} {b!r}"[:70] for _m, p, b in ODD_JSON]
+)
+def test_odd_json_is_a_4xx_and_stores_nothing(staff_client, open_items, method, path, body):
+    before = stored(open_items)
+    answer = getattr(staff_client, method)(path.format(**open_items), json=body)
+    assert 400 <= answer.status_code < 500, answer.data
+    assert answer.get_json()["error"]
+    assert stored(open_items) == before
+
+
+def test_a_lone_surrogate_in_raw_utf8_bytes_is_refused_too(staff_client, records):
+    """The same half pair sent as bytes (ED A0 80) rather than as a JSON escape."""
+    answer = staff_client.client.patch(
+        f"/api/journeys/{records['journey_id']}",
+        data=b'{"stage": "x\xed\xa0\x80y"}',
+        content_type="application/json",
+        headers={"X-CSRFToken": staff_client.csrf},
+    )
+    assert answer.status_code == 400 and "stage" in answer.get_json()["error"]
+
+
+@pytest.mark.parametrize(
+    ("body", "named"),
+    [
+        ({"body": "hi", "mentions": [1, SURROGATE]}, "mentions[1]"),
+        ({SURROGATE: "hi"}, "a field name"),
+        ({"body": "hi", "mentions": {SURROGATE: 1}}, "a field name in mentions"),
+    ],
+    ids=["nested", "key", "nested key"],
+)
+def test_a_nested_surrogate_is_named_where_it_is(staff_client, records, body, named):
+    answer = staff_client.post(f"/api/journeys/{records['journey_id']}/notes", json=body)
+    assert answer.status_code == 400
+    assert (
+        answer.get_json()["error"] == f"{named} is not valid text: it holds half of a UTF-16 surrogate pair"
+    )
+
+
+def test_a_whole_surrogate_pair_is_just_text(staff_client, records):
+    """An emoji, which JSON escapes as a pair (\\ud83d\\ude42), is a character like any other."""
+    answer = staff_client.patch(f"/api/journeys/{records['journey_id']}", json={"stage": "Booked \U0001f642"})
+    assert answer.status_code == 200 and answer.get_json()["journey"]["stage"] == "Booked \U0001f642"
+
+
+def test_a_preview_that_fails_leaves_no_audit_row(app, staff_client, records, monkeypatch):
+    def broken(body):
+        raise RuntimeError("segment counting failed")
+
+    monkeypatch.setattr("inbox.web.api.count_segments", broken)
+    with pytest.raises(RuntimeError):  # TESTING propagates the error instead of answering 500
+        staff_client.post(f"/api/journeys/{records['journey_id']}/preview", json={"body": "Hello"})
+    db.session.rollback()
+    assert db.session.scalars(select(AuditEvent).where(AuditEvent.action == "message.preview")).all() == []
 
 
 # -- NUL bytes in the webhooks: the text is never lost --------------------------------------------

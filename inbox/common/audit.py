@@ -1,4 +1,12 @@
-"""The one audit helper: an append-only trail of who touched which record, without ePHI."""
+"""The one audit helper: an append-only trail of who touched which record, without ePHI.
+
+An event's detail names fields, never their values: ids, counts and flags go under any key, and text only
+under the keys of TEXT_KEYS, whose text is a code, a field name or a host (a consent state, a role, a
+pathway), never words a person wrote. A journey's stage used to reach the trail (and the admin's screen
+and audit.csv) in plain text while it was sealed at rest; `record` now refuses text under any other key,
+so a caller cannot put a body, name, number, note or stage there, and a new kind of text is a decision
+made here.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +23,57 @@ from inbox.models import AuditEvent
 # per request would let anyone grow the table at will: each source's first few per minute are kept
 # in full, the rest only counted (throttle.tally: one row per source and minute).
 SAMPLE_PER_MINUTE = 5
+# The detail keys whose text is a code, a field name, a host or a date the app chose: never words a person
+# wrote or a value sealed at rest.
+TEXT_KEYS = frozenset(
+    {
+        "cutoff",  # retention: the moment before which texts were purged
+        "device",  # a push subscription's browser and system, from its User-Agent ("Chrome on Windows")
+        "fields",  # names of the fields that changed
+        "filters",  # the audit viewer's own filters (ids, action names, dates)
+        "host",  # a push service's host name
+        "label",  # an attachment label from its fixed list
+        "method",  # totp or recovery
+        "new",  # a role
+        "old",  # a role
+        "path",  # a webhook's path
+        "pathway",  # intake, waitlist or current
+        "pending",  # the login step still owed
+        "problems",  # a number check's problem codes
+        "reason",  # a push subscription's removal code (by_owner, gone, deactivated)
+        "role",  # a new staff member's role
+        "secret",  # password or code: which secret a re-check asked for
+        "source",  # where a journey came from: sms, web, phone, manual
+        "state",  # a consent state
+        "status",  # a message status
+        "time_zone",  # an IANA zone name
+        "twilio_sid",  # the practice's number at Twilio
+        "via",  # how a consent change came about
+        "was",  # the previous status or time zone
+    }
+)
+
+
+class AuditDetailError(ValueError):
+    """Text under a detail key that is not in TEXT_KEYS: it could be ePHI, so it is never stored."""
+
+
+def _plain(value: Any) -> bool:
+    """Nothing, a flag, a number, or a list of them (ids): no words in it."""
+    if isinstance(value, list | tuple):
+        return all(_plain(item) for item in value)
+    return value is None or isinstance(value, bool | int | float)
+
+
+def checked(action: str, detail: dict[str, Any]) -> dict[str, Any]:
+    """The detail, once every value is plain or under a TEXT_KEYS key; else AuditDetailError naming the
+    key (never its value)."""
+    for key, value in detail.items():
+        if key not in TEXT_KEYS and not _plain(value):
+            raise AuditDetailError(
+                f"{action}: {key!r} holds text; an audit detail names fields, never values"
+            )
+    return detail
 
 
 def record(
@@ -27,7 +86,7 @@ def record(
 ) -> AuditEvent:
     """Add an audit event to the session (committed with the work it describes).
 
-    `detail` must hold ids and codes only: never a body, name or phone number.
+    `detail` holds ids, counts, flags and codes only (`checked`): never a body, name, number or stage.
     """
     ip = None
     if has_request_context():
@@ -44,7 +103,7 @@ def record(
         target_type=type(target).__tablename__ if target is not None else None,
         target_id=getattr(target, "id", None),
         ip=ip,
-        detail=detail,
+        detail=checked(action, detail),
     )
     db.session.add(event)
     return event

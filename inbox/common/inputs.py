@@ -4,6 +4,11 @@ PostgreSQL refuses a NUL byte in any text value, and both databases refuse integ
 stray `\\x00` or a 20-digit id used to surface as a 500 from deep inside a query. Every form, query
 string, path and JSON body passes `refuse_unusable_input` (a 400 names the problem); Twilio's webhooks
 are exempt because refusing one loses a patient's text: they clean their own fields with `clean`.
+
+JSON can also carry half of a UTF-16 surrogate pair (`"\\ud800"`, or the bytes ED A0 80, which Python's
+JSON reader lets through): a Python string then holds a code point no UTF-8 text can, and sealing,
+storing or counting it failed with a 500 wherever the field went. The same check refuses it, naming the
+field, so no view ever sees such a string.
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ from werkzeug.routing import IntegerConverter
 
 # C0 controls and DEL, except tab, newline and carriage return (which text areas legitimately send).
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Half of a UTF-16 surrogate pair, alone: JSON's `\ud800` escapes decode to it, UTF-8 cannot encode it.
+SURROGATE = re.compile(r"[\ud800-\udfff]")
 # Ids are INTEGER columns: 32-bit on PostgreSQL, which refuses a larger value in a query outright
 # ("integer out of range"), and SQLite past 64 bits. No record can have a larger id.
 MAX_ID = 2**31 - 1
@@ -118,18 +125,53 @@ def bad_request(message: str) -> Response:
     return response
 
 
-def _strings(value: Any) -> Iterator[str]:
-    """Every string in a JSON document (keys too), without recursion (a deep document is no attack)."""
-    stack = [value]
+def _usable(value: str) -> bool:
+    """Text that can be stored: no control character we refuse, no lone surrogate."""
+    return is_clean(value) and SURROGATE.search(value) is None
+
+
+def _label(key: str) -> str:
+    """A field's name as an error message may quote it (not when the name itself is odd or long)."""
+    return key if len(key) <= 60 and _usable(key) else "a field"
+
+
+# Where a value sits in a JSON document, as a chain to its parent (`("mentions", None)` then
+# `("[0]", <that>)`): constant size per value, however deep the document; spelt out only for an error.
+Where = tuple[str, "Where | None"]
+
+
+KEY = "#key"  # the chain's last link when the string is a field's name itself
+
+
+def _spelt(where: Where | None) -> str:
+    """The chain as a field name, e.g. `keys.auth` or `mentions[0]` (the start of a long one elided)."""
+    if where is not None and where[0] == KEY:
+        parent = _spelt(where[1])
+        return f"a field name in {parent}" if parent else "a field name"
+    parts: list[str] = []
+    while where is not None:
+        parts.append(where[0])
+        where = where[1]
+    name = "".join(reversed(parts)).removeprefix(".")
+    return name if len(name) <= 80 else "…" + name[-79:]
+
+
+def _strings(value: Any) -> Iterator[tuple[Where | None, str]]:
+    """Every string in a JSON document (keys too), each with where it is, without recursion (a deep
+    document is no attack)."""
+    stack: list[tuple[Where | None, Any]] = [(None, value)]
     while stack:
-        item = stack.pop()
+        where, item = stack.pop()
         if isinstance(item, str):
-            yield item
+            yield where, item
         elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
+            for key, child in item.items():
+                stack.append(((KEY, where), key))
+                stack.append(((f".{_label(key)}", where), child))
+        elif isinstance(item, list):  # numbers, flags and nulls hold no text: not even a name for them
+            stack.extend(
+                ((f"[{n}]", where), c) for n, c in enumerate(item) if isinstance(c, str | list | dict)
+            )
 
 
 def _json_body() -> Any:
@@ -143,17 +185,24 @@ def _json_body() -> Any:
 
 
 def refuse_unusable_input() -> None:
-    """Before every view: refuse control characters in the path, query, form and JSON body (400)."""
+    """Before every view: refuse control characters and lone surrogates in the path, query, form and
+    JSON body (400; a surrogate's answer names the field)."""
     if request.blueprint in EXEMPT_BLUEPRINTS:
         return
-    values = [v for v in (request.view_args or {}).values() if isinstance(v, str)]
+    named: list[tuple[Where | None, str]] = [
+        ((name, None), v) for name, v in (request.view_args or {}).items() if isinstance(v, str)
+    ]
     for multi in (request.args, request.form):
         for key, items in multi.lists():
-            values.append(key)
-            values.extend(items)
-    values.extend(_strings(_json_body()))
-    if any(not is_clean(v) for v in values):
+            named.append(((KEY, None), key))
+            named.extend(((_label(key), None), item) for item in items)
+    named.extend(_strings(_json_body()))
+    if any(not is_clean(v) for _where, v in named):
         abort(bad_request("text cannot contain control characters such as NUL"))
+    for where, value in named:
+        if SURROGATE.search(value):
+            field = _spelt(where) or "the body"
+            abort(bad_request(f"{field} is not valid text: it holds half of a UTF-16 surrogate pair"))
 
 
 class IdConverter(IntegerConverter):

@@ -71,7 +71,7 @@ def _validated(data: dict[str, Any]) -> dict[str, str | None]:
             raise ContactChangeError(f"guardian_phone: {exc}") from exc
     if "preferred_language" in data:
         language = data["preferred_language"] or None
-        if language is not None and language not in LANGUAGES:
+        if language is not None and (not isinstance(language, str) or language not in LANGUAGES):
             raise ContactChangeError("preferred_language must be one of: " + ", ".join(LANGUAGES))
         values["preferred_language"] = language
     return values

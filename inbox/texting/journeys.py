@@ -316,7 +316,14 @@ def update_journey(journey: Journey, data: dict[str, Any], actor: User) -> dict[
     journey.last_activity_at = utcnow()
     for sentence in _activity_sentences(journey, changes, actor):
         log_activity(journey, f"{actor.display_name} {sentence}", actor)
-    audit.record("journey.update", journey, **changes)
+    # The fields by name; of their values only the ids, flags and codes (the stage is sealed at rest, and
+    # the dates are the patient's: they stay in the thread's activity lines).
+    audit.record(
+        "journey.update",
+        journey,
+        fields=list(changes),
+        **{k: changes[k] for k in ("assignee_id", "pathway", "is_open") if k in changes},
+    )
     if changes.get("appointment_at"):
         appointment_set(journey)
     push("journey.updated", journey_json(journey), practice_room(journey.practice_id))

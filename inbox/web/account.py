@@ -20,7 +20,7 @@ from inbox.common import audit
 from inbox.extensions import db
 from inbox.models import StaffSession
 from inbox.texting import oncall
-from inbox.web.auth import end_session, hash_password, verify_password
+from inbox.web.auth import THROTTLED, end_session, hash_password, recheck_password
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 # What a person who still holds a temporary password may reach.
@@ -64,13 +64,18 @@ def temporary_password_first() -> ResponseReturnValue | None:
 def change_password() -> ResponseReturnValue:
     """Change one's own password; other logins of this person end."""
     form = PasswordForm()
+    user = current_user._get_current_object()
     if form.validate_on_submit():
-        if not verify_password(current_user.password_hash, form.current.data):
+        verdict = recheck_password(user, form.current.data)  # throttled like the login
+        if verdict.retry_after:
+            flash(THROTTLED, "error")
+            headers = {"Retry-After": str(verdict.retry_after)}
+            return render_template("account_password.html", form=form), 429, headers
+        if not verdict.right:
             form.current.errors = ["That is not your current password."]
         elif form.new.data == form.current.data:
             form.new.errors = ["Choose a password different from the current one."]
         else:
-            user = current_user._get_current_object()
             user.password_hash = hash_password(form.new.data)
             user.must_change_password = False
             others = db.session.scalars(

@@ -175,9 +175,11 @@ def preview_message(journey_id: int) -> ResponseReturnValue:
         result = preview(journey, text, current_user)
     except TemplateError as exc:
         return _error(422, str(exc))
+    payload = preview_json(result.body, result.decision, count_segments(result.body))
+    # Audited only once nothing can fail: a request that fails leaves no audit row behind.
     audit.record("message.preview", journey)  # the preview fills in the contact's name
     db.session.commit()
-    return jsonify(preview_json(result.body, result.decision, count_segments(result.body)))
+    return jsonify(payload)
 
 
 @bp.post("/journeys/<int:journey_id>/messages")
@@ -241,7 +243,7 @@ def resend_opt_in(journey_id: int) -> ResponseReturnValue:
     """Staff (re)send the opt-in request by hand; within a day of the last one only with {"force": true}.
     Inside quiet hours it is queued for the morning: `reason` and the message's `not_before` say when."""
     journey = journey_or_404(journey_id)
-    force = (request.get_json(silent=True) or {}).get("force") is True
+    force = json_object().get("force") is True
     try:
         msg = request_opt_in(journey, actor=current_user, force=force)
     except AskedRecently as exc:
@@ -401,10 +403,12 @@ def redact_message(message_id: int) -> ResponseReturnValue:
 def move_message(message_id: int) -> ResponseReturnValue:
     """Put a contact's text (or a note) into another journey of the same contact."""
     msg = message_or_404(message_id)
-    data = request.get_json(silent=True)
-    target_id = data.get("journey_id") if isinstance(data, dict) else None
-    if not isinstance(target_id, int) or isinstance(target_id, bool):
+    raw = json_object().get("journey_id")
+    if not isinstance(raw, int) or isinstance(raw, bool):
         return _error(400, "journey_id must be the id of a journey")
+    target_id = parse_id(raw)
+    if target_id is None:
+        abort(404)  # past any id a journey can have (or negative): no such journey, as in a path
     target = journey_or_404(target_id)
     try:
         journeys.move_message(msg, target, current_user)

@@ -25,6 +25,7 @@ import hmac
 import ipaddress
 import secrets
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import ParamSpec
 from urllib.parse import urlsplit
@@ -219,6 +220,43 @@ def succeeded(keys: list[str]) -> None:
             throttle.give_back(key)
         else:
             throttle.reset(key)
+
+
+@dataclass(frozen=True)
+class Rechecked:
+    """What a secret asked again of a logged-in person came to: right, wrong, or not checked at all
+    because the throttle holds (then `retry_after` is the seconds to wait, at least 1)."""
+
+    right: bool
+    retry_after: int = 0
+
+
+def _recheck(user: User, step: str, secret: str, check: Callable[[], bool]) -> Rechecked:
+    """Reserve the attempt on `step`'s counters, then check; the verdict is audited by `secret`'s name."""
+    taken, keys, _device = reserve_attempt(user.email, user, step=step)
+    if not taken.ok:
+        audit.sampled("recheck.throttled", user, user_id=user.id, secret=secret)
+        db.session.commit()
+        return Rechecked(False, taken.retry_after)
+    if not check():
+        audit.record("recheck.failed", user, user_id=user.id, secret=secret)
+        db.session.commit()
+        return Rechecked(False)
+    succeeded(keys)
+    return Rechecked(True)
+
+
+def recheck_password(user: User, password: str) -> Rechecked:
+    """The password asked again of a logged-in person (to change it, renew recovery codes or turn
+    two-factor off), on the login's own counters: it is the same secret, so a stolen session gets no
+    more guesses at it here than at the login form. Reserve before any work of the caller is pending."""
+    return _recheck(user, "login", "password", lambda: check_login(user, password))
+
+
+def recheck_code(user: User, code: str) -> Rechecked:
+    """A current code from the app, or a recovery code (spent if right), asked of a logged-in person,
+    on the login code step's counters."""
+    return _recheck(user, "code", "code", lambda: two_factor.check(user, code) is not None)
 
 
 P = ParamSpec("P")  # a wrapped view's parameters

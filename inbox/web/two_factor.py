@@ -4,6 +4,11 @@ The code step serves a login that passed its password (`auth.pending_login`); it
 throttle before the code is checked, like the password. The account page serves a full login, and also
 a login that must enrol first because the practice requires two-factor: that login ends its enrolment
 logged in. Recovery codes appear in the one answer that made them, never again.
+
+Renewing the codes asks for the password again, and turning two-factor off asks for the password and a
+current code (or a recovery code): a session left open, or stolen, must not be enough to remove the
+second factor. Both secrets go through the login's throttle (`auth.recheck_password`, `recheck_code`),
+so such a session gets no more guesses here than at the login form.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from flask import Blueprint, abort, flash, make_response, redirect, render_templ
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, StringField
+from wtforms import Field, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from inbox.common import audit, two_factor
@@ -21,17 +26,21 @@ from inbox.models import StaffSession, User
 from inbox.vocabulary import LoginStep
 from inbox.web.auth import (
     THROTTLED,
+    Rechecked,
     complete_login,
     finish_login,
     known_device,
     pending_login,
+    recheck_code,
+    recheck_password,
     remember_device,
     reserve_attempt,
     succeeded,
-    verify_password,
 )
 
 bp = Blueprint("two_factor", __name__)
+NOT_CURRENT = "That is not your current password."
+WRONG_CODE = "That code is not right, or was used already. Try the newest one."
 
 
 class CodeForm(FlaskForm):
@@ -45,9 +54,24 @@ class CodeForm(FlaskForm):
 
 
 class PasswordCheckForm(FlaskForm):
-    """The current password, asked again before two-factor is turned off or its codes renewed."""
+    """The current password, asked again before the recovery codes are renewed."""
 
     password = PasswordField("Current password", validators=[DataRequired("Enter your password.")])
+
+
+class DisableForm(FlaskForm):
+    """The current password and a current code, asked before two-factor is turned off (own ids: the
+    page shows this form beside the renewal's, whose fields have the same names)."""
+
+    password = PasswordField(
+        "Current password", validators=[DataRequired("Enter your password.")], id="disable-password"
+    )
+    code = StringField(
+        "Code from your app",
+        validators=[DataRequired("Enter the code from your app, or a recovery code."), Length(max=40)],
+        id="disable-code",
+        render_kw={"autocomplete": "one-time-code", "autocapitalize": "off", "spellcheck": "false"},
+    )
 
 
 @bp.route("/login/code", methods=["GET", "POST"])
@@ -70,7 +94,7 @@ def code() -> ResponseReturnValue:
     if method is None:
         audit.record("login.second_factor_failed", user, user_id=user.id)
         db.session.commit()
-        form.code.errors = ["That code is not right, or was used already. Try the newest one."]
+        form.code.errors = [WRONG_CODE]
         return render_template("login_code.html", form=form), 401
     succeeded(keys)
     audit.record("login.second_factor", user, user_id=user.id, method=method)
@@ -87,24 +111,31 @@ def _person() -> tuple[User, StaffSession | None] | None:
     return (enrolling.user, enrolling) if enrolling is not None else None
 
 
-def _page(user: User, enrolling: bool, status: int = 200, **extra: object) -> ResponseReturnValue:
+def _page(
+    user: User, enrolling: bool, status: int = 200, headers: dict[str, str] | None = None, **extra: object
+) -> ResponseReturnValue:
     """The account's two-factor page in whichever state the enrolment is."""
     found = two_factor.enrolment(user)
     setup = None
     if found is not None and found.confirmed_at is None:
         uri = two_factor.provisioning_uri(found, user)
         setup = {"qr": two_factor.qr_data_uri(uri), "secret": two_factor.spaced(found.secret)}
-    return render_template(
-        "account_two_factor.html",
-        found=found,
-        setup=setup,
-        enrolling=enrolling,
-        required=user.practice.require_two_factor,
-        remaining=two_factor.remaining_codes(found) if found and found.confirmed_at else 0,
-        code_form=extra.pop("code_form", None) or CodeForm(formdata=None),
-        password_form=extra.pop("password_form", None) or PasswordCheckForm(formdata=None),
-        **extra,
-    ), status
+    return (
+        render_template(
+            "account_two_factor.html",
+            found=found,
+            setup=setup,
+            enrolling=enrolling,
+            required=user.practice.require_two_factor,
+            remaining=two_factor.remaining_codes(found) if found and found.confirmed_at else 0,
+            code_form=extra.pop("code_form", None) or CodeForm(formdata=None),
+            password_form=extra.pop("password_form", None) or PasswordCheckForm(formdata=None),
+            disable_form=extra.pop("disable_form", None) or DisableForm(formdata=None),
+            **extra,
+        ),
+        status,
+        headers or {},
+    )
 
 
 @bp.get("/account/two-factor")
@@ -156,14 +187,15 @@ def confirm() -> ResponseReturnValue:
     return response
 
 
-def _password_checked(form: PasswordCheckForm) -> bool:
-    """The form is valid and holds the person's current password (the field says why not)."""
-    if not form.validate_on_submit():
-        return False
-    if not verify_password(current_user.password_hash, form.password.data):
-        form.password.errors = ["That is not your current password."]
-        return False
-    return True
+def _refused(
+    user: User, verdict: Rechecked, name: str, form: FlaskForm, field: Field, error: str
+) -> ResponseReturnValue:
+    """The page again after a refused secret: 400 with the field's error, or 429 while throttled."""
+    if not verdict.retry_after:
+        field.errors = [error]
+        return _page(user, False, 400, **{name: form})
+    flash(THROTTLED, "error")
+    return _page(user, False, 429, {"Retry-After": str(verdict.retry_after)}, **{name: form})
 
 
 @bp.post("/account/two-factor/recovery-codes")
@@ -175,8 +207,11 @@ def renew_codes() -> ResponseReturnValue:
     if found is None or found.confirmed_at is None:
         return redirect(url_for("two_factor.manage"))
     form = PasswordCheckForm()
-    if not _password_checked(form):
+    if not form.validate_on_submit():
         return _page(user, False, 400, password_form=form)
+    verdict = recheck_password(user, form.password.data)
+    if not verdict.right:
+        return _refused(user, verdict, "password_form", form, form.password, NOT_CURRENT)
     codes = two_factor.new_recovery_codes(found)
     audit.record("two_factor.recovery_codes_renewed", user)
     db.session.commit()
@@ -186,14 +221,20 @@ def renew_codes() -> ResponseReturnValue:
 @bp.post("/account/two-factor/disable")
 @login_required
 def disable() -> ResponseReturnValue:
-    """Turn one's own two-factor off (password asked again), unless the practice requires it."""
+    """Turn one's own two-factor off (password and a current code asked), unless the practice requires it."""
     user = current_user._get_current_object()
     if user.practice.require_two_factor:
         flash("Your practice requires two-factor login, so it stays on.", "error")
         return redirect(url_for("two_factor.manage"))
-    form = PasswordCheckForm()
-    if not _password_checked(form):
-        return _page(user, False, 400, password_form=form)
+    form = DisableForm()
+    if not form.validate_on_submit():
+        return _page(user, False, 400, disable_form=form)
+    verdict = recheck_password(user, form.password.data)
+    if not verdict.right:
+        return _refused(user, verdict, "disable_form", form, form.password, NOT_CURRENT)
+    verdict = recheck_code(user, form.code.data)
+    if not verdict.right:
+        return _refused(user, verdict, "disable_form", form, form.code, WRONG_CODE)
     two_factor.remove(user, "two_factor.disable")
     db.session.commit()
     flash("Two-factor login is off. Your password alone logs you in now.", "info")

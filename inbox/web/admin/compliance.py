@@ -30,14 +30,28 @@ MAX_ROWS = 100_000
 PAGE = 100  # audit events per screen
 
 
+# What a spreadsheet may read as the start of a formula (or a DDE command) when a CSV is opened: OWASP's
+# CSV-injection list (= + - @, tab, carriage return: Excel skips the last two and reads what follows),
+# a line feed for the same reason, and the full-width = + - @, which some East Asian Excel setups read
+# as their ASCII twins.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """A cell a spreadsheet shows as text and never runs: text that could start a formula gets a
+    leading apostrophe."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def csv_download(filename: str, header: list[str], rows: Iterable[Sequence[Any]]) -> Response:
-    """A CSV download that is never cached."""
+    """A CSV download that is never cached; every export goes through it, so no cell can run."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(header)
     for row in rows:
-        # A leading = + - @ would be a formula in a spreadsheet: neutralise it.
-        writer.writerow(["'" + v if isinstance(v, str) and v and v[0] in "=+-@" else v for v in row])
+        writer.writerow([spreadsheet_safe(v) for v in row])
     response = Response(out.getvalue(), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     response.headers["Cache-Control"] = "no-store"
