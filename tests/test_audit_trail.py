@@ -158,6 +158,15 @@ def test_text_under_a_key_not_known_to_hold_codes_is_refused(app, detail):
     assert str(next(iter(detail.values()))) not in str(refused.value)  # the error names the key only
 
 
+def test_in_service_such_text_is_withheld_and_the_event_kept(app, monkeypatch, caplog):
+    # A request must not fail over its audit detail (a webhook's text would be lost): the value goes,
+    # the key is logged, the event stays.
+    monkeypatch.setitem(app.config, "TESTING", False)
+    event = audit.record("journey.update", journey_id=3, stage="New inquiry")
+    assert event.detail == {"journey_id": 3, "stage": audit.WITHHELD}
+    assert "'stage'" in caplog.text and "New inquiry" not in caplog.text
+
+
 def test_ids_counts_flags_and_codes_are_kept(app):
     event = audit.record("x", journey_id=3, count=2, forced=True, message_ids=[1, 2], state="opted_out")
     assert event.detail == {
