@@ -214,3 +214,47 @@ def waiting_for_the_journey() -> None:
                 return
             threading.Event().wait(0.02)
     raise AssertionError("the webhook never waited for the journey's lock")
+
+
+def test_two_risk_texts_at_once_get_one_safety_reply(app, app_env, practice, client):
+    # Two texts of one contact read as risk, after hours, at the same moment (two server workers):
+    # the 12-hour rule allows one safety reply. Both route to the contact's journey, whose row each
+    # webhook updates before it looks for an earlier reply, so the second waits for the first's commit
+    # and sees its reply. (A guard: this held before it was written down.)
+    practice.office_days = ""  # after hours all week
+    db.session.commit()
+    for n in range(ROUNDS // 5):
+        phone = f"+1212556{n:04d}"
+        contact_id = factories.journey(factories.contact(practice, phone=phone)).contact_id
+        sent = [Round(phone, contact_id, []) for _ in range(2)]
+        bodies = ("i took 30 pills an hour ago", "i dont want to be alive anymore")
+        answers = race(
+            *(risk_webhook(client, app_env, phone, body, r) for body, r in zip(bodies, sent, strict=True))
+        )
+        assert answers == [200, 200], (n, answers)
+        assert sum(r.twiml_replies for r in sent) == 1, n
+        replies = db.session.scalar(
+            select(func.count())
+            .select_from(Message)
+            .where(Message.contact_id == contact_id, Message.kind == "keyword_reply")
+        )
+        assert replies == 1, n
+
+
+def risk_webhook(client, app_env, phone: str, body: str, sent: Round) -> Callable[[], object]:
+    """A risk text's webhook as Twilio posts it (signed); notes a TwiML reply in its answer."""
+    params = {
+        "MessageSid": "SM" + uuid.uuid4().hex,
+        "AccountSid": app_env["TWILIO_ACCOUNT_SID"],
+        "From": phone,
+        "To": "+15005550006",
+        "Body": body,
+        "NumMedia": "0",
+    }
+
+    def send():
+        answer = signed_post(client, "/twilio/messages", params, app_env["TWILIO_AUTH_TOKEN"])
+        sent.twiml_replies += answer.data.count(b"<Message ")
+        return answer
+
+    return send
