@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, event, exists, func, insert, select
+from sqlalchemy import delete, event, func, insert, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session, aliased, selectinload
 
@@ -32,6 +32,10 @@ from inbox.models import Contact, Journey, Message, SearchTerm
 WORD, NAME, PHONE = "search.word", "search.name", "search.phone"  # the digests' purposes
 DIGEST_BYTES = 16
 MIN_QUERY = 2  # characters; a shorter query is refused (it would match nearly everything)
+# A longer query is refused: nobody searches a practice's texts with a paragraph, and each word is a
+# digest (an HMAC) and a probe of the index (issue 23: 1,500 words froze the process).
+MAX_QUERY = 200  # characters
+MAX_WORDS = 8  # distinct words and numbers
 PREFIX_FROM = 3  # name prefixes from this many letters: "Mar" finds Maria
 LIMIT = 50
 SNIPPET = 80  # characters around the first word found
@@ -194,7 +198,7 @@ class Query:
 
 
 class QueryError(ValueError):
-    """The search cannot be run as given (too short)."""
+    """The search cannot be run as given (too short or too long)."""
 
 
 def parse(q: str) -> Query:
@@ -202,6 +206,8 @@ def parse(q: str) -> Query:
     q = q.strip()
     if len(q) < MIN_QUERY:
         raise QueryError(f"search for at least {MIN_QUERY} characters")
+    if len(q) > MAX_QUERY:
+        raise QueryError(f"search for at most {MAX_QUERY} characters")
     numbers = [re.sub(r"\D", "", n) for n in _NUMBER.findall(q)]
     rest = _NUMBER.sub(" ", q)
     names = {(NAME, w) for w in words(rest) if not w.isdigit()}
@@ -210,14 +216,16 @@ def parse(q: str) -> Query:
         # Eleven digits with the +1 country code, ten national, or the last four: all are stored.
         phones.add((PHONE, digits[1:] if len(digits) == 11 and digits.startswith("1") else digits))
     everything = words(q)
+    if len(everything) > MAX_WORDS:
+        raise QueryError(f"search for at most {MAX_WORDS} words")
     return Query(q, {(WORD, w) for w in everything}, names | phones, everything)
 
 
 def _owners(practice_id: int, terms: set[tuple[str, str]], column: Any) -> list[int]:
     """The newest owners (message or contact ids) holding every one of the terms.
 
-    Walks one term's rows newest first and keeps those that have the others too (an index seek each),
-    stopping at LIMIT, so a common word costs no more than a rare one.
+    One statement whatever the number of terms, its digests bound as one list (issue 23: a statement
+    per-word in shape took seconds to plan at 100 words).
     """
     if not terms:
         return []
@@ -232,17 +240,22 @@ def _owners(practice_id: int, terms: set[tuple[str, str]], column: Any) -> list[
             .having(func.count(func.distinct(SearchTerm.digest)) == len(digests))
         )
         return list(db.session.scalars(counted.order_by(column.desc()).limit(LIMIT)))
+    # Messages are many: walk one term's rows newest first (the lookup index) and keep those whose own
+    # rows (a handful, by ix_search_terms_message_id) hold all the others, stopping at LIMIT, so a common
+    # word costs no more than a rare one. Counting every term's rows instead (GROUP BY ... HAVING) reads
+    # all of a common word's rows before the first answer (docs/benchmarks.md).
     first, *others = digests
     query = select(column).where(
         SearchTerm.practice_id == practice_id, SearchTerm.digest == first, column.is_not(None)
     )
-    for other in others:
+    if others:
         also = aliased(SearchTerm)
-        query = query.where(
-            exists().where(
-                also.practice_id == practice_id, also.digest == other, getattr(also, column.key) == column
-            )
+        held = (
+            select(func.count(func.distinct(also.digest)))
+            .where(also.message_id == column, also.digest.in_(others))
+            .scalar_subquery()
         )
+        query = query.where(held == len(others))
     return list(db.session.scalars(query.order_by(column.desc()).limit(LIMIT)))
 
 
