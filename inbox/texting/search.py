@@ -143,7 +143,7 @@ def _index_flushed(session: Session, _context: Any) -> None:
         elif isinstance(obj, Contact) and _changed(obj, _IDENTITY_COLUMNS):
             gone_contacts.append(obj.id)
             rows[:] = [row for row in rows if row["contact_id"] != obj.id]
-            rows += _rows(obj.practice_id, contact_terms(obj), contact_id=obj.id)
+            session.info.setdefault("search_contacts", set()).add(obj)  # its terms: at commit
 
 
 def _pending(session: Session) -> tuple[list[dict[str, Any]], list[int], list[int]]:
@@ -160,8 +160,20 @@ def note_new_message(session: Session, msg: Message) -> None:
 
 
 def _write_pending(session: Session) -> None:
-    """Before the commit: flush what is left, then write the terms the transaction's flushes noted."""
+    """Before the commit: flush what is left, then write the terms the transaction's flushes noted.
+
+    A changed contact's terms come from its row as it will be committed, read again now: this
+    transaction's UPDATE holds the row's lock, so the read sees every edit committed before it, which
+    the copy this request loaded may not (issue 23: two edits at once, first and last name, left the
+    index with one of the old names)."""
     session.flush()
+    changed = session.info.pop("search_contacts", set())
+    for contact in changed:
+        if sa_inspect(contact).persistent:
+            session.refresh(contact, attribute_names=_IDENTITY_COLUMNS)
+            _pending(session)[0].extend(
+                _rows(contact.practice_id, contact_terms(contact), contact_id=contact.id)
+            )
     pending = session.info.pop("search_terms", None)
     if pending and any(pending):
         _write(session, *pending)
@@ -171,6 +183,7 @@ def _drop_pending(session: Session, *_args: Any) -> None:
     """A rolled-back transaction's terms go with it. (Nothing here uses savepoints; one that did would
     have to drop what its rolled-back part noted.)"""
     session.info.pop("search_terms", None)
+    session.info.pop("search_contacts", None)
 
 
 def init_app(_app: Any) -> None:
