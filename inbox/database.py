@@ -110,6 +110,11 @@ def _sqlite_limit(engine: Engine, seconds: float) -> None:
     event.listen(engine, "commit", _stop)
     event.listen(engine, "rollback", _stop)
 
+    @event.listens_for(engine, "checkin")
+    def _returned(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        if "deadline" in record.info:  # the pool's own rollback on return runs without one too
+            record.info["deadline"][0] = 0.0
+
 
 def cut_off(exc: BaseException) -> bool:
     """Whether a database error is a statement stopped by its limit (or cancelled by an operator)."""
