@@ -9,17 +9,24 @@ terms are the index's own (`inbox.texting.search`), bulk-inserted. The sealed si
 `GET /api/search` in-process (Flask test client: server time, no network, audit and JSON included) and
 `search.search()` alone. The bare side runs `SELECT id FROM plain WHERE body LIKE '%w1%' AND body LIKE
 '%w2%' ORDER BY id DESC LIMIT 50` on a plaintext copy of the bodies (what an unsealed app would do).
-Query mix: one rare word, one common word, two words, a name's first letters, a number's last four.
-Writes bench/results/search_index.json.
+Query mix: one rare word, one common word, two words, a name's first letters, a number's last four, and
+eight words (the most a search may hold). Writes bench/results/search_index.json.
+
+Generating 1 M messages takes the better part of an hour on a shared machine: `--keep DIR` keeps the
+database (and the keys it was sealed with) in DIR, and `--reuse DIR` measures it again without
+generating, e.g. after a change to the query.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import re
+import shutil
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import insert, text
 
@@ -169,7 +176,7 @@ def queries(n: int, words: list[str], journeys: int) -> list[tuple[str, str]]:
     rng = random.Random(11)
     kinds = []
     for i in range(n):
-        kind = ("rare word", "common word", "two words", "name prefix", "last four")[i % 5]
+        kind = ("rare word", "common word", "two words", "name prefix", "last four", "eight words")[i % 6]
         if kind == "rare word":
             q = rng.choice(words[1000:])
         elif kind == "common word":
@@ -178,8 +185,10 @@ def queries(n: int, words: list[str], journeys: int) -> list[tuple[str, str]]:
             q = f"{rng.choice(words[:12])} {rng.choice(words[12:400])}"
         elif kind == "name prefix":
             q = rng.choice(FIRST)[:4] + " " + rng.choice(LAST)
-        else:
+        elif kind == "last four":
             q = str(2000000000 + rng.randint(1, journeys))[-4:]
+        else:  # the longest search allowed (search.MAX_WORDS), common and rarer words mixed
+            q = " ".join([*rng.sample(words[:12], 4), *rng.sample(words[12:400], 4)])
         kinds.append((kind, q))
     return kinds
 
@@ -245,13 +254,33 @@ def main() -> None:
     parser.add_argument("--messages-per-journey", type=int, default=10)
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--vocabulary", type=int, default=3000)
+    parser.add_argument("--keep", metavar="DIR", help="generate into DIR and keep it (for --reuse)")
+    parser.add_argument("--reuse", metavar="DIR", help="measure what --keep generated into DIR")
     args = parser.parse_args()
     words, weights = vocabulary(args.vocabulary)
     env = AppEnv()
+    kept = args.keep or args.reuse
+    if kept:
+        shutil.rmtree(env.dir)
+        env.dir = Path(kept).resolve()
+        saved = env.dir / "env.json"
+        if args.reuse:
+            env.env = json.loads(saved.read_text())
+        else:
+            env.dir.mkdir(parents=True)
+            env.env |= {
+                "DATABASE_URL": f"sqlite:///{env.dir / 'inbox.sqlite3'}",
+                "INBOX_MEDIA_DIR": str(env.dir / "media"),
+                "INBOX_INSTANCE_DIR": str(env.dir / "instance"),
+            }
+            saved.write_text(json.dumps(env.env))
     try:
-        seed(env, 1, 1, 0)
+        seconds = 0.0
+        if not args.reuse:
+            seed(env, 1, 1, 0)
         with env.app_context() as app:
-            seconds = generate(args.journeys, args.messages_per_journey, words, weights)
+            if not args.reuse:
+                seconds = generate(args.journeys, args.messages_per_journey, words, weights)
             from inbox.extensions import db
 
             term_rows = db.session.execute(text("SELECT count(*) FROM search_terms")).scalar()
@@ -269,7 +298,8 @@ def main() -> None:
         print(report["ms"]["all"], flush=True)
         print("wrote", save("search_index", report))
     finally:
-        env.cleanup()
+        if not kept:
+            env.cleanup()
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.pool import ConnectionPoolEntry
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from inbox import crypto, gateway, vocabulary
+from inbox import crypto, database, gateway, vocabulary
 from inbox.common import inputs
 from inbox.config import load_config
 from inbox.extensions import csrf, db, login_manager, migrate, socketio
@@ -47,6 +47,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     gateway.init_app(app)
     # The states and kinds the browser's scripts test against, from the one vocabulary.
     app.context_processor(lambda: {"vocabulary": vocabulary.for_pages()})
+    database.configure(app)  # the webhooks' own pool, before the engines are made
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"), render_as_batch=True)
     csrf.init_app(app)
@@ -74,6 +75,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         )
     _create_private_files(app)
     _enable_sqlite_wal(app)
+    with app.app_context():
+        database.init_app(app, list(db.engines.values()))  # every request's statements are time-limited
 
     # Imported here, not at the top: any `import inbox.models` (the worker, migrations, a test) runs this
     # package's __init__ first, and should not drag in every page and the whole web layer with it.
@@ -177,14 +180,14 @@ def _enable_sqlite_wal(app: Flask) -> None:
         return
     from sqlalchemy import event
 
-    with app.app_context():
-        engine = db.engine
+    def _pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
 
-        @event.listens_for(engine, "connect")
-        def _pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute("PRAGMA busy_timeout=10000")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.close()
+    with app.app_context():
+        for engine in db.engines.values():  # the main pool and the webhooks' (inbox/database.py)
+            event.listen(engine, "connect", _pragmas)

@@ -146,6 +146,8 @@ def load_config(instance_path: str) -> dict[str, Any]:
         "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,  # webhooks are small; the simulator uploads photos
         # SQL errors must not carry bound values (ciphertexts, numbers, names) into logs.
         "SQLALCHEMY_ENGINE_OPTIONS": {"hide_parameters": True, "pool_pre_ping": True},
+        # No statement of a request runs longer (inbox/database.py): it answers 503 instead; 0 turns it off.
+        "INBOX_STATEMENT_TIMEOUT": float(os.environ.get("INBOX_STATEMENT_TIMEOUT", "5")),
     }
     if not config["SECRET_KEY"]:
         config["SECRET_KEY"] = _instance_secret(instance, "secret_key", lambda: secrets.token_hex(32))

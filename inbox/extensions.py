@@ -10,6 +10,8 @@ from flask_wtf import CSRFProtect
 from sqlalchemy import CursorResult, MetaData, Result
 from sqlalchemy.orm import DeclarativeBase
 
+from inbox import database
+
 
 class Base(DeclarativeBase):
     """Declarative base with constraint names that Alembic can diff on every database."""
@@ -25,7 +27,8 @@ class Base(DeclarativeBase):
     )
 
 
-db = SQLAlchemy(model_class=Base)
+# Its sessions send a webhook's statements to the webhooks' own pool (inbox/database.py).
+db = SQLAlchemy(model_class=Base, session_options={"class_": database.Session})
 migrate = Migrate()
 socketio = SocketIO()
 login_manager = LoginManager()

@@ -125,7 +125,8 @@ def running_app():
         db.session.remove()
         # Close the pool now: left to the garbage collector, a few hundred tests' idle connections
         # pile up past PostgreSQL's max_connections (100) while the suite runs.
-        db.engine.dispose()
+        for engine in db.engines.values():  # the main pool and the webhooks' (inbox/database.py)
+            engine.dispose()
 
 
 @pytest.fixture

@@ -3,12 +3,16 @@ fields only, and 404 for another practice's contact."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from sqlalchemy import select, text
 
 from inbox.extensions import db
-from inbox.models import AuditEvent, Contact
+from inbox.models import AuditEvent, Contact, SearchTerm
+from inbox.texting import contacts, search
 from tests import ephi_watch, factories
+from tests.conftest import PG_URL, StaffClient
 
 UNKNOWN = "+14155550142"
 
@@ -123,3 +127,46 @@ def test_editing_needs_a_login(client, practice):
     assert client.patch(f"/api/contacts/{maria.id}", json={"first_name": "X"}).status_code in (400, 401)
     db.session.expire_all()
     assert db.session.get(Contact, maria.id).first_name == "Maria"
+
+
+@pytest.mark.skipif(not PG_URL, reason="real concurrent writers need PostgreSQL (SQLite serialises them)")
+def test_two_edits_at_once_leave_the_search_index_built_from_the_row_as_committed(
+    app, practice, staff, staff_client, unknown, monkeypatch
+):
+    """Issue 23: each request indexed its own copy, so the second to commit put back the first's old
+    name. Both requests read the contact before either writes (a barrier in between), every round."""
+    colleague = factories.user(practice, email="sam@example.com")
+    other_client = StaffClient(app.test_client())
+    other_client.login(colleague.email)
+    barrier = threading.Barrier(2, timeout=10)
+    real_update = contacts.update_contact
+
+    def update_after_both_have_read(*args):
+        barrier.wait()
+        return real_update(*args)
+
+    monkeypatch.setattr(contacts, "update_contact", update_after_both_have_read)
+    stale, contact_id = [], unknown.id
+    for letter in "abcdefghijkl":
+        first, last = f"Firsty{letter}", f"Lastly{letter}"
+        statuses: list = []
+
+        def send(client, field, value, statuses=statuses):
+            statuses.append(edit(client, contact_id, **{field: value}))
+
+        threads = [
+            threading.Thread(target=send, args=(staff_client, "first_name", first)),
+            threading.Thread(target=send, args=(other_client, "last_name", last)),
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert [s.status_code for s in statuses] == [200, 200]
+        db.session.expire_all()
+        assert (unknown.first_name, unknown.last_name) == (first, last)
+        terms = {(search.NAME, first.lower()), (search.NAME, last.lower())}
+        if contact_id not in search._owners(practice.id, terms, SearchTerm.contact_id):
+            stale.append(letter)
+        db.session.rollback()
+    assert stale == []

@@ -34,7 +34,8 @@ FOLLOW_UP_STATEMENTS = {"known contact": 1, "new number": 13}
 
 
 class StatementCounter:
-    """SQL statements sent to the database while active (every connection of the app's engine)."""
+    """SQL statements sent to the database while active (every connection of the app's engines: the
+    main pool and the webhooks' own, inbox/database.py)."""
 
     def __init__(self) -> None:
         self.statements: list[str] = []
@@ -51,11 +52,14 @@ class StatementCounter:
 def counting() -> Iterator[StatementCounter]:
     """Count the statements issued inside the with-block."""
     counter = StatementCounter()
-    event.listen(db.engine, "before_cursor_execute", counter)
+    engines = list(db.engines.values())
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", counter)
     try:
         yield counter
     finally:
-        event.remove(db.engine, "before_cursor_execute", counter)
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", counter)
 
 
 def show(counter: StatementCounter) -> str:

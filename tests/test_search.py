@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from inbox import create_app
 from inbox.extensions import db
@@ -181,3 +181,51 @@ def test_reindex_rebuilds_terms_and_number_digests_under_a_new_index_key(app, pe
         hits = search.search(practice_id, search.parse("insurance Thursday"))
         assert [h.message.journey_id for h in hits if h.message] == [people["maria"].id]
         assert db.session.scalar(select(func.count(Contact.id))) == 3
+
+
+@pytest.mark.parametrize(
+    ("q", "says"),
+    [
+        (" ".join(f"w{i}" for i in range(9)), "at most 8 words"),
+        ("4155 " * 9, None),  # one number nine times: one word, allowed
+        ("x" * 201, "at most 200 characters"),
+        (" ".join(f"{1000 + i}" for i in range(1500)), "at most 200 characters"),
+    ],
+)
+def test_a_search_of_more_than_8_words_or_200_characters_is_a_422(staff_client, people, q, says):
+    response = staff_client.get("/api/search", query_string={"q": q})
+    if says is None:
+        assert response.status_code == 200
+    else:
+        assert response.status_code == 422 and says in response.get_json()["error"]
+
+
+def test_eight_words_find_the_text_holding_all_of_them(staff_client, people):
+    q = "can i move my appointment to thursday insurance"
+    assert found(staff_client, q) == {(people["maria"].id, message_id(people["maria"], "Can I move"))}
+    assert found(staff_client, q.replace("insurance", "quokka")) == set()
+
+
+def test_a_search_is_one_statement_and_more_words_than_allowed_never_reach_the_database(
+    app, staff_client, people
+):
+    """Issue 23: a 500-word search was one EXISTS per word, minutes of planning on PostgreSQL; now the
+    words are bounded before the database is asked, and the texts are found in one statement."""
+    statements: list[str] = []
+
+    def seen(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    practice_id = people["maria"].practice_id
+    terms = {(search.WORD, f"word{i}") for i in range(search.MAX_WORDS)}
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        search._owners(practice_id, terms, SearchTerm.message_id)
+        assert len(statements) == 1
+        assert statements[0].upper().count("EXISTS") <= search.MAX_WORDS - 1
+        statements.clear()
+        many = " ".join(f"word{i}" for i in range(500))[: search.MAX_QUERY]
+        assert staff_client.get("/api/search", query_string={"q": many}).status_code == 422
+        assert not any("search_terms" in statement for statement in statements)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)

@@ -32,6 +32,10 @@ from inbox.models import Contact, Journey, Message, SearchTerm
 WORD, NAME, PHONE = "search.word", "search.name", "search.phone"  # the digests' purposes
 DIGEST_BYTES = 16
 MIN_QUERY = 2  # characters; a shorter query is refused (it would match nearly everything)
+# A longer query is refused: nobody searches a practice's texts with a paragraph, and each word is a
+# digest (an HMAC) and a probe of the index (issue 23: 1,500 words froze the process).
+MAX_QUERY = 200  # characters
+MAX_WORDS = 8  # distinct words and numbers
 PREFIX_FROM = 3  # name prefixes from this many letters: "Mar" finds Maria
 LIMIT = 50
 SNIPPET = 80  # characters around the first word found
@@ -139,7 +143,7 @@ def _index_flushed(session: Session, _context: Any) -> None:
         elif isinstance(obj, Contact) and _changed(obj, _IDENTITY_COLUMNS):
             gone_contacts.append(obj.id)
             rows[:] = [row for row in rows if row["contact_id"] != obj.id]
-            rows += _rows(obj.practice_id, contact_terms(obj), contact_id=obj.id)
+            session.info.setdefault("search_contacts", set()).add(obj)  # its terms: at commit
 
 
 def _pending(session: Session) -> tuple[list[dict[str, Any]], list[int], list[int]]:
@@ -156,8 +160,20 @@ def note_new_message(session: Session, msg: Message) -> None:
 
 
 def _write_pending(session: Session) -> None:
-    """Before the commit: flush what is left, then write the terms the transaction's flushes noted."""
+    """Before the commit: flush what is left, then write the terms the transaction's flushes noted.
+
+    A changed contact's terms come from its row as it will be committed, read again now: this
+    transaction's UPDATE holds the row's lock, so the read sees every edit committed before it, which
+    the copy this request loaded may not (issue 23: two edits at once, first and last name, left the
+    index with one of the old names)."""
     session.flush()
+    changed = session.info.pop("search_contacts", set())
+    for contact in changed:
+        if sa_inspect(contact).persistent:
+            session.refresh(contact, attribute_names=_IDENTITY_COLUMNS)
+            _pending(session)[0].extend(
+                _rows(contact.practice_id, contact_terms(contact), contact_id=contact.id)
+            )
     pending = session.info.pop("search_terms", None)
     if pending and any(pending):
         _write(session, *pending)
@@ -167,6 +183,7 @@ def _drop_pending(session: Session, *_args: Any) -> None:
     """A rolled-back transaction's terms go with it. (Nothing here uses savepoints; one that did would
     have to drop what its rolled-back part noted.)"""
     session.info.pop("search_terms", None)
+    session.info.pop("search_contacts", None)
 
 
 def init_app(_app: Any) -> None:
@@ -194,7 +211,7 @@ class Query:
 
 
 class QueryError(ValueError):
-    """The search cannot be run as given (too short)."""
+    """The search cannot be run as given (too short or too long)."""
 
 
 def parse(q: str) -> Query:
@@ -202,6 +219,8 @@ def parse(q: str) -> Query:
     q = q.strip()
     if len(q) < MIN_QUERY:
         raise QueryError(f"search for at least {MIN_QUERY} characters")
+    if len(q) > MAX_QUERY:
+        raise QueryError(f"search for at most {MAX_QUERY} characters")
     numbers = [re.sub(r"\D", "", n) for n in _NUMBER.findall(q)]
     rest = _NUMBER.sub(" ", q)
     names = {(NAME, w) for w in words(rest) if not w.isdigit()}
@@ -210,14 +229,16 @@ def parse(q: str) -> Query:
         # Eleven digits with the +1 country code, ten national, or the last four: all are stored.
         phones.add((PHONE, digits[1:] if len(digits) == 11 and digits.startswith("1") else digits))
     everything = words(q)
+    if len(everything) > MAX_WORDS:
+        raise QueryError(f"search for at most {MAX_WORDS} words")
     return Query(q, {(WORD, w) for w in everything}, names | phones, everything)
 
 
 def _owners(practice_id: int, terms: set[tuple[str, str]], column: Any) -> list[int]:
-    """The newest owners (message or contact ids) holding every one of the terms.
+    """The newest owners (message or contact ids) holding every one of the terms, in one statement.
 
-    Walks one term's rows newest first and keeps those that have the others too (an index seek each),
-    stopping at LIMIT, so a common word costs no more than a rare one.
+    parse() allows at most MAX_WORDS terms, so the statement stays small (issue 23: one EXISTS per word
+    of a 500-word search took minutes to plan on PostgreSQL).
     """
     if not terms:
         return []
@@ -232,6 +253,11 @@ def _owners(practice_id: int, terms: set[tuple[str, str]], column: Any) -> list[
             .having(func.count(func.distinct(SearchTerm.digest)) == len(digests))
         )
         return list(db.session.scalars(counted.order_by(column.desc()).limit(LIMIT)))
+    # Messages are many: walk one term's rows newest first and keep those that have the others too (an
+    # index seek each, the first one missing ends the check), stopping at LIMIT, so a common word costs
+    # no more than a rare one. Measured at 1 M messages against one IN over the other words counted per
+    # message (constant in shape, but it checks every word of every row walked): equal for one or two
+    # words, 4-5x slower for eight (docs/benchmarks.md).
     first, *others = digests
     query = select(column).where(
         SearchTerm.practice_id == practice_id, SearchTerm.digest == first, column.is_not(None)
