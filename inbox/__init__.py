@@ -76,7 +76,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     _create_private_files(app)
     _enable_sqlite_wal(app)
     with app.app_context():
-        database.init_app(app, list(db.engines.values()))  # every request's statements are time-limited
+        database.init_app(app, db.engines)  # staff requests' statements are time-limited, webhooks' not
 
     # Imported here, not at the top: any `import inbox.models` (the worker, migrations, a test) runs this
     # package's __init__ first, and should not drag in every page and the whole web layer with it.

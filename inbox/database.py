@@ -4,12 +4,14 @@ Twilio's webhooks without a connection.
 Issue 23: sixteen searches that took minutes held every connection of the pool; a colleague's inbox
 answered 500 and a text that a patient sent in that window was never stored.
 
-- Every statement a request runs (a page, the API, a webhook, a Socket.IO event) stops after
+- Every statement a staff request runs (a page, the API, a Socket.IO event) stops after
   INBOX_STATEMENT_TIMEOUT seconds: PostgreSQL's statement_timeout, set on the connection when a request
   checks it out; on SQLite a progress handler that interrupts a statement past its deadline. The request
   answers 503 and its transaction is rolled back, so the connection goes back to the pool at once. The
   worker and the CLI run without a limit: their work comes in bounded batches, and a migration may
-  rightly build an index for minutes.
+  rightly build an index for minutes. Nor do webhooks: their statements are few and fixed in shape, so
+  the only long wait they meet is for a row lock, and Twilio does not repeat a webhook answered 503:
+  cut off, the text would be lost, where waiting stores it (late, but stored).
 - Webhooks take their connections from a pool of their own (the bind WEBHOOKS, the same database). A
   reserved share of one pool would have to be kept in step with everything else that checks out of it
   (pages, Socket.IO handlers, the in-process worker); a pool nothing else can reach holds by
@@ -22,6 +24,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import flask_sqlalchemy.session
@@ -58,11 +61,14 @@ def configure(app: Flask) -> None:
     )
 
 
-def init_app(app: Flask, engines: list[Engine]) -> None:
-    """After db.init_app: a statement limit on every engine, and a 503 for a statement cut off."""
+def init_app(app: Flask, engines: Mapping[str | None, Engine]) -> None:
+    """After db.init_app: a statement limit on every engine but the webhooks', and a 503 for a
+    statement cut off."""
     seconds = float(app.config["INBOX_STATEMENT_TIMEOUT"])
     if seconds > 0:
-        for engine in engines:
+        for key, engine in engines.items():
+            if key == WEBHOOKS:
+                continue
             if engine.dialect.name == "postgresql":
                 event.listen(engine, "checkout", _postgresql_limit(seconds))
             elif engine.dialect.name == "sqlite":

@@ -4,6 +4,7 @@ connection of the staff's pool is taken."""
 
 from __future__ import annotations
 
+import threading
 import uuid
 
 import pytest
@@ -102,3 +103,35 @@ def test_a_webhook_stores_its_text_while_every_staff_connection_is_taken(small_p
     finally:
         held.close()
     assert db.session.scalar(select(func.count()).select_from(Message)) == 1
+
+
+@pytest.mark.skipif(not PG_URL, reason="row locks that make a statement wait are PostgreSQL's")
+def test_a_webhook_waiting_past_the_limit_for_a_lock_still_stores_its_text(app, practice, client, app_env):
+    # A STOP locks its contact first (consent.lock); another transaction holds that row for longer than
+    # the requests' limit. Cut off, the webhook would answer 503, which Twilio does not repeat: lost.
+    from tests import factories
+
+    contact = factories.contact(practice, phone="+14155550101")
+    factories.journey(contact)
+    db.session.commit()
+    ephi_watch.remember("STOP", "+14155550101")
+    params = {
+        "MessageSid": "SM" + uuid.uuid4().hex,
+        "AccountSid": app_env["TWILIO_ACCOUNT_SID"],
+        "From": "+14155550101",
+        "To": "+15005550006",
+        "Body": "STOP",
+        "NumMedia": "0",
+    }
+    holder = db.engine.connect()
+    holder.execute(text("SELECT id FROM contacts WHERE id = :id FOR UPDATE"), {"id": contact.id})
+    release = threading.Timer(LIMIT_SECONDS * 3, holder.rollback)
+    release.start()
+    try:
+        response = signed_post(client, "/twilio/messages", params, app_env["TWILIO_AUTH_TOKEN"])
+    finally:
+        release.join()
+        holder.close()
+    assert response.status_code == 200 and b"<Message" in response.data
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(Message).where(Message.kind == "inbound")) == 1
