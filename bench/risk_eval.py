@@ -27,8 +27,10 @@ HALVES = {
     "heldout2": "risk_texts_heldout2.jsonl",
     "dev3": "risk_texts_dev3.jsonl",
     "heldout3": "risk_texts_heldout3.jsonl",
+    "dev4": "risk_texts_dev4.jsonl",
+    "heldout4": "risk_texts_heldout4.jsonl",
 }
-DEVELOPMENT = {"dev", "dev2", "dev3"}  # the halves whose texts may be printed: the detector is tuned on them
+DEVELOPMENT = {"dev", "dev2", "dev3", "dev4"}  # the halves whose texts may be printed: the detector is tuned on them
 
 
 def load(half: str) -> list[dict]:
