@@ -15,7 +15,7 @@ import pytest
 from inbox.texting import risk, risk_model
 
 DATA = Path(__file__).parent / "data"
-DEV_FILES = ["risk_texts_dev.jsonl", "risk_texts_dev2.jsonl", "risk_texts_dev3.jsonl"]
+DEV_FILES = [f"risk_texts_{name}.jsonl" for name in ("dev", "dev2", "dev3", "dev4")]
 
 
 def dev_cases() -> list[dict]:
