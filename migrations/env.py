@@ -8,9 +8,12 @@ from flask import current_app
 # access to the values within the .ini file in use.
 config = context.config
 
-# Interpret the config file for Python logging.
-# This line sets up loggers basically.
-fileConfig(config.config_file_name)
+# The ini file's logging, only when nothing configured logging before: fileConfig replaces the root
+# logger's handlers and disables every logger that exists, so a migration run inside the app (the
+# tests', create_app's basicConfig) silenced the app's loggers for the rest of the process, and with
+# them the suite's scan of the logs for patient data (tests/ephi_watch.py).
+if not logging.getLogger().handlers:
+    fileConfig(config.config_file_name)
 logger = logging.getLogger("alembic.env")
 
 

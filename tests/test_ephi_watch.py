@@ -49,3 +49,22 @@ def test_tracebacks_and_subprocess_output_are_scanned(watched):
         logger.exception("lookup failed")
     watch.add_output("server", "INFO ok\nERROR body was 'see you at 3' from +14155550100")
     assert watch.leaks() == ["inbox.watch_self_test: 'Lopez'", "server: '+14155550100'"]
+
+
+def test_the_session_watch_still_hears_the_app_after_a_migration_runs(app_env, tmp_path, monkeypatch):
+    # Alembic's env.py once ran fileConfig on every migration: it took the watch off the root logger and
+    # disabled the app's loggers, so every test after the first in-process migration logged nothing the
+    # scan could see (found when a test's expected log line went missing in the whole suite).
+    from flask_migrate import upgrade
+
+    from inbox import create_app
+    from inbox.extensions import db
+    from tests import ephi_watch
+
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'migrated.sqlite3'}")
+    app = create_app()
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    logging.getLogger("inbox.texting.inbound").info("heard after a migration")
+    assert ("inbox.texting.inbound", "heard after a migration") in ephi_watch.watch.lines
