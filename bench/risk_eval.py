@@ -30,7 +30,8 @@ HALVES = {
     "dev4": "risk_texts_dev4.jsonl",
     "heldout4": "risk_texts_heldout4.jsonl",
 }
-DEVELOPMENT = {"dev", "dev2", "dev3", "dev4"}  # the halves whose texts may be printed: the detector is tuned on them
+# The halves whose texts may be printed: the detector is tuned on them.
+DEVELOPMENT = {"dev", "dev2", "dev3", "dev4"}
 
 
 def load(half: str) -> list[dict]:
