@@ -225,6 +225,21 @@ def admin_client(app, admin):
     return c
 
 
+@pytest.fixture
+def blank_url(app_env, tmp_path):
+    """An empty database (for a migration to run on) of the suite's kind: a SQLite file, or a PostgreSQL database of its own."""
+    if app_env["DATABASE_URL"].startswith("sqlite"):
+        yield f"sqlite:///{tmp_path / 'before.sqlite3'}"
+        return
+    name = f"inbox_blank_{uuid.uuid4().hex[:8]}"
+    admin = app_env["DATABASE_URL"].rsplit("/", 1)[0].replace("+psycopg", "") + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield app_env["DATABASE_URL"].rsplit("/", 1)[0] + "/" + name
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
 def signed_post(client, path: str, params: dict, token: str, url: str | None = None, **kwargs):
     """POST a form signed the way Twilio signs it, for our public URL."""
     signature = sign(url or PUBLIC_URL + path, params, token)

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
 
-import psycopg
 import pytest
 from flask_migrate import upgrade
 from sqlalchemy import select, text
@@ -176,21 +174,6 @@ def test_ids_counts_flags_and_codes_are_kept(app):
         "message_ids": [1, 2],
         "state": "opted_out",
     }
-
-
-@pytest.fixture
-def blank_url(app_env, tmp_path):
-    """An empty database of the suite's kind: a SQLite file, or a PostgreSQL database of its own."""
-    if app_env["DATABASE_URL"].startswith("sqlite"):
-        yield f"sqlite:///{tmp_path / 'before.sqlite3'}"
-        return
-    name = f"inbox_audit_{uuid.uuid4().hex[:8]}"
-    admin = app_env["DATABASE_URL"].rsplit("/", 1)[0].replace("+psycopg", "") + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield app_env["DATABASE_URL"].rsplit("/", 1)[0] + "/" + name
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
 def test_the_migration_leaves_old_journey_updates_with_field_names_only(blank_url, monkeypatch):

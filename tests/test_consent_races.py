@@ -91,12 +91,19 @@ def race(*requests: Callable[[], object]) -> list[int | str]:
 def stop_webhook(client, app_env, phone: str, sent: Round) -> Callable[[], object]:
     """The STOP webhook as Twilio posts it (signed); notes a TwiML confirmation in its answer."""
     sent.stop_sid = "SM" + uuid.uuid4().hex
+    return text_webhook(client, app_env, phone, "STOP", sent, sid=sent.stop_sid)
+
+
+def text_webhook(
+    client, app_env, phone: str, body: str, sent: Round, sid: str | None = None
+) -> Callable[[], object]:
+    """A text's webhook as Twilio posts it (signed); notes a TwiML reply in its answer."""
     params = {
-        "MessageSid": sent.stop_sid,
+        "MessageSid": sid or "SM" + uuid.uuid4().hex,
         "AccountSid": app_env["TWILIO_ACCOUNT_SID"],
         "From": phone,
         "To": "+15005550006",
-        "Body": "STOP",
+        "Body": body,
         "NumMedia": "0",
     }
 
@@ -229,7 +236,7 @@ def test_two_risk_texts_at_once_get_one_safety_reply(app, app_env, practice, cli
         sent = [Round(phone, contact_id, []) for _ in range(2)]
         bodies = ("i took 30 pills an hour ago", "i dont want to be alive anymore")
         answers = race(
-            *(risk_webhook(client, app_env, phone, body, r) for body, r in zip(bodies, sent, strict=True))
+            *(text_webhook(client, app_env, phone, body, r) for body, r in zip(bodies, sent, strict=True))
         )
         assert answers == [200, 200], (n, answers)
         assert sum(r.twiml_replies for r in sent) == 1, n
@@ -239,22 +246,3 @@ def test_two_risk_texts_at_once_get_one_safety_reply(app, app_env, practice, cli
             .where(Message.contact_id == contact_id, Message.kind == "keyword_reply")
         )
         assert replies == 1, n
-
-
-def risk_webhook(client, app_env, phone: str, body: str, sent: Round) -> Callable[[], object]:
-    """A risk text's webhook as Twilio posts it (signed); notes a TwiML reply in its answer."""
-    params = {
-        "MessageSid": "SM" + uuid.uuid4().hex,
-        "AccountSid": app_env["TWILIO_ACCOUNT_SID"],
-        "From": phone,
-        "To": "+15005550006",
-        "Body": body,
-        "NumMedia": "0",
-    }
-
-    def send():
-        answer = signed_post(client, "/twilio/messages", params, app_env["TWILIO_AUTH_TOKEN"])
-        sent.twiml_replies += answer.data.count(b"<Message ")
-        return answer
-
-    return send

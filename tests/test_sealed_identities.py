@@ -5,10 +5,8 @@ digest. Checked by reading the database file itself, as someone who copied it wo
 from __future__ import annotations
 
 import re
-import uuid
 from pathlib import Path
 
-import psycopg
 import pytest
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, inspect, select, text
@@ -125,21 +123,6 @@ PLAINTEXT_PRACTICE = """INSERT INTO practices (id, name, timezone, public_token,
     send_stop_confirmation, quiet_start, quiet_end, welcome_enabled, ephi_in_popups, delete_media_at_twilio,
     created_at) VALUES (:id, :name, 'America/New_York', :token, TRUE, TRUE, 1260, 480, TRUE, TRUE, TRUE,
     '2026-01-01')"""
-
-
-@pytest.fixture
-def blank_url(app_env, tmp_path):
-    """An empty database of the suite's kind: a SQLite file, or a PostgreSQL database of its own."""
-    if app_env["DATABASE_URL"].startswith("sqlite"):
-        yield f"sqlite:///{tmp_path / 'before.sqlite3'}"
-        return
-    name = f"inbox_seal_{uuid.uuid4().hex[:8]}"
-    admin = app_env["DATABASE_URL"].rsplit("/", 1)[0].replace("+psycopg", "") + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield app_env["DATABASE_URL"].rsplit("/", 1)[0] + "/" + name
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
 def plaintext_database(url, monkeypatch, contacts: int):
